@@ -1,0 +1,46 @@
+# dvc-mobile — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := backend
+PORT ?= 5000
+
+.PHONY: help install run test lint format openapi migration clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+run: $(STAMP) ## serve the API on the embedded default (SQLite, no Redis) with demo data
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+test: $(STAMP) ## run the whole test suite (PostgreSQL + Redis, then SQLite + memory)
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check backend tests bench
+	$(BIN)/ruff format --check backend tests bench
+
+format: $(STAMP) ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix backend tests bench
+	$(BIN)/ruff format backend tests bench
+
+openapi: $(STAMP) ## regenerate openapi.yaml from the code
+	$(BIN)/flask openapi write --format=yaml openapi.yaml
+
+migration: $(STAMP) ## new migration from the models: make migration m="what changed"
+	$(BIN)/flask db revision --autogenerate -m "$(m)"
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Agencies and the administrative procedures they deliver online."""

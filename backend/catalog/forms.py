@@ -1,0 +1,99 @@
+"""A procedure's form definition turned into a validator for the data a citizen enters."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from backend.db import utcnow
+from backend.phones import InvalidPhone, to_e164
+
+NATIONAL_ID = validate.Regexp(r"^\d{12}$", error="A national ID number has 12 digits.")
+_TEXT_MAX = 2000
+
+
+class PhoneField(ma.fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return to_e164(text)
+        except InvalidPhone as error:
+            raise ma.ValidationError("Not a valid phone number.") from error
+
+
+class PastDateField(ma.fields.Date):
+    """A date kept as ISO text, optionally refused when it lies in the future."""
+
+    def __init__(self, *, not_in_future: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.not_in_future = not_in_future
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        day: date = super()._deserialize(value, attr, data, **kwargs)
+        if self.not_in_future and day > utcnow().date():
+            raise ma.ValidationError("The date cannot be in the future.")
+        return day.isoformat()
+
+
+class AddressSchema(ma.Schema):
+    line = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    ward = ma.fields.String(validate=validate.Length(max=100))
+    district = ma.fields.String(validate=validate.Length(max=100))
+    province = ma.fields.String(validate=validate.Length(max=100))
+
+
+def _text_field(spec: dict[str, Any], required: bool) -> ma.fields.Field:
+    return ma.fields.String(
+        required=required,
+        validate=validate.Length(
+            min=spec.get("min_length", 1 if required else 0),
+            max=spec.get("max_length", _TEXT_MAX),
+        ),
+    )
+
+
+def _number_field(spec: dict[str, Any], required: bool) -> ma.fields.Field:
+    bounds = validate.Range(min=spec.get("min"), max=spec.get("max"))
+    if spec.get("integer"):
+        return ma.fields.Integer(required=required, strict=True, validate=bounds)
+    return ma.fields.Float(required=required, allow_nan=False, validate=bounds)
+
+
+def _field(spec: dict[str, Any], *, partial: bool) -> ma.fields.Field:
+    required = spec.get("required", False) and not partial
+    kind = spec["type"]
+    if kind == "text":
+        return _text_field(spec, required)
+    if kind == "number":
+        return _number_field(spec, required)
+    if kind == "date":
+        return PastDateField(required=required, not_in_future=spec.get("not_in_future", False))
+    if kind == "choice":
+        values = [choice["value"] for choice in spec["choices"]]
+        return ma.fields.String(required=required, validate=validate.OneOf(values))
+    if kind == "phone":
+        return PhoneField(required=required)
+    if kind == "national_id":
+        return ma.fields.String(required=required, validate=NATIONAL_ID)
+    if kind == "address":
+        return ma.fields.Nested(AddressSchema, required=required)
+    raise ValueError(f"unknown form field type {kind!r}")
+
+
+def form_schema(form: list[dict[str, Any]], *, partial: bool = False) -> ma.Schema:
+    """A schema for one form. ``partial`` (drafts) checks values but not that all are there."""
+    fields = {spec["name"]: _field(spec, partial=partial) for spec in form}
+    return ma.Schema.from_dict(fields, name="FormData")()
+
+
+def validate_form(
+    form: list[dict[str, Any]], data: dict[str, Any], *, partial: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return ``(clean_data, errors)``; ``errors`` maps field names to marshmallow messages."""
+    try:
+        return form_schema(form, partial=partial).load(data), {}
+    except ma.ValidationError as error:
+        return {}, error.normalized_messages()

@@ -1,0 +1,120 @@
+"""Agencies, procedures and the immutable versions citizens file against."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db import created_column, id_column, updated_column
+from backend.extensions import db
+
+
+def _enum(cls: type[enum.Enum]) -> sa.Enum:
+    # Stored as plain strings: adding a value later needs no ALTER TYPE on PostgreSQL.
+    return sa.Enum(
+        cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class AgencyLevel(enum.StrEnum):
+    MINISTRY = "ministry"
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+
+class Agency(db.Model):
+    __tablename__ = "agencies"
+
+    id: Mapped[str] = id_column()
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    name_en: Mapped[str | None] = mapped_column(sa.String(255))
+    level: Mapped[AgencyLevel] = mapped_column(_enum(AgencyLevel))
+    parent_id: Mapped[str | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = updated_column()
+
+    parent: Mapped[Agency | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+
+
+class ProcedureStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PILOT = "pilot"
+    PUBLISHED = "published"
+    SUSPENDED = "suspended"
+    RETIRED = "retired"
+
+
+# The lifecycle in one place. Entering pilot or published freezes the working copy into a
+# new version when it differs from the version in force.
+STATUS_TRANSITIONS: dict[ProcedureStatus, frozenset[ProcedureStatus]] = {
+    ProcedureStatus.DRAFT: frozenset({ProcedureStatus.PILOT, ProcedureStatus.PUBLISHED}),
+    ProcedureStatus.PILOT: frozenset(
+        {ProcedureStatus.PILOT, ProcedureStatus.PUBLISHED, ProcedureStatus.RETIRED}
+    ),
+    ProcedureStatus.PUBLISHED: frozenset(
+        {ProcedureStatus.PUBLISHED, ProcedureStatus.SUSPENDED, ProcedureStatus.RETIRED}
+    ),
+    ProcedureStatus.SUSPENDED: frozenset({ProcedureStatus.PUBLISHED, ProcedureStatus.RETIRED}),
+    ProcedureStatus.RETIRED: frozenset(),
+}
+FREEZING_STATUSES = frozenset({ProcedureStatus.PILOT, ProcedureStatus.PUBLISHED})
+# What an anonymous visitor can see in the public catalog.
+PUBLIC_STATUSES = frozenset({ProcedureStatus.PUBLISHED, ProcedureStatus.SUSPENDED})
+
+
+class DeliveryMode(enum.StrEnum):
+    FULL_ONLINE = "full_online"
+    PARTIAL = "partial"
+
+
+class Procedure(db.Model):
+    """A procedure and the columns the catalog searches, copied from the version in force."""
+
+    __tablename__ = "procedures"
+
+    id: Mapped[str] = id_column()
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    agency_id: Mapped[str] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    status: Mapped[ProcedureStatus] = mapped_column(
+        _enum(ProcedureStatus), default=ProcedureStatus.DRAFT
+    )
+    # The working copy an editor changes; citizens never see it until it is frozen.
+    draft: Mapped[dict[str, Any]] = mapped_column()
+    current_version: Mapped[int | None] = mapped_column()
+    name: Mapped[str] = mapped_column(sa.String(500))
+    field: Mapped[str] = mapped_column(sa.String(255))
+    field_key: Mapped[str] = mapped_column(sa.String(255), index=True)
+    delivery_mode: Mapped[DeliveryMode] = mapped_column(_enum(DeliveryMode))
+    min_assurance_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    search_text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = updated_column()
+
+    agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+
+
+class ProcedureVersion(db.Model):
+    """A frozen copy of a procedure's content. Never updated: dossiers pin it."""
+
+    __tablename__ = "procedure_versions"
+    __table_args__ = (sa.UniqueConstraint("procedure_id", "number"),)
+
+    id: Mapped[str] = id_column()
+    procedure_id: Mapped[str] = mapped_column(sa.ForeignKey("procedures.id"))
+    number: Mapped[int] = mapped_column()
+    content: Mapped[dict[str, Any]] = mapped_column()
+    frozen_at: Mapped[datetime] = created_column()
+
+    procedure: Mapped[Procedure] = relationship(lazy="joined", innerjoin=True)
+
+
+@event.listens_for(ProcedureVersion, "before_update")
+def _versions_are_immutable(mapper, connection, target):
+    raise ValueError("procedure versions are immutable; freeze a new version instead")

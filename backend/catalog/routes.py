@@ -1,0 +1,42 @@
+"""Public catalog: agencies and the procedures citizens can file online."""
+
+from __future__ import annotations
+
+from backend.catalog import schemas, services
+from backend.web import Blueprint
+
+blp = Blueprint("catalog", __name__, description="Agencies and administrative procedures")
+
+
+@blp.route("/agencies")
+@blp.arguments(schemas.AgencyQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, schemas.AgencyPageSchema)
+def list_agencies(level=None, parent=None, cursor=None, limit=20):
+    """List agencies"""
+    return services.list_agencies(level=level, parent_code=parent, cursor=cursor, limit=limit)
+
+
+@blp.route("/agencies/<code>")
+@blp.etag
+@blp.response(200, schemas.AgencySchema)
+def get_agency(code):
+    """Get one agency"""
+    return services.get_agency(code=code)
+
+
+@blp.route("/procedures")
+@blp.arguments(schemas.ProcedureQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, schemas.ProcedurePageSchema)
+def search_procedures(q=None, agency=None, field=None, mode=None, cursor=None, limit=20):
+    """Search procedures (diacritics and case ignored)"""
+    return services.search_procedures(
+        q=q, agency_code=agency, field=field, mode=mode, cursor=cursor, limit=limit
+    )
+
+
+@blp.route("/procedures/<code>")
+@blp.etag
+@blp.response(200, schemas.ProcedureDetailSchema)
+def get_procedure(code):
+    """Get a procedure as in force: requirements, documents and form"""
+    return services.get_public_version(code=code)

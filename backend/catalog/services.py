@@ -1,0 +1,251 @@
+"""Catalog use cases: browse and search, import a catalog, move a procedure along its life."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+
+from backend.catalog.models import (
+    FREEZING_STATUSES,
+    PUBLIC_STATUSES,
+    STATUS_TRANSITIONS,
+    Agency,
+    AgencyLevel,
+    DeliveryMode,
+    Procedure,
+    ProcedureStatus,
+    ProcedureVersion,
+)
+from backend.catalog.schemas import CatalogImportSchema
+from backend.errors import Conflict, NotFound, ValidationFailed, flatten_messages
+from backend.extensions import db
+from backend.pagination import Page, keyset_page
+from backend.text import fold, like_pattern
+
+MAX_SEARCH_TERMS = 8
+
+
+class AgencyNotFound(NotFound):
+    code = "agency-not-found"
+
+
+class ProcedureNotFound(NotFound):
+    code = "procedure-not-found"
+
+
+class CatalogInvalid(ValidationFailed):
+    code = "catalog-invalid"
+
+
+class ProcedureTransitionNotAllowed(Conflict):
+    code = "procedure-transition-not-allowed"
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def list_agencies(
+    *,
+    level: AgencyLevel | None = None,
+    parent_code: str | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> Page:
+    statement = sa.select(Agency)
+    if level is not None:
+        statement = statement.where(Agency.level == level)
+    if parent_code is not None:
+        parent = sa.select(Agency.id).where(Agency.code == parent_code).scalar_subquery()
+        statement = statement.where(Agency.parent_id == parent)
+    return keyset_page(
+        statement, order_by=[Agency.code], key=lambda a: [a.code], cursor=cursor, limit=limit
+    )
+
+
+def get_agency(*, code: str) -> Agency:
+    agency = db.session.scalar(sa.select(Agency).where(Agency.code == code))
+    if agency is None:
+        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
+    return agency
+
+
+def _visible(statement: sa.Select) -> sa.Select:
+    return statement.where(Procedure.status.in_(PUBLIC_STATUSES))
+
+
+def search_procedures(
+    *,
+    q: str | None = None,
+    agency_code: str | None = None,
+    field: str | None = None,
+    mode: DeliveryMode | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> Page:
+    """Published procedures matching every word of ``q``, diacritics and case ignored."""
+    statement = _visible(sa.select(Procedure))
+    for term in fold(q or "").split()[:MAX_SEARCH_TERMS]:
+        statement = statement.where(Procedure.search_text.like(like_pattern(term), escape="\\"))
+    if agency_code is not None:
+        statement = statement.join(Procedure.agency).where(Agency.code == agency_code)
+    if field is not None:
+        statement = statement.where(Procedure.field_key == fold(field))
+    if mode is not None:
+        statement = statement.where(Procedure.delivery_mode == mode)
+    return keyset_page(
+        statement, order_by=[Procedure.code], key=lambda p: [p.code], cursor=cursor, limit=limit
+    )
+
+
+def version_in_force(procedure: Procedure) -> ProcedureVersion | None:
+    if procedure.current_version is None:
+        return None
+    return db.session.scalar(
+        sa.select(ProcedureVersion).where(
+            ProcedureVersion.procedure_id == procedure.id,
+            ProcedureVersion.number == procedure.current_version,
+        )
+    )
+
+
+def get_public_version(*, code: str) -> ProcedureVersion:
+    """The version in force of a procedure the public may see."""
+    procedure = db.session.scalar(_visible(sa.select(Procedure).where(Procedure.code == code)))
+    version = version_in_force(procedure) if procedure is not None else None
+    if version is None:
+        raise ProcedureNotFound(("Không có thủ tục mã này.", "No procedure has this code."))
+    return version
+
+
+# --- changing ---------------------------------------------------------------------------
+
+
+def _copy_searchable(procedure: Procedure, content: dict[str, Any], agency: Agency) -> None:
+    procedure.name = content["name"]
+    procedure.field = content["field"]
+    procedure.field_key = fold(content["field"])
+    procedure.delivery_mode = DeliveryMode(content["delivery_mode"])
+    procedure.min_assurance_level = content["min_assurance_level"]
+    procedure.search_text = fold(
+        " ".join([procedure.code, content["name"], content["field"], agency.name])
+    )
+
+
+def _freeze(procedure: Procedure) -> ProcedureVersion | None:
+    """Freeze the working copy as a new version unless the version in force already holds it."""
+    current = version_in_force(procedure)
+    if current is not None and current.content == procedure.draft:
+        return None
+    number = (procedure.current_version or 0) + 1
+    version = ProcedureVersion(procedure_id=procedure.id, number=number, content=procedure.draft)
+    db.session.add(version)
+    procedure.current_version = number
+    _copy_searchable(procedure, procedure.draft, procedure.agency)
+    return version
+
+
+def move_procedure(procedure: Procedure, to: ProcedureStatus) -> None:
+    """Apply one lifecycle step; the caller commits."""
+    if to not in STATUS_TRANSITIONS[procedure.status]:
+        allowed = sorted(s.value for s in STATUS_TRANSITIONS[procedure.status])
+        raise ProcedureTransitionNotAllowed(
+            (
+                f"Không thể chuyển thủ tục từ '{procedure.status.value}' sang '{to.value}'.",
+                f"A procedure cannot move from '{procedure.status.value}' to '{to.value}'.",
+            ),
+            extra={"allowed": allowed},
+        )
+    if to in FREEZING_STATUSES:
+        _freeze(procedure)
+    procedure.status = to
+
+
+@dataclass
+class ImportSummary:
+    agencies_created: int = 0
+    agencies_updated: int = 0
+    procedures_created: int = 0
+    procedures_updated: int = 0
+    versions_frozen: int = 0
+
+
+def _import_agencies(rows: list[dict[str, Any]], errors: dict[str, list[str]], summary) -> None:
+    for index, row in enumerate(rows):
+        agency = db.session.scalar(sa.select(Agency).where(Agency.code == row["code"]))
+        if agency is None:
+            agency = Agency(code=row["code"])
+            db.session.add(agency)
+            summary.agencies_created += 1
+        else:
+            summary.agencies_updated += 1
+        agency.name = row["name"]
+        agency.name_en = row.get("name_en")
+        agency.level = AgencyLevel(row["level"])
+        agency.parent = None
+        if "parent" in row:
+            parent = db.session.scalar(sa.select(Agency).where(Agency.code == row["parent"]))
+            ancestor = parent
+            while ancestor is not None and ancestor is not agency:
+                ancestor = ancestor.parent
+            if parent is None or ancestor is agency:
+                errors[f"agencies.{index}.parent"] = [
+                    "Unknown parent agency (list parents before their children)."
+                    if parent is None
+                    else "An agency cannot be its own ancestor."
+                ]
+                continue
+            agency.parent = parent
+        db.session.flush()
+
+
+def _import_procedures(rows: list[dict[str, Any]], errors: dict[str, list[str]], summary) -> None:
+    for index, row in enumerate(rows):
+        content = {k: v for k, v in row.items() if k not in {"code", "agency", "status"}}
+        agency = db.session.scalar(sa.select(Agency).where(Agency.code == row["agency"]))
+        if agency is None:
+            errors[f"procedures.{index}.agency"] = ["Unknown agency."]
+            continue
+        procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == row["code"]))
+        if procedure is None:
+            procedure = Procedure(code=row["code"], status=ProcedureStatus.DRAFT)
+            db.session.add(procedure)
+            summary.procedures_created += 1
+        else:
+            summary.procedures_updated += 1
+        procedure.agency = agency
+        procedure.draft = content
+        if procedure.current_version is None:
+            _copy_searchable(procedure, content, agency)
+        db.session.flush()
+        target = ProcedureStatus(row["status"])
+        if target == ProcedureStatus.DRAFT and procedure.status == ProcedureStatus.DRAFT:
+            continue
+        before = procedure.current_version
+        try:
+            move_procedure(procedure, target)
+        except ProcedureTransitionNotAllowed as error:
+            errors[f"procedures.{index}.status"] = [str(error)]
+            continue
+        summary.versions_frozen += int(procedure.current_version != before)
+        db.session.flush()
+
+
+def import_catalog(*, document: Any) -> ImportSummary:
+    """Create or update agencies and procedures from a catalog document; all or nothing."""
+    try:
+        data = CatalogImportSchema().load(document)
+    except ma.ValidationError as error:
+        raise CatalogInvalid(errors=flatten_messages(error.normalized_messages())) from error
+    summary = ImportSummary()
+    errors: dict[str, list[str]] = {}
+    _import_agencies(data["agencies"], errors, summary)
+    if not errors:
+        _import_procedures(data["procedures"], errors, summary)
+    if errors:
+        db.session.rollback()
+        raise CatalogInvalid(errors=errors)
+    db.session.commit()
+    return summary

@@ -1,0 +1,57 @@
+"""Extension objects, created once and bound to an app in create_app()."""
+
+from __future__ import annotations
+
+import redis
+from flask import current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+
+from backend.apidoc import ProblemApi, ProblemResponsesPlugin
+from backend.db import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True, compare_type=True)
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def init_api(app) -> ProblemApi:
+    """One Api per app: its OpenAPI document is built from that app's blueprints."""
+    api = ProblemApi(spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()]})
+    api.init_app(app)
+    return api
+
+
+def tune_sqlite(engine) -> None:
+    """Make the embedded SQLite behave: real transactions and savepoints, foreign keys, WAL."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def init_redis(app) -> None:
+    url = app.config.get("REDIS_URL")
+    app.extensions["redis"] = (
+        redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
+    )
+
+
+def get_redis() -> redis.Redis | None:
+    """The shared Redis client, or None on the embedded default."""
+    return current_app.extensions.get("redis")

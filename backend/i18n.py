@@ -1,0 +1,50 @@
+"""The two languages the API answers in: Vietnamese (default) and English."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+
+# Text in both languages, Vietnamese first.
+Text = tuple[str, str]
+
+
+def current_language() -> str:
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def pick(text: Text | str, language: str | None = None) -> str:
+    if isinstance(text, str):
+        return text
+    language = language or current_language()
+    return text[LANGUAGES.index(language)] if language in LANGUAGES else text[0]
+
+
+# marshmallow and webargs speak English; these are the messages a citizen meets most often.
+_FIELD_MESSAGES_VI = {
+    "Missing data for required field.": "Trường này là bắt buộc.",
+    "Unknown field.": "Trường này không được hỗ trợ.",
+    "Field may not be null.": "Trường này không được để trống.",
+    "Not a valid string.": "Giá trị phải là chuỗi ký tự.",
+    "Not a valid integer.": "Giá trị phải là số nguyên.",
+    "Not a valid number.": "Giá trị phải là số.",
+    "Not a valid boolean.": "Giá trị phải là đúng hoặc sai.",
+    "Not a valid date.": "Ngày không hợp lệ (định dạng YYYY-MM-DD).",
+    "Not a valid datetime.": "Thời điểm không hợp lệ (định dạng RFC 3339).",
+    "Not a valid list.": "Giá trị phải là một danh sách.",
+    "Invalid input type.": "Kiểu dữ liệu không hợp lệ.",
+    "Invalid value.": "Giá trị không hợp lệ.",
+    "Must be one of the allowed values.": "Giá trị không nằm trong danh sách cho phép.",
+    "Shorter than minimum length 1.": "Không được để trống.",
+    "Invalid JSON body.": "Nội dung JSON không hợp lệ.",
+}
+
+
+def translate_field_message(message: str, language: str | None = None) -> str:
+    if (language or current_language()) != "vi":
+        return message
+    return _FIELD_MESSAGES_VI.get(message, message)

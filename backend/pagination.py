@@ -1,0 +1,115 @@
+"""Cursor (keyset) pagination: stable under inserts, cheap at any depth, opaque to clients."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+
+from backend.db import UTCDateTime
+from backend.errors import ValidationFailed
+from backend.extensions import db
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class InvalidCursor(ValidationFailed):
+    code = "invalid-cursor"
+
+
+class CursorArgs(ma.Schema):
+    cursor = ma.fields.String(
+        validate=ma.validate.Length(max=512),
+        metadata={"description": "`next_cursor` of the previous page"},
+    )
+    limit = ma.fields.Integer(
+        load_default=DEFAULT_LIMIT, validate=ma.validate.Range(min=1, max=MAX_LIMIT)
+    )
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """``{"items": [...], "next_cursor": "..." | null}`` for the given item schema."""
+    return ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "next_cursor": ma.fields.String(
+                allow_none=True,
+                required=True,
+                metadata={"description": "Pass as `cursor` for the next page; null on the last"},
+            ),
+        },
+        name=name,
+    )
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps(list(values), separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as error:
+        raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]}) from error
+    if not isinstance(values, list) or len(values) != width:
+        raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]})
+    if not all(isinstance(v, str | int | float) for v in values):
+        raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]})
+    return values
+
+
+def _bind(value: Any, column: sa.ColumnElement) -> sa.BindParameter:
+    if isinstance(column.type, UTCDateTime | sa.DateTime):
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError as error:
+            raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]}) from error
+        if value.tzinfo is None:
+            raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]})
+    elif (
+        isinstance(column.type, sa.Integer) and (type(value) is not int or abs(value) > 2**62)
+    ) or (isinstance(column.type, sa.String) and not isinstance(value, str)):
+        raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]})
+    return sa.bindparam(None, value, type_=column.type)
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def keyset_page(
+    statement: sa.Select,
+    *,
+    order_by: Sequence[sa.ColumnElement],
+    key: Callable[[Any], Sequence[Any]],
+    cursor: str | None,
+    limit: int,
+    descending: bool = False,
+) -> Page:
+    """Run ``statement`` ordered by ``order_by`` (unique together), after the cursor's row.
+
+    ``key`` gives a row's values for ``order_by``; the last row's key becomes the next cursor.
+    """
+    if cursor:
+        after = decode_cursor(cursor, len(order_by))
+        row = sa.tuple_(*order_by)
+        bound = sa.tuple_(
+            *[_bind(value, column) for value, column in zip(after, order_by, strict=True)]
+        )
+        statement = statement.where(row < bound if descending else row > bound)
+    ordering = [c.desc() for c in order_by] if descending else list(order_by)
+    rows = db.session.scalars(statement.order_by(*ordering).limit(limit + 1)).unique().all()
+    items = list(rows[:limit])
+    next_cursor = encode_cursor(key(items[-1])) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,146 @@
+"""What every request passes before a view sees it: media type, size and well-formed input."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import flask_smorest
+from flask import Flask, current_app, g, request
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from backend.errors import ValidationFailed, problem_response
+
+JSON_TYPES = frozenset({"application/json"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+MAX_JSON_DEPTH = 20
+
+
+class _RejectedJson(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _RejectedJson("numbers must be finite")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise _RejectedJson(f"{name} is not allowed")
+
+
+def _check_tree(value: Any, depth: int = 0) -> None:
+    """Refuse what the database or the code behind cannot take: NUL, lone surrogates, depth."""
+    if depth > MAX_JSON_DEPTH:
+        raise _RejectedJson("too deeply nested")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise _RejectedJson("NUL characters are not allowed")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise _RejectedJson("invalid unicode escape") from error
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_tree(key, depth + 1)
+            _check_tree(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_tree(item, depth + 1)
+
+
+def parse_json_body(raw: bytes) -> Any:
+    if not raw.strip():
+        raise json.JSONDecodeError("empty body", "", 0)  # webargs reads this as "no body"
+    try:
+        value = json.loads(
+            raw.decode("utf-8"), parse_float=_finite_float, parse_constant=_reject_constant
+        )
+        _check_tree(value)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        # JSONDecodeError is a ValueError; so are over-long integers and our own refusals.
+        raise json.JSONDecodeError(str(error), "<body>", 0) from error
+    return value
+
+
+class NulInQuery(ValidationFailed):
+    code = "nul-character"
+
+
+class SafeParser(FlaskParser):
+    def load_querystring(self, req, schema):
+        for field_name, field in schema.fields.items():
+            key = field.data_key or field_name
+            if any("\x00" in value for value in req.args.getlist(key)):
+                raise NulInQuery(errors={key: ["NUL characters are not allowed."]})
+        return super().load_querystring(req, schema)
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return core.missing
+        raw = req.get_data(cache=True)
+        limit = req.max_content_length
+        if req.content_length is None and limit is not None and len(raw) >= limit:
+            # A streamed (chunked) body is cut at the limit rather than refused; refuse it here.
+            raise RequestEntityTooLarge()
+        return parse_json_body(raw)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The project's blueprint: flask-smorest with the hardened JSON parser."""
+
+    ARGUMENTS_PARSER = SafeParser()
+
+    def _check_not_modified(self, etag):
+        g.not_modified_etag = etag  # a 304 repeats the ETag it confirms (RFC 9110 15.4.5)
+        super()._check_not_modified(etag)
+
+
+def body_accepts(*mimetypes: str):
+    """Mark a view as accepting request bodies of these media types (default: JSON only)."""
+
+    def decorator(view):
+        view._accepts = frozenset(mimetypes)
+        return view
+
+    return decorator
+
+
+def _has_body() -> bool:
+    return (
+        bool(request.content_length)
+        or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    )
+
+
+def _guard_request():
+    if "\x00" in request.path:
+        return problem_response(404)  # no resource is named with a NUL
+    if request.routing_exception is not None:
+        return None  # 404 / 405 come first
+    if request.method not in _BODY_METHODS or not _has_body():
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    accepted = getattr(view, "_accepts", JSON_TYPES)
+    if request.mimetype not in accepted:
+        return problem_response(
+            415,
+            detail=(
+                f"Content-Type phải là một trong: {', '.join(sorted(accepted))}.",
+                f"Content-Type must be one of: {', '.join(sorted(accepted))}.",
+            ),
+            headers={"Accept-Post": ", ".join(sorted(accepted))},
+        )
+    if request.mimetype in JSON_TYPES:
+        # Werkzeug enforces it while reading, chunked bodies included, with a 413.
+        request.max_content_length = current_app.config["MAX_JSON_BYTES"]
+    return None
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_guard_request)

@@ -1,0 +1,199 @@
+"""Fixtures: the app on each stack, a rolled-back transaction per test, HTTP helpers.
+
+Every test runs twice: on the production stack (PostgreSQL + Redis, real connections) and on the
+embedded default (SQLite + in-process memory). ``TEST_STACKS=sqlite`` or ``=postgres`` runs one.
+Each run creates its own PostgreSQL database and migrates it to head, like production does.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import flask_migrate
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from backend import create_app
+from backend.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+STACKS = [s for s in os.environ.get("TEST_STACKS", "postgres,sqlite").split(",") if s]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    database_url: str
+    redis_url: str | None
+
+    @property
+    def postgres(self) -> bool:
+        return self.name == "postgres"
+
+
+def _unavailable(message: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing service is a failure)")
+    pytest.skip(message)
+
+
+def _server_url(url: str) -> sa.URL:
+    return make_url(url).set(drivername="postgresql+psycopg")
+
+
+def create_postgres_database(prefix: str = "dvc_test") -> str:
+    """A brand-new database on the test server; returns its URL."""
+    server = _server_url(PG_URL)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as error:
+        _unavailable(f"PostgreSQL not reachable at {server.render_as_string()}: {error.orig}")
+    finally:
+        engine.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    engine = sa.create_engine(_server_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=STACKS)
+def stack(request, tmp_path_factory) -> Iterator[Stack]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        yield Stack("sqlite", f"sqlite:///{path}", None)
+        return
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as error:
+        _unavailable(f"Redis not reachable at {REDIS_URL}: {error}")
+    url = create_postgres_database()
+    yield Stack("postgres", url, REDIS_URL)
+    drop_postgres_database(url)
+
+
+def app_config(stack: Stack, instance: Path, **overrides) -> dict:
+    config = {
+        "APP_ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": stack.database_url,
+        "REDIS_URL": stack.redis_url,
+        "RATELIMIT_STORAGE_URI": stack.redis_url or "memory://",
+        "LOG_LEVEL": "WARNING",
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(stack, tmp_path_factory):
+    instance = tmp_path_factory.mktemp(f"instance-{stack.name}")
+    app = create_app(app_config(stack, instance))
+    app.stack = stack
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.session.remove()
+    # Sessions join the test's outer transaction through savepoints.
+    db.session.session_factory.kw["join_transaction_mode"] = "create_savepoint"
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _flush_redis(app) -> None:
+    client = app.extensions.get("redis")
+    if client is not None:
+        client.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(request, app) -> Iterator[None]:
+    """Each test sees the migrated, empty database and an empty Redis.
+
+    By default the test runs inside a transaction that is rolled back afterwards. Tests marked
+    ``committing`` (threads, processes) write for real; their tables are emptied afterwards.
+    No app context stays pushed: each request gets its own, as in production (use ``ctx``).
+    """
+    _flush_redis(app)
+    if request.node.get_closest_marker("committing"):
+        yield
+        with app.app_context():
+            db.session.remove()
+            _empty_tables()
+        _flush_redis(app)
+        return
+    with app.app_context():
+        engines = db.engines
+        real_engine = engines[None]
+        connection = real_engine.connect()
+        outer = connection.begin()
+        engines[None] = connection
+    try:
+        yield
+    finally:
+        with app.app_context():
+            db.session.remove()
+        engines[None] = real_engine
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that call services directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+def _empty_tables() -> None:
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _stack_markers(request, app) -> None:
+    if request.node.get_closest_marker("postgres_only") and not app.stack.postgres:
+        pytest.skip("needs PostgreSQL")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo_catalog(app):
+    """The demo catalog, imported through the same service as ``flask seed-demo``."""
+    import json
+
+    from backend.catalog.cli import DEMO_CATALOG
+    from backend.catalog.services import import_catalog
+
+    with app.app_context():
+        import_catalog(document=json.loads(DEMO_CATALOG.read_text(encoding="utf-8")))
+        db.session.remove()
