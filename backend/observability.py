@@ -33,12 +33,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+def _not_a_server_request_line(record: logging.LogRecord) -> bool:
+    # The development server logs each request line with its query string; ours replaces it.
+    return " - - [" not in record.getMessage()
+
+
 def configure_logging(level: str) -> None:
     root = logging.getLogger()
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
+        logging.getLogger("werkzeug").addFilter(_not_a_server_request_line)
     root.setLevel(level)
 
 
