@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,17 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import config as config_module
-from backend import errors, observability, web
+from backend import crypto, errors, observability, security, web
 from backend.extensions import db, init_api, init_redis, limiter, migrate, tune_sqlite
+from backend.notifications import channels
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(config_module.load(app.instance_path))
+    instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
+    app.config.from_mapping(config_module.load(instance or app.instance_path))
     if config:
         app.config.from_mapping(config)
     app.json.ensure_ascii = False  # Vietnamese text stays readable and shorter on the wire
@@ -34,10 +37,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS) if MIGRATIONS.is_dir() else "migrations")
     init_redis(app)
     limiter.init_app(app)
+    crypto.init_app(app)
+    channels.init_app(app)
     api = init_api(app)
     app.extensions["api"] = api
     errors.init_app(app)
     web.init_app(app)
+    security.init_app(app)
 
     _register_domains(app, api)
     return app
@@ -47,7 +53,14 @@ def _register_domains(app: Flask, api) -> None:
     from backend import health
     from backend.catalog import cli as catalog_cli
     from backend.catalog import routes as catalog_routes
+    from backend.identity import cli as identity_cli
+    from backend.identity.routes import admin, auth, me
 
     api.register_blueprint(health.blp)
+    api.register_blueprint(auth.well_known, url_prefix="/.well-known")
     api.register_blueprint(catalog_routes.blp, url_prefix="/api/v1")
+    api.register_blueprint(auth.blp, url_prefix="/api/v1/auth")
+    api.register_blueprint(me.blp, url_prefix="/api/v1/me")
+    api.register_blueprint(admin.blp, url_prefix="/api/v1/admin")
     catalog_cli.init_app(app)
+    identity_cli.init_app(app)

@@ -64,7 +64,8 @@ class ProblemResponsesPlugin(BasePlugin):
                 statuses += [400, 413, 415]
             if path and "{" in path:
                 statuses.append(404)
-            if operation.get("security"):
+            # Operations need a bearer token unless they declare no security requirement.
+            if operation.get("security") != []:
                 statuses.append(401)
             responses = operation.setdefault("responses", {})
             for status in statuses:

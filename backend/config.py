@@ -35,8 +35,9 @@ def _instance_secret(instance: Path, name: str) -> str:
 
 
 def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings from the environment; files default to places under ``instance_path``."""
     environ = os.environ if environ is None else environ
-    instance = Path(environ.get("INSTANCE_PATH") or instance_path)
+    instance = Path(instance_path)
     env = environ.get("APP_ENV", "development")
     if env not in {"development", "production", "testing"}:
         raise RuntimeError(f"APP_ENV must be development, production or testing, not {env!r}")
@@ -63,6 +64,33 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "MAX_JSON_BYTES": _int(environ, "MAX_JSON_BYTES", 256 * 1024),
         "TRUSTED_PROXY_COUNT": _int(environ, "TRUSTED_PROXY_COUNT", 0),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
+        # Secrets at rest: "kid:base64(32 bytes),..." (first seals); else derived from SECRET_KEY.
+        "DATA_KEYS": environ.get("DATA_KEYS") or None,
+        # Our tokens
+        "TOKEN_ISSUER": environ.get("TOKEN_ISSUER", "urn:dvc-mobile"),
+        "TOKEN_AUDIENCE": environ.get("TOKEN_AUDIENCE", "dvc-mobile-api"),
+        "SIGNING_KEYS_FILE": environ.get("SIGNING_KEYS_FILE")
+        or str(instance / "signing_keys.json"),
+        "ACCESS_TOKEN_SECONDS": min(_int(environ, "ACCESS_TOKEN_SECONDS", 600), 900),
+        "REFRESH_IDLE_SECONDS": _int(environ, "REFRESH_IDLE_SECONDS", 14 * 86400),
+        "SESSION_MAX_SECONDS": _int(environ, "SESSION_MAX_SECONDS", 90 * 86400),
+        # Phone OTP (NIST SP 800-63B: <= 10 minutes; we default to 5)
+        "OTP_TTL_SECONDS": min(_int(environ, "OTP_TTL_SECONDS", 300), 600),
+        "OTP_MAX_ATTEMPTS": _int(environ, "OTP_MAX_ATTEMPTS", 5),
+        "OTP_RESEND_SECONDS": _int(environ, "OTP_RESEND_SECONDS", 60),
+        "OTP_PER_PHONE_PER_HOUR": _int(environ, "OTP_PER_PHONE_PER_HOUR", 5),
+        "OTP_FAILURES_PER_PHONE_PER_DAY": _int(environ, "OTP_FAILURES_PER_PHONE_PER_DAY", 15),
+        "RATELIMIT_OTP_PER_IP": environ.get("RATELIMIT_OTP_PER_IP", "10/minute;60/hour"),
+        "RATELIMIT_VERIFY_PER_IP": environ.get("RATELIMIT_VERIFY_PER_IP", "30/minute;300/hour"),
+        "RATELIMIT_VERIFY_PER_DEVICE": environ.get("RATELIMIT_VERIFY_PER_DEVICE", "10/minute"),
+        "RATELIMIT_TOKEN_PER_IP": environ.get("RATELIMIT_TOKEN_PER_IP", "60/minute"),
+        # SMS delivery
+        "SMS_CHANNEL": environ.get("SMS_CHANNEL", "file"),
+        "SMS_OUTBOX_FILE": environ.get("SMS_OUTBOX_FILE") or str(instance / "outbox.jsonl"),
+        "SMS_GATEWAY_URL": environ.get("SMS_GATEWAY_URL") or None,
+        "SMS_GATEWAY_TOKEN": environ.get("SMS_GATEWAY_TOKEN") or None,
+        "SMS_GATEWAY_BODY": environ.get("SMS_GATEWAY_BODY", '{"to": "{to}", "text": "{text}"}'),
+        "SMS_GATEWAY_TIMEOUT": float(environ.get("SMS_GATEWAY_TIMEOUT", "10")),
         "PROBLEM_TYPE_BASE": environ.get("PROBLEM_TYPE_BASE", "urn:dvc-mobile:problem:"),
         # flask-smorest
         "API_TITLE": "dvc-mobile",
@@ -78,9 +106,13 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
                 ),
             },
             "servers": [{"url": "/"}],
+            # Every operation needs a bearer token unless it says otherwise.
+            "security": [{"bearerAuth": []}],
         },
         # Flask-Limiter
         "RATELIMIT_STORAGE_URI": environ.get("REDIS_URL") or "memory://",
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # Flask-Limiter would add Retry-After to every response of a limited route; errors.py
+        # adds it to 429 answers only.
+        "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_KEY_PREFIX": "dvc-rl",
     }

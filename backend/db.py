@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 import time
 from datetime import UTC, datetime
@@ -65,6 +66,13 @@ class Base(DeclarativeBase):
             dict[str, Any]: JSONType,
             list[Any]: JSONType,
         },
+    )
+
+
+def str_enum(cls: type[enum.Enum]) -> sa.Enum:
+    """An enum stored as a plain string: adding a value later needs no ALTER TYPE."""
+    return sa.Enum(
+        cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -269,6 +271,8 @@ def problem_from_http_exception(error: HTTPException):
     headers = dict(data.get("headers") or {})
     if status == 405:
         headers.update({k: v for k, v in error.get_headers() if k != "Content-Type"})
+    if status == 429 and "Retry-After" not in headers:
+        headers["Retry-After"] = str(_limiter_retry_after())
     if status == 400 and "Invalid JSON body." in errors.get("_schema", []):
         return problem_response(
             400,
@@ -277,6 +281,13 @@ def problem_from_http_exception(error: HTTPException):
             headers=headers,
         )
     return problem_response(status, errors=errors or None, headers=headers)
+
+
+def _limiter_retry_after() -> int:
+    from backend.extensions import limiter
+
+    current = limiter.current_limit
+    return max(1, math.ceil(current.reset_at - time.time())) if current else 60
 
 
 def handle_domain_error(error: DomainError):

@@ -22,6 +22,15 @@ def init_api(app) -> ProblemApi:
     """One Api per app: its OpenAPI document is built from that app's blueprints."""
     api = ProblemApi(spec_kwargs={"extra_plugins": [ProblemResponsesPlugin()]})
     api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Access token from /api/v1/auth/otp/verify or /api/v1/auth/token",
+        },
+    )
     return api
 
 

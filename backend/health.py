@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 
 from backend.errors import DomainError
 from backend.extensions import db, get_redis
+from backend.security import public
+from backend.web import Blueprint
 
 blp = Blueprint("health", __name__, description="Probes")
 
@@ -24,6 +25,7 @@ class HealthSchema(ma.Schema):
 
 
 @blp.route("/healthz")
+@public
 @blp.response(200, HealthSchema)
 def healthz():
     """The process is up"""
@@ -31,6 +33,7 @@ def healthz():
 
 
 @blp.route("/readyz")
+@public
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def readyz():

@@ -41,6 +41,8 @@ _FIELD_MESSAGES_VI = {
     "Must be one of the allowed values.": "Giá trị không nằm trong danh sách cho phép.",
     "Shorter than minimum length 1.": "Không được để trống.",
     "Invalid JSON body.": "Nội dung JSON không hợp lệ.",
+    "Not a valid phone number.": "Số điện thoại không hợp lệ.",
+    "A national ID number has 12 digits.": "Số định danh cá nhân gồm 12 chữ số.",
 }
 
 

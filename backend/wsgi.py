@@ -1,5 +1,8 @@
 """WSGI entry point for gunicorn: ``gunicorn backend.wsgi:app``."""
 
 from backend import create_app
+from backend.identity import tokens
 
 app = create_app()
+with app.app_context():
+    tokens.keys()  # refuse to boot without signing keys rather than fail the first sign-in

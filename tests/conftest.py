@@ -17,10 +17,12 @@ import flask_migrate
 import pytest
 import redis
 import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
 from backend import create_app
-from backend.extensions import db
+from backend.extensions import db, limiter
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -122,6 +124,7 @@ def _flush_redis(app) -> None:
     client = app.extensions.get("redis")
     if client is not None:
         client.flushdb()
+    limiter.reset()  # the in-memory storage of the embedded stack
 
 
 @pytest.fixture(autouse=True)
@@ -158,7 +161,7 @@ def _isolated(request, app) -> Iterator[None]:
 
 @pytest.fixture
 def ctx(app):
-    """An app context for tests that call services directly."""
+    """An app context for tests that call services directly (not with ``client``)."""
     with app.app_context():
         yield
         db.session.remove()
@@ -176,8 +179,25 @@ def _stack_markers(request, app) -> None:
         pytest.skip("needs PostgreSQL")
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, session and ``g``.
+
+    Flask would reuse an app context the test pushed, sharing one database session and one
+    ``g`` across requests; production never does that, so neither do the tests.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            raise RuntimeError(
+                "a request inside the test's app context would share its session; "
+                "check the database in a `with app.app_context():` block instead of `ctx`"
+            )
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
@@ -197,3 +217,98 @@ def demo_catalog(app):
     with app.app_context():
         import_catalog(document=json.loads(DEMO_CATALOG.read_text(encoding="utf-8")))
         db.session.remove()
+
+
+# --- signing in through the real API ----------------------------------------------------
+
+DEVICE = {"name": "Test phone", "platform": "android", "app_version": "1.0.0"}
+
+
+def outbox_lines(app) -> list[dict]:
+    import json
+
+    path = Path(app.config["SMS_OUTBOX_FILE"])
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def last_code(app, phone_e164: str) -> str:
+    import re
+
+    for line in reversed(outbox_lines(app)):
+        if line["to"] == phone_e164:
+            return re.search(r"\b(\d{6})\b", line["text"]).group(1)
+    raise AssertionError(f"no code was sent to {phone_e164}")
+
+
+def bearer(tokens: dict) -> dict:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@pytest.fixture
+def sign_in(app, client):
+    """Sign in through /auth/otp and /auth/otp/verify, reading the code from the outbox."""
+    from backend.phones import to_e164
+
+    def _sign_in(phone="0912345678", *, audience="citizen", device=None, **extra) -> dict:
+        sent = client.post("/api/v1/auth/otp", json={"phone": phone, "audience": audience})
+        assert sent.status_code == 202, sent.get_json()
+        code = last_code(app, to_e164(phone))
+        body = {
+            "challenge_id": sent.get_json()["challenge_id"],
+            "code": code,
+            "device": device or DEVICE,
+            **extra,
+        }
+        verified = client.post("/api/v1/auth/otp/verify", json=body)
+        assert verified.status_code == 200, verified.get_json()
+        return verified.get_json()
+
+    return _sign_in
+
+
+@pytest.fixture
+def citizen(sign_in) -> dict:
+    """Tokens of citizen A (0912345678)."""
+    return sign_in("0912345678")
+
+
+@pytest.fixture
+def citizen_b(sign_in) -> dict:
+    """Tokens of citizen B (0987654321)."""
+    return sign_in("0987654321")
+
+
+@pytest.fixture
+def make_staff(app, client, sign_in):
+    """Create a staff member, set up their authenticator through the API, sign them in.
+
+    Returns ``(tokens, totp)`` where ``totp`` is a pyotp.TOTP for later codes.
+    """
+    import pyotp
+
+    from backend.identity.services.accounts import create_staff
+    from backend.phones import to_e164
+
+    def _make(phone: str, *, agency: str, role: str) -> tuple[dict, pyotp.TOTP]:
+        with app.app_context():
+            create_staff(
+                phone=to_e164(phone),
+                full_name=f"Cán bộ {phone[-4:]}",
+                agency_code=agency,
+                role=role,
+                granted_by=None,
+            )
+            db.session.remove()
+        first = sign_in(phone, audience="staff")
+        assert first["mfa_enrollment_required"] is True
+        secret = client.post("/api/v1/me/totp", headers=bearer(first)).get_json()["secret"]
+        totp = pyotp.TOTP(secret)
+        confirmed = client.post(
+            "/api/v1/me/totp/confirm", json={"code": totp.now()}, headers=bearer(first)
+        )
+        assert confirmed.status_code == 200, confirmed.get_json()
+        return confirmed.get_json()["tokens"], totp
+
+    return _make

@@ -45,6 +45,11 @@ def test_entrypoint_migrates_then_gunicorn_serves(stack, tmp_path):
         "REDIS_URL": stack.redis_url,
         "INSTANCE_PATH": str(tmp_path),
     }
+    # Production refuses to start without signing keys; an operator makes them once.
+    made = subprocess.run(
+        ["flask", "keys", "rotate"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert made.returncode == 0, made.stderr
     command = [
         str(ROOT / "docker" / "entrypoint.sh"),
         "gunicorn",

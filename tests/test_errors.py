@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from backend import create_app
 from backend.errors import NotFound
+from backend.security import public
 from backend.web import Blueprint
 from tests.conftest import app_config
 
@@ -28,20 +29,24 @@ def _probe_blueprint() -> Blueprint:
     blp = Blueprint("probe", __name__)
 
     @blp.route("/echo", methods=["POST"])
+    @public
     @blp.arguments(EchoSchema)
     @blp.response(201, EchoSchema)
     def echo(data):
         return data
 
     @blp.route("/boom")
+    @public
     def boom():
         raise RuntimeError("secret internals")
 
     @blp.route("/db-down")
+    @public
     def db_down():
         raise sa.exc.OperationalError("SELECT 1", {}, psycopg.OperationalError("server closed"))
 
     @blp.route("/missing")
+    @public
     def missing():
         raise NotFound(("Không có gì ở đây.", "Nothing here."))
 

@@ -19,7 +19,9 @@ def test_readyz_checks_what_is_configured(client, stack):
 
 def test_readyz_is_503_when_redis_is_unreachable(stack, tmp_path):
     broken = Stack(stack.name, stack.database_url, "redis://127.0.0.1:1/0")
-    client = create_app(app_config(broken, tmp_path)).test_client()
+    # Rate limits keep a working store: the limiter is shared by every app in this process.
+    config = app_config(broken, tmp_path, RATELIMIT_STORAGE_URI=stack.redis_url or "memory://")
+    client = create_app(config).test_client()
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"

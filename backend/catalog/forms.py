@@ -9,19 +9,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.db import utcnow
-from backend.phones import InvalidPhone, to_e164
+from backend.phones import PhoneField
 
 NATIONAL_ID = validate.Regexp(r"^\d{12}$", error="A national ID number has 12 digits.")
 _TEXT_MAX = 2000
-
-
-class PhoneField(ma.fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return to_e164(text)
-        except InvalidPhone as error:
-            raise ma.ValidationError("Not a valid phone number.") from error
 
 
 class PastDateField(ma.fields.Date):

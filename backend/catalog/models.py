@@ -10,15 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.db import created_column, id_column, updated_column
+from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
-
-
-def _enum(cls: type[enum.Enum]) -> sa.Enum:
-    # Stored as plain strings: adding a value later needs no ALTER TYPE on PostgreSQL.
-    return sa.Enum(
-        cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class AgencyLevel(enum.StrEnum):
@@ -35,7 +28,7 @@ class Agency(db.Model):
     code: Mapped[str] = mapped_column(sa.String(20), unique=True)
     name: Mapped[str] = mapped_column(sa.String(255))
     name_en: Mapped[str | None] = mapped_column(sa.String(255))
-    level: Mapped[AgencyLevel] = mapped_column(_enum(AgencyLevel))
+    level: Mapped[AgencyLevel] = mapped_column(str_enum(AgencyLevel))
     parent_id: Mapped[str | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
@@ -83,7 +76,7 @@ class Procedure(db.Model):
     code: Mapped[str] = mapped_column(sa.String(20), unique=True)
     agency_id: Mapped[str] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     status: Mapped[ProcedureStatus] = mapped_column(
-        _enum(ProcedureStatus), default=ProcedureStatus.DRAFT
+        str_enum(ProcedureStatus), default=ProcedureStatus.DRAFT
     )
     # The working copy an editor changes; citizens never see it until it is frozen.
     draft: Mapped[dict[str, Any]] = mapped_column()
@@ -91,7 +84,7 @@ class Procedure(db.Model):
     name: Mapped[str] = mapped_column(sa.String(500))
     field: Mapped[str] = mapped_column(sa.String(255))
     field_key: Mapped[str] = mapped_column(sa.String(255), index=True)
-    delivery_mode: Mapped[DeliveryMode] = mapped_column(_enum(DeliveryMode))
+    delivery_mode: Mapped[DeliveryMode] = mapped_column(str_enum(DeliveryMode))
     min_assurance_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
     search_text: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = created_column()

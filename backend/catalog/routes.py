@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from backend.catalog import schemas, services
+from backend.security import public
 from backend.web import Blueprint
 
 blp = Blueprint("catalog", __name__, description="Agencies and administrative procedures")
 
 
 @blp.route("/agencies")
+@public
 @blp.arguments(schemas.AgencyQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.AgencyPageSchema)
 def list_agencies(level=None, parent=None, cursor=None, limit=20):
@@ -17,6 +19,7 @@ def list_agencies(level=None, parent=None, cursor=None, limit=20):
 
 
 @blp.route("/agencies/<code>")
+@public
 @blp.etag
 @blp.response(200, schemas.AgencySchema)
 def get_agency(code):
@@ -25,6 +28,7 @@ def get_agency(code):
 
 
 @blp.route("/procedures")
+@public
 @blp.arguments(schemas.ProcedureQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.ProcedurePageSchema)
 def search_procedures(q=None, agency=None, field=None, mode=None, cursor=None, limit=20):
@@ -35,6 +39,7 @@ def search_procedures(q=None, agency=None, field=None, mode=None, cursor=None, l
 
 
 @blp.route("/procedures/<code>")
+@public
 @blp.etag
 @blp.response(200, schemas.ProcedureDetailSchema)
 def get_procedure(code):

@@ -249,3 +249,12 @@ def import_catalog(*, document: Any) -> ImportSummary:
         raise CatalogInvalid(errors=errors)
     db.session.commit()
     return summary
+
+
+def with_descendants(agency_ids: set[str] | frozenset[str]) -> set[str]:
+    """The given agencies and every agency below them (one recursive query)."""
+    if not agency_ids:
+        return set()
+    tree = sa.select(Agency.id).where(Agency.id.in_(agency_ids)).cte("tree", recursive=True)
+    tree = tree.union(sa.select(Agency.id).join(tree, Agency.parent_id == tree.c.id))
+    return set(db.session.scalars(sa.select(tree.c.id)))

@@ -1,0 +1,175 @@
+"""Accounts, their device sessions and credentials, and the security events they leave."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.catalog.models import Agency
+from backend.db import created_column, id_column, str_enum, updated_column
+from backend.extensions import db
+
+
+class AccountKind(enum.StrEnum):
+    CITIZEN = "citizen"
+    STAFF = "staff"
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Account(db.Model):
+    """A person who signs in. The same phone may hold a citizen and a staff account."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "phone"),
+        sa.UniqueConstraint("kind", "national_id_digest"),
+    )
+
+    id: Mapped[str] = id_column()
+    kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind))
+    status: Mapped[AccountStatus] = mapped_column(
+        str_enum(AccountStatus), default=AccountStatus.ACTIVE
+    )
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    full_name: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    preferred_language: Mapped[str] = mapped_column(sa.String(5), default="vi")
+    address: Mapped[dict[str, Any] | None] = mapped_column()
+    # Set only from an identity provider's verified claims, never by the person.
+    identity_verified: Mapped[bool] = mapped_column(default=False)
+    assurance_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    national_id_ciphertext: Mapped[str | None] = mapped_column(sa.String(200))
+    national_id_digest: Mapped[str | None] = mapped_column(sa.String(64))
+    national_id_last4: Mapped[str | None] = mapped_column(sa.String(4))
+    date_of_birth: Mapped[date | None] = mapped_column()
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = updated_column()
+
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="account",
+        lazy="select",
+        cascade="all, delete-orphan",
+        foreign_keys="RoleGrant.account_id",
+    )
+
+
+class RoleGrant(db.Model):
+    """A staff role held at an agency; it reaches the agency's children too."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (sa.UniqueConstraint("account_id", "role", "agency_id"),)
+
+    id: Mapped[str] = id_column()
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(40))
+    agency_id: Mapped[str] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    granted_by: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = created_column()
+
+    account: Mapped[Account] = relationship(back_populates="grants", foreign_keys=[account_id])
+    agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+
+
+class Session(db.Model):
+    """One signed-in device. Revoking it ends its refresh tokens and its access tokens."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = id_column()
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    acr: Mapped[int] = mapped_column(sa.SmallInteger)
+    amr: Mapped[list[Any]] = mapped_column()
+    # Staff sessions without a second factor may only enrol one.
+    mfa_complete: Mapped[bool] = mapped_column(default=False)
+    device_name: Mapped[str | None] = mapped_column(sa.String(100))
+    platform: Mapped[str | None] = mapped_column(sa.String(20))
+    app_version: Mapped[str | None] = mapped_column(sa.String(40))
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = created_column()
+    last_seen_at: Mapped[datetime] = created_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(40))
+
+    account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
+
+
+class RefreshToken(db.Model):
+    """Opaque refresh tokens, stored as SHA-256 digests, one live token per session."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = id_column()
+    session_id: Mapped[str] = mapped_column(sa.ForeignKey("sessions.id"), index=True)
+    digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issued_at: Mapped[datetime] = created_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+    session: Mapped[Session] = relationship(lazy="joined", innerjoin=True)
+
+
+class OtpChallenge(db.Model):
+    """A code sent to a phone. Only its keyed digest is kept."""
+
+    __tablename__ = "otp_challenges"
+    __table_args__ = (sa.Index("ix_otp_challenges_phone_created_at", "phone", "created_at"),)
+
+    id: Mapped[str] = id_column()
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    audience: Mapped[AccountKind] = mapped_column(str_enum(AccountKind))
+    code_digest: Mapped[str] = mapped_column(sa.String(64))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = created_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    consumed_at: Mapped[datetime | None] = mapped_column()
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+class TotpCredential(db.Model):
+    __tablename__ = "totp_credentials"
+
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    secret_ciphertext: Mapped[str] = mapped_column(sa.String(200))
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    # The last time step accepted: a code is good once (RFC 6238 section 5.2).
+    last_used_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = created_column()
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[str] = id_column()
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class SecurityEvent(db.Model):
+    """Append-only record of what happened to an account's security."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[str] = id_column()
+    account_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = created_column()
+
+
+@event.listens_for(SecurityEvent, "before_update")
+def _events_are_append_only(mapper, connection, target):
+    raise ValueError("security events are append-only")

@@ -1,0 +1,82 @@
+"""Staff administration, within the agencies the administrator manages."""
+
+from __future__ import annotations
+
+from backend.catalog.services import AgencyNotFound, get_agency
+from backend.identity import schemas
+from backend.identity.services import accounts
+from backend.security import require_principal, staff_required
+from backend.web import Blueprint
+
+blp = Blueprint("admin_staff", __name__, description="Staff administration")
+MANAGE = "staff.manage"
+
+
+def _managed_agency_id(code: str) -> str:
+    """An agency the caller manages staff in; others look like they do not exist."""
+    agency = get_agency(code=code)
+    if not require_principal().can(MANAGE, agency.id):
+        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
+    return agency.id
+
+
+@blp.route("/staff")
+@staff_required(MANAGE)
+@blp.response(200, schemas.StaffListSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+def list_staff():
+    """Staff holding a role in my agencies"""
+    return {"items": accounts.list_staff(visible_agencies=require_principal().agencies_for(MANAGE))}
+
+
+@blp.route("/staff", methods=["POST"])
+@staff_required(MANAGE)
+@blp.arguments(schemas.StaffCreateSchema)
+@blp.response(201, schemas.StaffSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def create_staff(data):
+    """Add a staff member with a first role"""
+    _managed_agency_id(data["agency"])
+    return accounts.create_staff(
+        phone=data["phone"],
+        full_name=data["full_name"],
+        agency_code=data["agency"],
+        role=data["role"],
+        granted_by=require_principal().account_id,
+    )
+
+
+@blp.route("/staff/<account_id>/roles", methods=["POST"])
+@staff_required(MANAGE)
+@blp.arguments(schemas.GrantCreateSchema)
+@blp.response(201, schemas.GrantSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def grant_role(data, account_id):
+    """Give a staff member a role at an agency"""
+    principal = require_principal()
+    staff = accounts.get_staff(
+        account_id=account_id, visible_agencies=principal.agencies_for(MANAGE)
+    )
+    return accounts.grant_role(
+        account=staff,
+        role=data["role"],
+        agency_id=_managed_agency_id(data["agency"]),
+        granted_by=principal.account_id,
+    )
+
+
+@blp.route("/staff/<account_id>/roles/<grant_id>", methods=["DELETE"])
+@staff_required(MANAGE)
+@blp.response(204)
+@blp.alt_response(403, response="FORBIDDEN")
+def revoke_role(account_id, grant_id):
+    """Take a role away"""
+    principal = require_principal()
+    visible = principal.agencies_for(MANAGE)
+    staff = accounts.get_staff(account_id=account_id, visible_agencies=visible)
+    accounts.revoke_role(
+        account=staff, grant_id=grant_id, revoked_by=principal.account_id, visible_agencies=visible
+    )

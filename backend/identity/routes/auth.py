@@ -1,0 +1,121 @@
+"""Signing in: phone codes, token refresh, logout, step-up, and our public keys."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from backend.db import utcnow
+from backend.extensions import limiter
+from backend.identity import schemas, tokens
+from backend.identity.services import login, otp, sessions
+from backend.security import public, require_principal
+from backend.web import Blueprint, body_accepts
+
+blp = Blueprint("auth", __name__, description="Sign-in and tokens")
+well_known = Blueprint("well_known", __name__, description="Published keys")
+
+
+def _device_key() -> str:
+    body = request.get_json(silent=True) or {}
+    device = body.get("device") if isinstance(body, dict) else None
+    device_id = device.get("id") if isinstance(device, dict) else None
+    return f"device:{device_id}" if isinstance(device_id, str) else f"ip:{request.remote_addr}"
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+@blp.route("/otp", methods=["POST"])
+@public
+@limiter.limit(_limit("RATELIMIT_OTP_PER_IP"))
+@blp.arguments(schemas.OtpRequestSchema)
+@blp.response(202, schemas.OtpChallengeSchema)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+def request_code(data):
+    """Send a sign-in code to a phone (same answer whether the phone is known or not)"""
+    sent = otp.request_code(phone=data["phone"], audience=data["audience"], now=utcnow())
+    return {
+        "challenge_id": sent.challenge.id,
+        "expires_in": sent.expires_in,
+        "resend_after": sent.resend_after,
+    }
+
+
+@blp.route("/otp/verify", methods=["POST"])
+@public
+@limiter.limit(_limit("RATELIMIT_VERIFY_PER_IP"))
+@limiter.limit(_limit("RATELIMIT_VERIFY_PER_DEVICE"), key_func=_device_key)
+@blp.arguments(schemas.OtpVerifySchema)
+@blp.response(200, schemas.TokenSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+def verify_code(data):
+    """Exchange the code (and, for staff, an authenticator code) for tokens"""
+    signed_in = login.sign_in_with_phone(
+        challenge_id=data["challenge_id"],
+        code=data["code"],
+        device=data["device"],
+        totp_code=data.get("totp_code"),
+        recovery_code=data.get("recovery_code"),
+        now=utcnow(),
+    )
+    return signed_in.tokens
+
+
+@blp.route("/token", methods=["POST"])
+@public
+@body_accepts("application/json", "application/x-www-form-urlencoded")
+@limiter.limit(_limit("RATELIMIT_TOKEN_PER_IP"))
+@blp.arguments(schemas.TokenRequestSchema)
+@blp.doc(
+    requestBody={
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"$ref": "#/components/schemas/TokenRequest"}
+            }
+        }
+    }
+)
+@blp.response(200, schemas.TokenSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+def token(data):
+    """Rotate a refresh token (a token used twice ends its session)"""
+    return sessions.refresh(refresh_token=data["refresh_token"], now=utcnow())
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(204)
+def logout():
+    """End this device's session"""
+    principal = require_principal()
+    sessions.revoke_session(
+        account_id=principal.account_id,
+        session_id=principal.session_id,
+        reason="logout",
+        now=utcnow(),
+    )
+
+
+@blp.route("/step-up", methods=["POST"])
+@blp.arguments(schemas.CodeSchema)
+@blp.response(200, schemas.TokenSchema)
+@blp.alt_response(409, response="CONFLICT")
+def step_up(data):
+    """Prove the authenticator app again; new tokens carry it (amr)"""
+    return login.step_up_with_totp(
+        session=require_principal().session, code=data["code"], now=utcnow()
+    )
+
+
+@well_known.route("/jwks.json")
+@public
+@well_known.response(200, schemas.JwksSchema)
+def jwks():
+    """Public keys that verify our access tokens"""
+    now = utcnow().timestamp()
+    max_age = current_app.config["ACCESS_TOKEN_SECONDS"] + 60
+    return {"keys": tokens.keys().published(now=now, max_token_age=max_age)}

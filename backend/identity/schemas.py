@@ -1,0 +1,172 @@
+"""What sign-in, profile and staff administration look like on the wire."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from backend.catalog.forms import AddressSchema
+from backend.catalog.schemas import AGENCY_CODE, AgencyRefSchema
+from backend.identity.models import AccountKind, AccountStatus
+from backend.identity.roles import ROLES
+from backend.identity.services.accounts import masked_national_id
+from backend.phones import PhoneField
+from backend.security import require_principal
+
+SIX_DIGITS = validate.Regexp(r"^\d{6}$", error="Six digits.")
+
+
+class OtpRequestSchema(ma.Schema):
+    phone = PhoneField(required=True, metadata={"example": "0912345678"})
+    audience = ma.fields.Enum(
+        AccountKind,
+        by_value=True,
+        load_default=AccountKind.CITIZEN,
+        metadata={"description": "`staff` for officers (an authenticator code is also needed)"},
+    )
+
+
+class OtpChallengeSchema(ma.Schema):
+    challenge_id = ma.fields.String(required=True)
+    expires_in = ma.fields.Integer(required=True, metadata={"description": "seconds"})
+    resend_after = ma.fields.Integer(required=True, metadata={"description": "seconds"})
+
+
+class DeviceSchema(ma.Schema):
+    id = ma.fields.String(
+        validate=validate.Length(min=8, max=64),
+        metadata={"description": "The app installation's own id, for per-device limits"},
+    )
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    platform = ma.fields.String(
+        required=True, validate=validate.OneOf(["android", "ios", "web", "other"])
+    )
+    app_version = ma.fields.String(validate=validate.Length(max=40))
+
+
+class OtpVerifySchema(ma.Schema):
+    challenge_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    code = ma.fields.String(required=True, validate=SIX_DIGITS)
+    device = ma.fields.Nested(DeviceSchema, required=True)
+    totp_code = ma.fields.String(validate=SIX_DIGITS, metadata={"description": "Staff"})
+    recovery_code = ma.fields.String(
+        validate=validate.Length(min=10, max=20), metadata={"description": "Staff, instead"}
+    )
+
+
+class TokenSchema(ma.Schema):
+    access_token = ma.fields.String(required=True)
+    token_type = ma.fields.Constant("Bearer", required=True)
+    expires_in = ma.fields.Integer(required=True)
+    refresh_token = ma.fields.String(required=True)
+    refresh_expires_in = ma.fields.Integer(required=True)
+    session_id = ma.fields.Function(lambda pair: pair.session.id, required=True)
+    acr = ma.fields.Function(lambda pair: str(pair.session.acr), required=True)
+    mfa_enrollment_required = ma.fields.Boolean(
+        dump_default=False,
+        metadata={"description": "Staff must set up an authenticator before anything else"},
+    )
+
+
+class TokenRequestSchema(ma.Schema):
+    grant_type = ma.fields.String(required=True, validate=validate.OneOf(["refresh_token"]))
+    refresh_token = ma.fields.String(required=True, validate=validate.Length(min=20, max=200))
+
+
+class CodeSchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=SIX_DIGITS)
+
+
+class TotpEnrolmentSchema(ma.Schema):
+    secret = ma.fields.String(required=True, metadata={"description": "For manual entry"})
+    otpauth_uri = ma.fields.String(required=True, attribute="uri")
+    qr_svg = ma.fields.String(required=True, metadata={"description": "data: URI of an SVG"})
+
+
+class TotpConfirmedSchema(ma.Schema):
+    recovery_codes = ma.fields.List(ma.fields.String(), required=True)
+    tokens = ma.fields.Nested(TokenSchema, required=True)
+
+
+class RecoveryCodesSchema(ma.Schema):
+    recovery_codes = ma.fields.List(ma.fields.String(), required=True)
+
+
+class GrantSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+    agency = ma.fields.Nested(AgencyRefSchema, required=True)
+
+
+class ProfileSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    kind = ma.fields.Enum(AccountKind, by_value=True, required=True)
+    phone = ma.fields.String(allow_none=True)
+    full_name = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    preferred_language = ma.fields.String(required=True)
+    address = ma.fields.Nested(AddressSchema, allow_none=True)
+    identity_verified = ma.fields.Boolean(required=True)
+    assurance_level = ma.fields.Integer(required=True)
+    national_id = ma.fields.Function(masked_national_id, allow_none=True)
+    date_of_birth = ma.fields.Date(allow_none=True)
+    roles = ma.fields.Method("_roles")
+
+    def _roles(self, account):
+        if account.kind is not AccountKind.STAFF:
+            return []
+        return GrantSchema(many=True).dump(account.grants)
+
+
+class ProfilePatchSchema(ma.Schema):
+    full_name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
+    preferred_language = ma.fields.String(validate=validate.OneOf(["vi", "en"]))
+    address = ma.fields.Nested(AddressSchema, allow_none=True)
+
+
+class SessionSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    device_name = ma.fields.String(allow_none=True)
+    platform = ma.fields.String(allow_none=True)
+    app_version = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime(required=True)
+    last_seen_at = ma.fields.DateTime(required=True)
+    acr = ma.fields.Function(lambda s: str(s.acr), required=True)
+    current = ma.fields.Function(
+        lambda s: s.id == require_principal().session_id,
+        required=True,
+        metadata={"description": "This is the session making the request"},
+    )
+
+
+class SessionListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SessionSchema), required=True)
+
+
+class JwksSchema(ma.Schema):
+    keys = ma.fields.List(ma.fields.Dict(), required=True)
+
+
+class StaffCreateSchema(ma.Schema):
+    phone = PhoneField(required=True)
+    full_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    agency = ma.fields.String(required=True, validate=AGENCY_CODE)
+    role = ma.fields.String(required=True, validate=validate.OneOf(sorted(ROLES)))
+
+
+class GrantCreateSchema(ma.Schema):
+    agency = ma.fields.String(required=True, validate=AGENCY_CODE)
+    role = ma.fields.String(required=True, validate=validate.OneOf(sorted(ROLES)))
+
+
+class StaffSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    phone = ma.fields.String(allow_none=True)
+    full_name = ma.fields.String(allow_none=True)
+    status = ma.fields.Enum(AccountStatus, by_value=True, required=True)
+    grants = ma.fields.List(ma.fields.Nested(GrantSchema), required=True)
+
+
+class StaffListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(StaffSchema), required=True)

@@ -1,0 +1,221 @@
+"""Phone one-time codes (NIST SP 800-63B-4 section 3.1.3; OWASP ASVS V2.7).
+
+A code is six digits from ``secrets``, lives a few minutes, opens only its own challenge, and is
+kept as an HMAC keyed with a server secret. The answer to "send me a code" is the same whether
+the phone belongs to anyone. Limits that every pod sees live in the database: wrong tries per
+challenge, challenges per phone per hour, wrong tries per phone per day (a new challenge never
+resets them), and a resend cooldown. A phone's challenges are locked while one is checked, so
+parallel guesses are counted one by one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+
+from backend.crypto import vault
+from backend.db import new_id
+from backend.errors import DomainError
+from backend.extensions import db
+from backend.identity.models import Account, AccountKind, OtpChallenge
+from backend.identity.services.events import record_event
+from backend.notifications.channels import sms_channel
+
+_DAY = timedelta(days=1)
+_HOUR = timedelta(hours=1)
+
+
+class OtpRefused(DomainError):
+    """A code that cannot open this challenge. Never says whether the phone is known."""
+
+    kind = "unauthorized"
+
+
+class OtpWrong(OtpRefused):
+    code = "otp-wrong"
+    title = ("Mã xác thực không đúng", "Wrong code")
+
+
+class OtpExpired(OtpRefused):
+    code = "otp-expired"
+    title = ("Mã xác thực đã hết hạn", "The code has expired")
+
+
+class OtpUsed(OtpRefused):
+    code = "otp-used"
+    title = ("Mã xác thực đã được dùng", "The code was already used")
+
+
+class OtpUnknown(OtpRefused):
+    code = "otp-unknown-challenge"
+    title = ("Không có yêu cầu mã này", "No such code request")
+
+
+class OtpTooMany(DomainError):
+    kind = "rate_limited"
+
+    def __init__(self, detail, *, retry_after: float):
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(
+            detail, headers={"Retry-After": str(seconds)}, extra={"retry_after": seconds}
+        )
+
+
+class OtpLocked(OtpTooMany):
+    code = "otp-locked"
+    title = ("Tạm khóa xác thực", "Too many wrong codes")
+
+
+class OtpRequestLimited(OtpTooMany):
+    code = "otp-rate-limited"
+    title = ("Yêu cầu mã quá nhiều lần", "Too many code requests")
+
+
+def _code_digest(challenge_id: str, code: str) -> str:
+    return vault().digest(f"{challenge_id}:{code}", purpose="otp")
+
+
+def _lock_recent(phone: str, now: datetime) -> list[OtpChallenge]:
+    """The phone's challenges of the last day, locked: checks for one phone run one at a time."""
+    return list(
+        db.session.scalars(
+            sa.select(OtpChallenge)
+            .where(OtpChallenge.phone == phone, OtpChallenge.created_at > now - _DAY)
+            .order_by(OtpChallenge.created_at, OtpChallenge.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _daily_failures_exhausted(recent: list[OtpChallenge], now: datetime) -> float | None:
+    """Seconds until the phone may try again, or None while under the daily limit."""
+    limit = current_app.config["OTP_FAILURES_PER_PHONE_PER_DAY"]
+    failing = [c for c in recent if c.failed_attempts]
+    if sum(c.failed_attempts for c in failing) < limit:
+        return None
+    return (failing[0].created_at + _DAY - now).total_seconds()
+
+
+@dataclass
+class CodeRequest:
+    challenge: OtpChallenge
+    expires_in: int
+    resend_after: int
+
+
+def request_code(*, phone: str, audience: AccountKind, now: datetime) -> CodeRequest:
+    """Create a challenge for ``phone`` (E.164) and send its code when someone can receive it."""
+    config = current_app.config
+    recent = _lock_recent(phone, now)
+    wait = _daily_failures_exhausted(recent, now)
+    if wait is not None:
+        raise OtpLocked(
+            (
+                "Số điện thoại này tạm bị khóa vì nhập sai mã nhiều lần.",
+                "This phone is locked for a while after too many wrong codes.",
+            ),
+            retry_after=wait,
+        )
+    resend = timedelta(seconds=config["OTP_RESEND_SECONDS"])
+    if recent and recent[-1].created_at + resend > now:
+        raise OtpRequestLimited(
+            ("Hãy đợi trước khi yêu cầu mã mới.", "Wait before asking for a new code."),
+            retry_after=(recent[-1].created_at + resend - now).total_seconds(),
+        )
+    this_hour = [c for c in recent if c.created_at > now - _HOUR]
+    if len(this_hour) >= config["OTP_PER_PHONE_PER_HOUR"]:
+        raise OtpRequestLimited(
+            ("Đã yêu cầu quá nhiều mã trong một giờ.", "Too many codes asked for in an hour."),
+            retry_after=(this_hour[0].created_at + _HOUR - now).total_seconds(),
+        )
+
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    ttl = config["OTP_TTL_SECONDS"]
+    challenge_id = new_id()
+    challenge = OtpChallenge(
+        id=challenge_id,
+        phone=phone,
+        audience=audience,
+        code_digest=_code_digest(challenge_id, code),
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(challenge)
+    # Staff codes go only to phones of staff; the answer is the same either way.
+    if audience is AccountKind.CITIZEN or _find_account(phone, audience) is not None:
+        minutes = ttl // 60
+        sms_channel().send(
+            to=phone,
+            kind="otp",
+            text=(
+                f"DVC: ma xac thuc cua ban la {code}, hieu luc {minutes} phut. "
+                "Khong chia se ma nay cho bat ky ai."
+            ),
+        )
+    db.session.commit()
+    return CodeRequest(
+        challenge=challenge, expires_in=ttl, resend_after=int(resend.total_seconds())
+    )
+
+
+def _find_account(phone: str, kind: AccountKind) -> Account | None:
+    return db.session.scalar(sa.select(Account).where(Account.kind == kind, Account.phone == phone))
+
+
+def _fail(challenge: OtpChallenge, *, reason: str, now: datetime) -> int:
+    """Count a wrong answer against the challenge and the phone; returns tries left."""
+    challenge.failed_attempts += 1
+    left = current_app.config["OTP_MAX_ATTEMPTS"] - challenge.failed_attempts
+    record_event("login_failed", reason=reason, challenge_id=challenge.id, attempts_left=left)
+    if left <= 0:
+        record_event("login_locked", challenge_id=challenge.id)
+    db.session.commit()
+    return left
+
+
+def check_code(*, challenge_id: str, code: str, now: datetime) -> OtpChallenge:
+    """Consume a challenge whose code is right; every refusal leaves no session behind.
+
+    The caller still has to finish the sign-in (second factor, session) and commit.
+    """
+    challenge = db.session.get(OtpChallenge, challenge_id)
+    if challenge is None:
+        raise OtpUnknown(("Hãy yêu cầu mã mới.", "Ask for a new code."))
+    # Lock in one order (the phone's challenges by age) so parallel checks cannot deadlock;
+    # the lock also reloads this challenge as the last committed check left it.
+    recent = _lock_recent(challenge.phone, now)
+    wait = _daily_failures_exhausted(recent, now)
+    if wait is not None or challenge.failed_attempts >= current_app.config["OTP_MAX_ATTEMPTS"]:
+        raise OtpLocked(
+            (
+                "Đã nhập sai quá nhiều lần; hãy yêu cầu mã mới sau ít phút.",
+                "Too many wrong codes; ask for a new code later.",
+            ),
+            retry_after=wait if wait is not None else current_app.config["OTP_RESEND_SECONDS"],
+        )
+    if challenge.consumed_at is not None:
+        raise OtpUsed(("Hãy yêu cầu mã mới.", "Ask for a new code."))
+    if challenge.expires_at <= now:
+        raise OtpExpired(("Hãy yêu cầu mã mới.", "Ask for a new code."))
+    if not hmac.compare_digest(_code_digest(challenge.id, code), challenge.code_digest):
+        left = _fail(challenge, reason="otp_wrong", now=now)
+        raise OtpWrong(
+            (f"Mã không đúng; còn {left} lần thử.", f"Wrong code; {left} tries left."),
+            extra={"attempts_left": max(left, 0)},
+        )
+    challenge.consumed_at = now
+    return challenge
+
+
+def fail_second_factor(challenge: OtpChallenge, *, now: datetime) -> int:
+    """A wrong authenticator code spends one of the challenge's tries too."""
+    challenge.consumed_at = None
+    return _fail(challenge, reason="totp_wrong", now=now)

@@ -1,0 +1,194 @@
+"""Device sessions and the tokens that keep them alive.
+
+A session is one signed-in device. It holds one live refresh token at a time: each use rotates
+it, and presenting a token that was already used means it was copied, so the whole session is
+revoked (RFC 6819 section 5.2.2.3; OAuth 2.0 Security BCP section 4.14).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+
+from backend.db import utcnow
+from backend.errors import DomainError, NotFound
+from backend.extensions import db
+from backend.identity import tokens
+from backend.identity.models import Account, AccountStatus, RefreshToken, Session
+from backend.identity.services.events import record_event
+
+
+class InvalidGrant(DomainError):
+    code = "invalid-grant"
+    kind = "unauthorized"
+    title = ("Phiên đăng nhập đã hết hạn", "The sign-in has expired")
+
+    def __init__(self):
+        super().__init__(
+            ("Hãy đăng nhập lại.", "Sign in again."),
+            extra={"error": "invalid_grant"},
+        )
+
+
+class SessionNotFound(NotFound):
+    code = "session-not-found"
+
+
+@dataclass
+class TokenPair:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    session: Session
+    mfa_enrollment_required: bool = False
+
+
+def _digest(token: str) -> str:
+    # 256 random bits need no key or slow hash: SHA-256 is enough to hide them at rest.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue_pair(session: Session, *, now: datetime) -> TokenPair:
+    idle = timedelta(seconds=current_app.config["REFRESH_IDLE_SECONDS"])
+    refresh_expires = min(now + idle, session.expires_at)
+    refresh = secrets.token_urlsafe(32)
+    db.session.add(
+        RefreshToken(session_id=session.id, digest=_digest(refresh), expires_at=refresh_expires)
+    )
+    access, lifetime = tokens.issue_access_token(
+        account_id=session.account_id,
+        session_id=session.id,
+        kind=session.account.kind.value,
+        acr=session.acr,
+        amr=list(session.amr),
+        now=now,
+    )
+    return TokenPair(
+        access_token=access,
+        expires_in=lifetime,
+        refresh_token=refresh,
+        refresh_expires_in=int((refresh_expires - now).total_seconds()),
+        session=session,
+    )
+
+
+def start_session(
+    *,
+    account: Account,
+    acr: int,
+    amr: list[str],
+    mfa_complete: bool,
+    device: dict[str, Any],
+    now: datetime,
+) -> TokenPair:
+    """Open a session for a device and issue its first tokens; the caller commits."""
+    session = Session(
+        account=account,
+        acr=acr,
+        amr=amr,
+        mfa_complete=mfa_complete,
+        device_name=device.get("name"),
+        platform=device.get("platform"),
+        app_version=device.get("app_version"),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["SESSION_MAX_SECONDS"]),
+    )
+    if has_request_context():
+        session.ip = request.remote_addr
+        session.user_agent = (request.user_agent.string or "")[:300] or None
+    db.session.add(session)
+    db.session.flush()
+    return _issue_pair(session, now=now)
+
+
+def reissue_access(session: Session, *, now: datetime) -> TokenPair:
+    """New tokens after the session itself changed (second factor added, step-up)."""
+    _retire_live_tokens(session, now=now)
+    return _issue_pair(session, now=now)
+
+
+def _retire_live_tokens(session: Session, *, now: datetime) -> None:
+    db.session.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.session_id == session.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+
+
+def _is_live(session: Session, now: datetime) -> bool:
+    return (
+        session.revoked_at is None
+        and session.expires_at > now
+        and session.account.status is AccountStatus.ACTIVE
+    )
+
+
+def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
+    """Rotate a refresh token. A token used twice revokes its session."""
+    stored = db.session.scalar(
+        sa.select(RefreshToken)
+        .where(RefreshToken.digest == _digest(refresh_token))
+        .with_for_update(of=RefreshToken)
+    )
+    if stored is None:
+        raise InvalidGrant()
+    session = stored.session
+    if stored.used_at is not None:
+        if session.revoked_at is None:
+            _revoke(session, reason="refresh_reuse", now=now)
+            record_event("refresh_reuse", account_id=session.account_id, session_id=session.id)
+            db.session.commit()
+        raise InvalidGrant()
+    if stored.expires_at <= now or not _is_live(session, now):
+        raise InvalidGrant()
+    stored.used_at = now
+    session.last_seen_at = now
+    pair = _issue_pair(session, now=now)
+    db.session.commit()
+    return pair
+
+
+def live_session(*, session_id: str, account_id: str, now: datetime) -> Session:
+    """The session behind an access token, if it is still live; InvalidToken otherwise."""
+    session = db.session.get(Session, session_id)
+    if session is None or session.account_id != account_id or not _is_live(session, now):
+        raise tokens.InvalidToken()
+    return session
+
+
+def _revoke(session: Session, *, reason: str, now: datetime) -> None:
+    session.revoked_at = now
+    session.revoked_reason = reason
+    _retire_live_tokens(session, now=now)
+
+
+def revoke_session(*, account_id: str, session_id: str, reason: str, now: datetime) -> None:
+    session = db.session.get(Session, session_id)
+    if session is None or session.account_id != account_id or session.revoked_at is not None:
+        raise SessionNotFound(("Không có phiên đăng nhập này.", "No such session."))
+    _revoke(session, reason=reason, now=now)
+    record_event("session_revoked", account_id=account_id, session_id=session_id, reason=reason)
+    db.session.commit()
+
+
+def list_sessions(*, account_id: str, now: datetime | None = None) -> list[Session]:
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            sa.select(Session)
+            .where(
+                Session.account_id == account_id,
+                Session.revoked_at.is_(None),
+                Session.expires_at > now,
+            )
+            .order_by(Session.last_seen_at.desc(), Session.id.desc())
+        )
+    )

@@ -1,0 +1,225 @@
+"""Who is calling and what they may do.
+
+Every route needs a valid bearer token unless its view is marked ``@public``. The token is one
+of ours (ES256, short-lived) and its session must still be live: revoking a session or
+disabling an account takes effect on the next request. Staff permissions come from role grants
+held at an agency and reach that agency's children.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from dataclasses import dataclass, field
+from functools import cached_property, wraps
+
+from flask import Flask, current_app, g, request
+
+from backend.db import utcnow
+from backend.errors import DomainError
+from backend.identity import tokens
+from backend.identity.models import AccountKind, Session
+from backend.identity.roles import permissions_of
+
+# Endpoints served by libraries that are public by nature.
+_LIBRARY_PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
+
+
+class AuthenticationRequired(DomainError):
+    code = "authentication-required"
+    kind = "unauthorized"
+    title = ("Chưa đăng nhập", "Authentication required")
+
+    def __init__(self):
+        super().__init__(
+            ("Hãy đăng nhập để tiếp tục.", "Sign in to continue."),
+            headers={"WWW-Authenticate": 'Bearer realm="dvc-mobile"'},
+        )
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    kind = "forbidden"
+    title = ("Không có quyền", "Forbidden")
+
+
+class StepUpRequired(DomainError):
+    """RFC 9470: the session is authenticated, but not strongly enough for this operation."""
+
+    code = "insufficient-user-authentication"
+    kind = "unauthorized"
+    title = ("Cần xác thực ở mức cao hơn", "Stronger authentication required")
+
+    def __init__(self, *, required_acr: int):
+        challenge = (
+            'Bearer error="insufficient_user_authentication", '
+            f'error_description="A level {required_acr} sign-in is required", '
+            f'acr_values="{required_acr}"'
+        )
+        super().__init__(
+            (
+                f"Thao tác này cần định danh điện tử mức {required_acr}; hãy đăng nhập bằng "
+                "tài khoản định danh điện tử.",
+                f"This needs a level {required_acr} electronic identity; sign in with your e-ID.",
+            ),
+            headers={"WWW-Authenticate": challenge},
+            extra={"error": "insufficient_user_authentication", "acr_values": str(required_acr)},
+        )
+
+
+@dataclass
+class Principal:
+    account_id: str
+    kind: AccountKind
+    session: Session
+    acr: int
+    amr: list[str]
+    _grants: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind is AccountKind.STAFF
+
+    @property
+    def session_id(self) -> str:
+        return self.session.id
+
+    @cached_property
+    def _permission_agencies(self) -> dict[str, frozenset[str]]:
+        """Permission -> ids of every agency it reaches (grant agencies and their children)."""
+        from backend.catalog.services import with_descendants
+
+        roots: dict[str, set[str]] = {}
+        for role, agency_id in self._grants:
+            for permission in permissions_of(role):
+                roots.setdefault(permission, set()).add(agency_id)
+        return {p: frozenset(with_descendants(ids)) for p, ids in roots.items()}
+
+    def agencies_for(self, permission: str) -> frozenset[str]:
+        if not self.is_staff or not self.session.mfa_complete:
+            return frozenset()
+        return self._permission_agencies.get(permission, frozenset())
+
+    def can(self, permission: str, agency_id: str) -> bool:
+        return agency_id in self.agencies_for(permission)
+
+
+def current_principal() -> Principal | None:
+    return g.get("principal")
+
+
+def require_principal() -> Principal:
+    principal = current_principal()
+    if principal is None:
+        raise AuthenticationRequired()
+    return principal
+
+
+def public(view):
+    """Mark a view as open to anonymous callers (documented with no security requirement)."""
+    view._public = True
+    view._apidoc = deepcopy(getattr(view, "_apidoc", {}))
+    view._apidoc.setdefault("manual_doc", {})["security"] = []
+    return view
+
+
+class NotACitizen(Forbidden):
+    code = "citizens-only"
+
+    def __init__(self):
+        super().__init__(("Chức năng này dành cho công dân.", "This is for citizens."))
+
+
+class NotStaff(Forbidden):
+    code = "staff-only"
+
+    def __init__(self):
+        super().__init__(("Chức năng này dành cho cán bộ.", "This is for staff."))
+
+
+class SecondFactorMissing(Forbidden):
+    code = "mfa-enrollment-required"
+
+    def __init__(self):
+        super().__init__(
+            (
+                "Cán bộ phải cài đặt ứng dụng xác thực trước khi làm việc.",
+                "Staff must set up an authenticator app before working.",
+            )
+        )
+
+
+def citizen_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if require_principal().kind is not AccountKind.CITIZEN:
+            raise NotACitizen()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def staff_required(permission: str | None = None):
+    """A staff session with its second factor, holding ``permission`` at some agency."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = require_principal()
+            if not principal.is_staff:
+                raise NotStaff()
+            if not principal.session.mfa_complete:
+                raise SecondFactorMissing()
+            if permission and not principal.agencies_for(permission):
+                raise Forbidden(
+                    (f"Cần quyền {permission}.", f"The {permission} permission is needed.")
+                )
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def require_acr(level: int) -> None:
+    """Refuse with the RFC 9470 step-up answer when the session is below ``level``."""
+    if require_principal().acr < level:
+        raise StepUpRequired(required_acr=level)
+
+
+def _bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _authenticate():
+    if request.routing_exception is not None or request.endpoint in _LIBRARY_PUBLIC_ENDPOINTS:
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "_public", False):
+        return None
+    token = _bearer_token()
+    if token is None:
+        raise AuthenticationRequired()
+    from backend.identity.services.sessions import live_session
+
+    now = utcnow()
+    claims = tokens.verify_access_token(token, now=now)
+    session = live_session(session_id=claims["sid"], account_id=claims["sub"], now=now)
+    account = session.account
+    g.principal = Principal(
+        account_id=account.id,
+        kind=account.kind,
+        session=session,
+        acr=int(claims["acr"]),
+        amr=list(claims.get("amr", [])),
+        # Citizens hold no grants: skip the query.
+        _grants=[(grant.role, grant.agency_id) for grant in account.grants]
+        if account.kind is AccountKind.STAFF
+        else [],
+    )
+    g.principal_id = session.account_id
+    return None
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_authenticate)

@@ -1,0 +1,315 @@
+"""Phone codes: how they are sent, checked, limited and never leaked."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from backend import create_app
+from backend.extensions import db
+from backend.identity.models import Account, OtpChallenge, SecurityEvent
+from tests.conftest import DEVICE, app_config, last_code, outbox_lines
+
+PHONE = "+84912345678"
+START = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def per_phone_limits_only(app, monkeypatch):
+    """Lift the per-IP and per-device limits so a test meets the per-phone ones alone."""
+    for name in ("RATELIMIT_OTP_PER_IP", "RATELIMIT_VERIFY_PER_IP", "RATELIMIT_VERIFY_PER_DEVICE"):
+        monkeypatch.setitem(app.config, name, "10000/minute")
+
+
+def ask(client, phone="0912345678", **extra):
+    return client.post("/api/v1/auth/otp", json={"phone": phone, **extra})
+
+
+def verify(client, challenge_id, code, **extra):
+    body = {"challenge_id": challenge_id, "code": code, "device": DEVICE, **extra}
+    return client.post("/api/v1/auth/otp/verify", json=body)
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["0912345678", "+84912345678", "84912345678", "912345678", "0912 345 678", "(+84) 912-345-678"],
+)
+def test_phone_is_normalised_to_e164(client, app, typed):
+    response = ask(client, typed)
+    assert response.status_code == 202
+    assert outbox_lines(app)[-1]["to"] == PHONE
+
+
+@pytest.mark.parametrize("typed", ["12345", "0912", "abc", "+1 202 555 0100x", "0" * 40, ""])
+def test_malformed_phone_is_422(client, typed):
+    response = ask(client, typed)
+    assert response.status_code == 422
+    assert "phone" in response.get_json()["errors"]
+
+
+def test_answer_is_the_same_for_known_and_unknown_phones(client, sign_in):
+    sign_in("0912345678")
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2)):
+        known = ask(client, "0912345678")
+        unknown = ask(client, "0987000111")
+    assert known.status_code == unknown.status_code == 202
+    assert set(known.get_json()) == set(unknown.get_json())
+    assert {k: v for k, v in known.get_json().items() if k != "challenge_id"} == {
+        k: v for k, v in unknown.get_json().items() if k != "challenge_id"
+    }
+
+
+def test_first_sign_in_creates_a_level_0_citizen(client, app, clock):
+    challenge = ask(client).get_json()
+    response = verify(client, challenge["challenge_id"], last_code(app, PHONE))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["token_type"] == "Bearer" and body["acr"] == "0"
+    assert body["expires_in"] <= 900
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.get_json()["phone"] == PHONE
+    assert me.get_json()["assurance_level"] == 0
+
+
+def test_code_is_kept_only_as_a_keyed_digest(client, app, clock):
+    challenge_id = ask(client).get_json()["challenge_id"]
+    code = last_code(app, PHONE)
+    with app.app_context():
+        row = db.session.get(OtpChallenge, challenge_id)
+    stored = json.dumps({c.name: str(getattr(row, c.name)) for c in OtpChallenge.__table__.c})
+    assert code not in stored
+    assert len(row.code_digest) == 64
+
+
+def test_code_works_once(client, app, clock):
+    challenge_id = ask(client).get_json()["challenge_id"]
+    code = last_code(app, PHONE)
+    assert verify(client, challenge_id, code).status_code == 200
+    again = verify(client, challenge_id, code)
+    assert again.status_code == 401
+    assert again.get_json()["type"].endswith("otp-used")
+
+
+def test_expired_code_is_refused(client, app, clock):
+    challenge_id = ask(client).get_json()["challenge_id"]
+    code = last_code(app, PHONE)
+    clock.shift(timedelta(seconds=301))
+    response = verify(client, challenge_id, code)
+    assert response.status_code == 401
+    assert response.get_json()["type"].endswith("otp-expired")
+
+
+def test_a_code_opens_only_its_own_challenge(client, app, clock):
+    first = ask(client).get_json()["challenge_id"]
+    first_code = last_code(app, PHONE)
+    other = ask(client, "0987654321").get_json()["challenge_id"]
+    response = verify(client, other, first_code)
+    assert response.status_code == 401
+    assert verify(client, first, first_code).status_code == 200
+
+
+def test_unknown_challenge(client):
+    response = verify(client, "01ARZ3NDEKTSV4RRFFQ69G5FAV", "123456")
+    assert response.status_code == 401
+    assert response.get_json()["type"].endswith("otp-unknown-challenge")
+
+
+def test_five_wrong_codes_kill_the_challenge(client, app, clock):
+    challenge_id = ask(client).get_json()["challenge_id"]
+    code = last_code(app, PHONE)
+    left = [
+        verify(client, challenge_id, wrong(code)).get_json().get("attempts_left") for _ in range(5)
+    ]
+    assert left == [4, 3, 2, 1, 0]
+    locked = verify(client, challenge_id, code)
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+
+
+def test_resend_cooldown_and_hourly_limit(client, clock):
+    assert ask(client).status_code == 202
+    too_soon = ask(client)
+    assert too_soon.status_code == 429
+    assert too_soon.headers["Retry-After"] == "60"
+    for _ in range(4):
+        clock.shift(timedelta(seconds=61))
+        assert ask(client).status_code == 202
+    clock.shift(timedelta(seconds=61))
+    limited = ask(client)
+    assert limited.status_code == 429
+    assert limited.get_json()["type"].endswith("otp-rate-limited")
+    clock.shift(timedelta(hours=1))
+    assert ask(client).status_code == 202
+
+
+@pytest.mark.usefixtures("per_phone_limits_only")
+def test_brute_force_lockout_holds_across_new_challenges(client, app, clock):
+    """Guess as many codes as the limits allow; the phone stays locked, new challenge or not."""
+    guesses = 0
+    while True:
+        sent = ask(client)
+        if sent.status_code == 429:
+            assert sent.get_json()["type"].endswith("otp-locked")
+            break
+        challenge_id = sent.get_json()["challenge_id"]
+        code = last_code(app, PHONE)
+        while True:
+            answer = verify(client, challenge_id, wrong(code))
+            if answer.status_code != 401:
+                assert answer.status_code == 429
+                break
+            guesses += 1
+        clock.shift(timedelta(minutes=10))  # past the hourly limit's pace
+    assert guesses == app.config["OTP_FAILURES_PER_PHONE_PER_DAY"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == 0
+    clock.shift(timedelta(hours=23))
+    assert ask(client).status_code == 429
+    clock.shift(timedelta(hours=2))
+    assert ask(client).status_code == 202
+
+
+@pytest.mark.usefixtures("per_phone_limits_only")
+def test_right_code_refused_while_the_phone_is_locked(client, app, clock):
+    fresh = ask(client).get_json()["challenge_id"]
+    good = last_code(app, PHONE)
+    for _ in range(3):
+        clock.shift(timedelta(seconds=61))
+        challenge_id = ask(client).get_json()["challenge_id"]
+        code = last_code(app, PHONE)
+        for _ in range(5):
+            verify(client, challenge_id, wrong(code))
+    response = verify(client, fresh, good)
+    assert response.status_code == 429
+
+
+def test_per_ip_limit_on_asking(client):
+    statuses = [ask(client, f"09123400{i:02d}").status_code for i in range(11)]
+    assert statuses[:10] == [202] * 10
+    assert statuses[10] == 429
+    assert ask(client, "0912340099").headers.get("Retry-After")
+
+
+def test_per_device_limit_on_verifying(client):
+    device = {**DEVICE, "id": "install-0001"}
+    statuses = [
+        client.post(
+            "/api/v1/auth/otp/verify",
+            json={
+                "challenge_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+                "code": "000000",
+                "device": device,
+            },
+        ).status_code
+        for _ in range(11)
+    ]
+    assert statuses == [401] * 10 + [429]
+
+
+def test_staff_codes_go_only_to_staff_phones(client, app):
+    before = len(outbox_lines(app))
+    response = ask(client, "0911000222", audience="staff")
+    assert response.status_code == 202
+    assert len(outbox_lines(app)) == before
+
+
+def test_failures_are_security_events_without_the_code(client, app, clock):
+    challenge_id = ask(client).get_json()["challenge_id"]
+    code = last_code(app, PHONE)
+    verify(client, challenge_id, wrong(code))
+    with app.app_context():
+        events = db.session.scalars(sa.select(SecurityEvent)).all()
+    assert [e.kind for e in events] == ["login_failed"]
+    assert code not in json.dumps(events[0].detail) and PHONE not in json.dumps(events[0].detail)
+
+
+def test_the_code_never_reaches_the_logs(client, app, caplog, clock):
+    with caplog.at_level(logging.DEBUG):
+        challenge_id = ask(client).get_json()["challenge_id"]
+        code = last_code(app, PHONE)
+        verify(client, challenge_id, code)
+    text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert code not in text
+    assert PHONE not in text and "912345678" not in text
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    received: list = []
+    status = 200
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        type(self).received.append(
+            {"auth": self.headers.get("Authorization"), "body": json.loads(self.rfile.read(length))}
+        )
+        self.send_response(type(self).status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"id": "gw-123"}')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def gateway():
+    _Gateway.received = []
+    _Gateway.status = 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def gateway_client(stack, tmp_path, gateway, app):
+    config = app_config(
+        stack,
+        tmp_path,
+        SMS_CHANNEL="http",
+        SMS_GATEWAY_URL=f"http://127.0.0.1:{gateway.server_port}/send",
+        SMS_GATEWAY_TOKEN="gw-secret",
+        SMS_GATEWAY_BODY='{"msisdn": "{to}", "message": {"text": "{text}"}, "brand": "DVC"}',
+    )
+    other = create_app(config)
+    with other.app_context():
+        # Share the test's rolled-back connection.
+        db.engines[None] = app.extensions["sqlalchemy"]._app_engines[app][None]
+    return other.test_client()
+
+
+def test_http_gateway_receives_the_filled_template(gateway_client):
+    response = ask(gateway_client)
+    assert response.status_code == 202
+    [sent] = _Gateway.received
+    assert sent["auth"] == "Bearer gw-secret"
+    assert sent["body"]["msisdn"] == PHONE and sent["body"]["brand"] == "DVC"
+    assert "ma xac thuc" in sent["body"]["message"]["text"]
+
+
+def test_gateway_failure_is_503_and_leaves_no_challenge(gateway_client, app):
+    _Gateway.status = 500
+    response = ask(gateway_client)
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OtpChallenge)) == 0

@@ -1,0 +1,108 @@
+"""Device sessions: rotation, reuse detection, revocation, lifetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import time_machine
+
+from backend.extensions import db
+from backend.identity.models import SecurityEvent
+from tests.conftest import bearer
+
+
+def refresh(client, token, *, form=False):
+    body = {"grant_type": "refresh_token", "refresh_token": token}
+    if form:
+        return client.post("/api/v1/auth/token", data=body)
+    return client.post("/api/v1/auth/token", json=body)
+
+
+def events(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(SecurityEvent.kind).order_by(SecurityEvent.id)))
+
+
+def test_refresh_rotates(client, citizen):
+    rotated = refresh(client, citizen["refresh_token"])
+    assert rotated.status_code == 200
+    body = rotated.get_json()
+    assert body["refresh_token"] != citizen["refresh_token"]
+    assert body["session_id"] == citizen["session_id"]
+    assert client.get("/api/v1/me", headers=bearer(body)).status_code == 200
+    assert refresh(client, body["refresh_token"], form=True).status_code == 200
+
+
+def test_reused_refresh_token_revokes_the_whole_session(client, app, citizen):
+    first = refresh(client, citizen["refresh_token"]).get_json()
+    replay = refresh(client, citizen["refresh_token"])
+    assert replay.status_code == 401
+    assert replay.get_json()["error"] == "invalid_grant"
+    # The legitimate holder's newer tokens die with it.
+    assert refresh(client, first["refresh_token"]).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer(first)).status_code == 401
+    assert "refresh_reuse" in events(app)
+
+
+def test_unknown_refresh_token(client):
+    assert refresh(client, "x" * 43).status_code == 401
+
+
+def test_sessions_are_listed_per_device_and_revocable(client, sign_in):
+    phone = sign_in("0912345678", device={"name": "Điện thoại của Lan", "platform": "android"})
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2)):
+        tablet = sign_in(
+            "0912345678", device={"name": "iPad", "platform": "ios", "app_version": "2.1.0"}
+        )
+    listed = client.get("/api/v1/me/sessions", headers=bearer(phone)).get_json()["items"]
+    assert {(s["device_name"], s["current"]) for s in listed} == {
+        ("Điện thoại của Lan", True),
+        ("iPad", False),
+    }
+    gone = client.delete(f"/api/v1/me/sessions/{tablet['session_id']}", headers=bearer(phone))
+    assert gone.status_code == 204
+    # Revocation is immediate for both of the tablet's tokens.
+    assert client.get("/api/v1/me", headers=bearer(tablet)).status_code == 401
+    assert refresh(client, tablet["refresh_token"]).status_code == 401
+    again = client.delete(f"/api/v1/me/sessions/{tablet['session_id']}", headers=bearer(phone))
+    assert again.status_code == 404
+
+
+def test_cannot_revoke_someone_elses_session(client, citizen, citizen_b):
+    response = client.delete(
+        f"/api/v1/me/sessions/{citizen_b['session_id']}", headers=bearer(citizen)
+    )
+    assert response.status_code == 404
+    assert client.get("/api/v1/me", headers=bearer(citizen_b)).status_code == 200
+
+
+def test_logout(client, app, citizen):
+    assert client.post("/api/v1/auth/logout", headers=bearer(citizen)).status_code == 204
+    assert client.get("/api/v1/me", headers=bearer(citizen)).status_code == 401
+    assert refresh(client, citizen["refresh_token"]).status_code == 401
+    assert "session_revoked" in events(app)
+
+
+def test_idle_refresh_token_expires(client, app, citizen):
+    idle = app.config["REFRESH_IDLE_SECONDS"]
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=idle + 1)):
+        assert refresh(client, citizen["refresh_token"]).status_code == 401
+
+
+def test_session_has_an_absolute_lifetime(client, app, citizen):
+    """Refreshing every few days cannot keep a session alive past its maximum age."""
+    token = citizen["refresh_token"]
+    step = timedelta(seconds=app.config["REFRESH_IDLE_SECONDS"] // 2)
+    moment = datetime.now(UTC)
+    limit = moment + timedelta(seconds=app.config["SESSION_MAX_SECONDS"])
+    while True:
+        moment += step
+        with time_machine.travel(moment):
+            answer = refresh(client, token)
+        if answer.status_code != 200:
+            break
+        token = answer.get_json()["refresh_token"]
+    assert answer.status_code == 401
+    assert moment <= limit + step
+    assert moment > limit - step

@@ -1,0 +1,183 @@
+"""Staff: created by an administrator, phone code plus authenticator, roles scoped to agencies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from backend.extensions import db
+from backend.identity.models import SecurityEvent
+from tests.conftest import DEVICE, bearer, last_code
+
+pytestmark = pytest.mark.usefixtures("demo_catalog")
+PROVINCE = "000.00.00.H56"
+JUSTICE = "000.00.17.H56"
+WARD = "001.01.00.H56"
+
+
+def staff_sign_in(client, app, phone, **second_factor):
+    sent = client.post("/api/v1/auth/otp", json={"phone": phone, "audience": "staff"})
+    from backend.phones import to_e164
+
+    code = last_code(app, to_e164(phone))
+    return client.post(
+        "/api/v1/auth/otp/verify",
+        json={
+            "challenge_id": sent.get_json()["challenge_id"],
+            "code": code,
+            "device": DEVICE,
+            **second_factor,
+        },
+    )
+
+
+def test_cli_creates_staff(runner, app):
+    result = runner.invoke(
+        args=[
+            "staff",
+            "add",
+            "--phone",
+            "0911000111",
+            "--name",
+            "Nguyễn Văn A",
+            "--agency",
+            WARD,
+            "--role",
+            "receiving_officer",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(
+        args=["staff", "add", "--phone", "12", "--name", "X", "--agency", WARD, "--role", "leader"]
+    )
+    assert bad.exit_code != 0
+
+
+def test_first_sign_in_only_allows_setting_up_the_authenticator(client, runner, sign_in):
+    runner.invoke(
+        args=[
+            "staff",
+            "add",
+            "--phone",
+            "0911000111",
+            "--name",
+            "A",
+            "--agency",
+            WARD,
+            "--role",
+            "agency_admin",
+        ]
+    )
+    first = sign_in("0911000111", audience="staff")
+    assert first["mfa_enrollment_required"] is True
+    blocked = client.get("/api/v1/admin/staff", headers=bearer(first))
+    assert blocked.status_code == 403
+    assert blocked.get_json()["type"].endswith("mfa-enrollment-required")
+    assert client.post("/api/v1/me/totp", headers=bearer(first)).status_code == 201
+
+
+def test_staff_need_both_factors_once_enrolled(client, app, make_staff):
+    tokens, totp = make_staff("0911000222", agency=WARD, role="agency_admin")
+    assert client.get("/api/v1/admin/staff", headers=bearer(tokens)).status_code == 200
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2)):
+        missing = staff_sign_in(client, app, "0911000222")
+        assert missing.status_code == 401
+        assert missing.get_json()["attempts_left"] == 4
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=4)):
+        ok = staff_sign_in(client, app, "0911000222", totp_code=totp.now())
+        assert ok.status_code == 200
+        assert ok.get_json()["mfa_enrollment_required"] is False
+
+
+def test_recovery_code_instead_of_the_app_works_once(client, app, sign_in, runner):
+    runner.invoke(
+        args=[
+            "staff",
+            "add",
+            "--phone",
+            "0911000333",
+            "--name",
+            "C",
+            "--agency",
+            WARD,
+            "--role",
+            "leader",
+        ]
+    )
+    first = sign_in("0911000333", audience="staff")
+    import pyotp
+
+    totp = pyotp.TOTP(client.post("/api/v1/me/totp", headers=bearer(first)).get_json()["secret"])
+    codes = client.post(
+        "/api/v1/me/totp/confirm", json={"code": totp.now()}, headers=bearer(first)
+    ).get_json()["recovery_codes"]
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2)):
+        assert staff_sign_in(client, app, "0911000333", recovery_code=codes[0]).status_code == 200
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=4)):
+        assert staff_sign_in(client, app, "0911000333", recovery_code=codes[0]).status_code == 401
+
+
+def test_admin_manages_staff_only_in_their_agencies(client, app, make_staff):
+    admin, _ = make_staff("0911000444", agency=PROVINCE, role="agency_admin")
+    ward_admin, _ = make_staff("0911000555", agency=WARD, role="agency_admin")
+    created = client.post(
+        "/api/v1/admin/staff",
+        headers=bearer(admin),
+        json={
+            "phone": "0911000666",
+            "full_name": "Trần Thị B",
+            "agency": WARD,
+            "role": "receiving_officer",
+        },
+    )
+    assert created.status_code == 201, created.get_json()
+    staff_id = created.get_json()["id"]
+    # The ward admin sees the ward's staff; the province admin the whole province.
+    ward_view = client.get("/api/v1/admin/staff", headers=bearer(ward_admin)).get_json()["items"]
+    assert staff_id in {s["id"] for s in ward_view}
+    # A ward admin cannot grant a role at the province's justice department.
+    outside = client.post(
+        f"/api/v1/admin/staff/{staff_id}/roles",
+        headers=bearer(ward_admin),
+        json={"agency": JUSTICE, "role": "leader"},
+    )
+    assert outside.status_code == 404
+    granted = client.post(
+        f"/api/v1/admin/staff/{staff_id}/roles",
+        headers=bearer(admin),
+        json={"agency": JUSTICE, "role": "leader"},
+    )
+    assert granted.status_code == 201
+    grant_id = granted.get_json()["id"]
+    assert (
+        client.delete(
+            f"/api/v1/admin/staff/{staff_id}/roles/{grant_id}", headers=bearer(ward_admin)
+        ).status_code
+        == 404
+    )
+    assert (
+        client.delete(
+            f"/api/v1/admin/staff/{staff_id}/roles/{grant_id}", headers=bearer(admin)
+        ).status_code
+        == 204
+    )
+    with app.app_context():
+        kinds = db.session.scalars(
+            sa.select(SecurityEvent.kind).where(SecurityEvent.account_id == staff_id)
+        ).all()
+    assert kinds.count("role_granted") == 2 and kinds.count("role_revoked") == 1
+
+
+def test_duplicate_staff_is_409(client, make_staff):
+    admin, _ = make_staff("0911000777", agency=WARD, role="agency_admin")
+    body = {"phone": "0911000888", "full_name": "D", "agency": WARD, "role": "leader"}
+    assert client.post("/api/v1/admin/staff", headers=bearer(admin), json=body).status_code == 201
+    assert client.post("/api/v1/admin/staff", headers=bearer(admin), json=body).status_code == 409
+
+
+def test_officer_without_staff_manage_is_403(client, make_staff):
+    officer, _ = make_staff("0911000999", agency=WARD, role="receiving_officer")
+    assert client.get("/api/v1/admin/staff", headers=bearer(officer)).status_code == 403
