@@ -47,7 +47,9 @@ def _register_domains(app: Flask, api) -> None:
     from backend import health
     from backend.catalog import cli as catalog_cli
     from backend.catalog import routes as catalog_routes
+    from backend.workdays import cli as workdays_cli
 
     api.register_blueprint(health.blp)
     api.register_blueprint(catalog_routes.blp, url_prefix="/api/v1")
     catalog_cli.init_app(app)
+    workdays_cli.init_app(app)
