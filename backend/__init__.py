@@ -55,6 +55,7 @@ def _register_domains(app: Flask, api) -> None:
     from backend.catalog import routes as catalog_routes
     from backend.identity import cli as identity_cli
     from backend.identity.routes import admin, auth, me
+    from backend.workdays import cli as workdays_cli
 
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.well_known, url_prefix="/.well-known")
@@ -64,3 +65,4 @@ def _register_domains(app: Flask, api) -> None:
     api.register_blueprint(admin.blp, url_prefix="/api/v1/admin")
     catalog_cli.init_app(app)
     identity_cli.init_app(app)
+    workdays_cli.init_app(app)

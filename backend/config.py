@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,31 @@ from typing import Any
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     value = environ.get(name)
     return int(value) if value not in (None, "") else default
+
+
+# Decision 188/1999/QĐ-TTg gives civil servants an 8-hour day, Monday to Friday; most one-stop
+# offices open 07:30-11:30 and 13:00-17:00 (Ho Chi Minh City and many provinces).
+DEFAULT_OFFICE_HOURS = "07:30-11:30,13:00-17:00"
+
+
+def office_hours(text: str, name: str = "OFFICE_HOURS") -> tuple[tuple[time, time], ...]:
+    """Parse ``07:30-11:30,13:00-17:00``: a working day's office periods, in Vietnam time."""
+    periods: list[tuple[time, time]] = []
+    try:
+        for part in text.split(","):
+            start, end = (time.fromisoformat(bound.strip()) for bound in part.split("-"))
+            if start.tzinfo or end.tzinfo:
+                raise ValueError("office hours are wall-clock times in Vietnam, without an offset")
+            periods.append((start, end))
+    except ValueError as error:
+        raise RuntimeError(f"{name} must look like {DEFAULT_OFFICE_HOURS}, not {text!r}") from error
+    in_order = all(start < end for start, end in periods) and all(
+        previous_end <= next_start
+        for (_, previous_end), (next_start, _) in itertools.pairwise(periods)
+    )
+    if not in_order:
+        raise RuntimeError(f"{name} periods must be in order and must not overlap: {text!r}")
+    return tuple(periods)
 
 
 def database_url(url: str) -> str:
@@ -92,6 +119,8 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "SMS_GATEWAY_BODY": environ.get("SMS_GATEWAY_BODY", '{"to": "{to}", "text": "{text}"}'),
         "SMS_GATEWAY_TIMEOUT": float(environ.get("SMS_GATEWAY_TIMEOUT", "10")),
         "PROBLEM_TYPE_BASE": environ.get("PROBLEM_TYPE_BASE", "urn:dvc-mobile:problem:"),
+        # Deadlines in working hours run only inside these periods (backend.workdays).
+        "OFFICE_HOURS": office_hours(environ.get("OFFICE_HOURS") or DEFAULT_OFFICE_HOURS),
         # flask-smorest
         "API_TITLE": "dvc-mobile",
         "API_VERSION": "1.0.0",

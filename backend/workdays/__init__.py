@@ -1,0 +1,1 @@
+"""Working days, office hours and legal deadlines, shared by dossiers and feedback."""
