@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -75,6 +76,15 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
             raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
         secret_key = _instance_secret(instance, "secret_key")
 
+    storage_url = environ.get("STORAGE_URL") or None
+    if storage_url:
+        parts = urlsplit(storage_url)
+        if parts.scheme not in ("file", "s3") or (parts.scheme == "s3" and not parts.netloc):
+            raise RuntimeError("STORAGE_URL must be file:///path or s3://bucket[/prefix]")
+    addressing_style = environ.get("S3_ADDRESSING_STYLE") or "auto"
+    if addressing_style not in {"auto", "path", "virtual"}:
+        raise RuntimeError("S3_ADDRESSING_STYLE must be auto, path or virtual")
+
     return {
         "APP_ENV": env,
         "INSTANCE_PATH": str(instance),
@@ -89,6 +99,11 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         # Uploads are the biggest bodies; JSON bodies have their own, much smaller, limit.
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 25 * 1024 * 1024),
         "MAX_JSON_BYTES": _int(environ, "MAX_JSON_BYTES", 256 * 1024),
+        # Attachments: None means a "blobs" directory under INSTANCE_PATH (see backend.storage).
+        "STORAGE_URL": storage_url,
+        "S3_ENDPOINT_URL": environ.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": environ.get("S3_REGION") or None,
+        "S3_ADDRESSING_STYLE": addressing_style,
         "TRUSTED_PROXY_COUNT": _int(environ, "TRUSTED_PROXY_COUNT", 0),
         "LOG_LEVEL": environ.get("LOG_LEVEL", "INFO"),
         # Secrets at rest: "kid:base64(32 bytes),..." (first seals); else derived from SECRET_KEY.
