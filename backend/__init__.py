@@ -42,8 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = init_api(app)
     app.extensions["api"] = api
     errors.init_app(app)
+    security.init_app(app)  # who is calling, before anything about what they sent
     web.init_app(app)
-    security.init_app(app)
 
     _register_domains(app, api)
     return app
@@ -53,6 +53,9 @@ def _register_domains(app: Flask, api) -> None:
     from backend import health
     from backend.catalog import cli as catalog_cli
     from backend.catalog import routes as catalog_routes
+    from backend.dossiers.routes import agency as agency_dossiers
+    from backend.dossiers.routes import citizen as citizen_dossiers
+    from backend.dossiers.routes import tracking
     from backend.identity import cli as identity_cli
     from backend.identity.routes import admin, auth, me
     from backend.workdays import cli as workdays_cli
@@ -63,6 +66,10 @@ def _register_domains(app: Flask, api) -> None:
     api.register_blueprint(auth.blp, url_prefix="/api/v1/auth")
     api.register_blueprint(me.blp, url_prefix="/api/v1/me")
     api.register_blueprint(admin.blp, url_prefix="/api/v1/admin")
+    api.register_blueprint(citizen_dossiers.blp, url_prefix="/api/v1/dossiers")
+    api.register_blueprint(citizen_dossiers.documents, url_prefix="/api/v1/me/documents")
+    api.register_blueprint(agency_dossiers.blp, url_prefix="/api/v1/agency/dossiers")
+    api.register_blueprint(tracking.blp, url_prefix="/api/v1/tracking")
     catalog_cli.init_app(app)
     identity_cli.init_app(app)
     workdays_cli.init_app(app)

@@ -126,6 +126,7 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "RATELIMIT_VERIFY_PER_IP": environ.get("RATELIMIT_VERIFY_PER_IP", "30/minute;300/hour"),
         "RATELIMIT_VERIFY_PER_DEVICE": environ.get("RATELIMIT_VERIFY_PER_DEVICE", "10/minute"),
         "RATELIMIT_TOKEN_PER_IP": environ.get("RATELIMIT_TOKEN_PER_IP", "60/minute"),
+        "RATELIMIT_TRACKING_PER_IP": environ.get("RATELIMIT_TRACKING_PER_IP", "20/minute"),
         # SMS delivery
         "SMS_CHANNEL": environ.get("SMS_CHANNEL", "file"),
         "SMS_OUTBOX_FILE": environ.get("SMS_OUTBOX_FILE") or str(instance / "outbox.jsonl"),
@@ -133,6 +134,7 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "SMS_GATEWAY_TOKEN": environ.get("SMS_GATEWAY_TOKEN") or None,
         "SMS_GATEWAY_BODY": environ.get("SMS_GATEWAY_BODY", '{"to": "{to}", "text": "{text}"}'),
         "SMS_GATEWAY_TIMEOUT": float(environ.get("SMS_GATEWAY_TIMEOUT", "10")),
+        "IDEMPOTENCY_KEY_SECONDS": _int(environ, "IDEMPOTENCY_KEY_SECONDS", 24 * 3600),
         "PROBLEM_TYPE_BASE": environ.get("PROBLEM_TYPE_BASE", "urn:dvc-mobile:problem:"),
         # Deadlines in working hours run only inside these periods (backend.workdays).
         "OFFICE_HOURS": office_hours(environ.get("OFFICE_HOURS") or DEFAULT_OFFICE_HOURS),

@@ -8,6 +8,7 @@ held at an agency and reach that agency's children.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
@@ -107,6 +108,12 @@ def current_principal() -> Principal | None:
     return g.get("principal")
 
 
+def viewer_id() -> str | None:
+    """The signed-in account on a public route, if the caller sent a valid token."""
+    principal = current_principal()
+    return principal.account_id if principal else None
+
+
 def require_principal() -> Principal:
     principal = current_principal()
     if principal is None:
@@ -195,11 +202,22 @@ def _authenticate():
     if request.routing_exception is not None or request.endpoint in _LIBRARY_PUBLIC_ENDPOINTS:
         return None
     view = current_app.view_functions.get(request.endpoint or "")
-    if view is None or getattr(view, "_public", False):
+    if view is None:
         return None
     token = _bearer_token()
+    if getattr(view, "_public", False):
+        # A public route serves anyone; a valid token only adds what that person may see.
+        if token is not None:
+            with suppress(tokens.InvalidToken):
+                _establish(token)
+        return None
     if token is None:
         raise AuthenticationRequired()
+    _establish(token)
+    return None
+
+
+def _establish(token: str) -> None:
     from backend.identity.services.sessions import live_session
 
     now = utcnow()
@@ -218,7 +236,6 @@ def _authenticate():
         else [],
     )
     g.principal_id = session.account_id
-    return None
 
 
 def init_app(app: Flask) -> None:

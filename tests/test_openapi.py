@@ -60,7 +60,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_honours_the_document(case):
     # All checks but one: an opaque cursor or a form's business rules can refuse a value the
     # schema allows, with a documented 422, which is not a bug.

@@ -24,6 +24,7 @@ PUBLIC = {
     ("POST", "/api/v1/auth/otp"),
     ("POST", "/api/v1/auth/otp/verify"),
     ("POST", "/api/v1/auth/token"),
+    ("GET", "/api/v1/tracking/<code>"),
 }
 
 

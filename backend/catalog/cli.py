@@ -40,6 +40,33 @@ def import_command(file: Path) -> None:
     _import(file)
 
 
+@catalog_cli.command("pilot-add")
+@click.argument("code")
+@click.argument("phone")
+def pilot_add_command(code: str, phone: str) -> None:
+    """Let the citizen with PHONE see and file the pilot procedure CODE."""
+    import sqlalchemy as sa
+
+    from backend.extensions import db
+    from backend.identity.models import Account, AccountKind
+    from backend.phones import InvalidPhone, to_e164
+
+    try:
+        e164 = to_e164(phone)
+    except InvalidPhone as error:
+        raise click.BadParameter("not a valid phone number", param_hint="PHONE") from error
+    account = db.session.scalar(
+        sa.select(Account).where(Account.kind == AccountKind.CITIZEN, Account.phone == e164)
+    )
+    if account is None:
+        raise click.ClickException("no citizen has this phone yet: they sign in once first")
+    try:
+        services.add_pilot_member(code=code, account_id=account.id)
+    except services.ProcedureNotFound as error:
+        raise click.ClickException(f"no procedure {code}") from error
+    click.echo(f"{e164} may now file {code} while it is in pilot")
+
+
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command() -> None:

@@ -108,6 +108,16 @@ class ProcedureVersion(db.Model):
     procedure: Mapped[Procedure] = relationship(lazy="joined", innerjoin=True)
 
 
+class PilotMember(db.Model):
+    """A citizen allowed to see and file a procedure while it is in pilot."""
+
+    __tablename__ = "procedure_pilot_members"
+
+    procedure_id: Mapped[str] = mapped_column(sa.ForeignKey("procedures.id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    created_at: Mapped[datetime] = created_column()
+
+
 @event.listens_for(ProcedureVersion, "before_update")
 def _versions_are_immutable(mapper, connection, target):
     raise ValueError("procedure versions are immutable; freeze a new version instead")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.catalog import schemas, services
-from backend.security import public
+from backend.security import public, viewer_id
 from backend.web import Blueprint
 
 blp = Blueprint("catalog", __name__, description="Agencies and administrative procedures")
@@ -34,7 +34,13 @@ def get_agency(code):
 def search_procedures(q=None, agency=None, field=None, mode=None, cursor=None, limit=20):
     """Search procedures (diacritics and case ignored)"""
     return services.search_procedures(
-        q=q, agency_code=agency, field=field, mode=mode, cursor=cursor, limit=limit
+        q=q,
+        agency_code=agency,
+        field=field,
+        mode=mode,
+        cursor=cursor,
+        limit=limit,
+        viewer_id=viewer_id(),
     )
 
 
@@ -44,4 +50,4 @@ def search_procedures(q=None, agency=None, field=None, mode=None, cursor=None, l
 @blp.response(200, schemas.ProcedureDetailSchema)
 def get_procedure(code):
     """Get a procedure as in force: requirements, documents and form"""
-    return services.get_public_version(code=code)
+    return services.get_public_version(code=code, viewer_id=viewer_id())

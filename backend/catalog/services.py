@@ -15,6 +15,7 @@ from backend.catalog.models import (
     Agency,
     AgencyLevel,
     DeliveryMode,
+    PilotMember,
     Procedure,
     ProcedureStatus,
     ProcedureVersion,
@@ -72,8 +73,31 @@ def get_agency(*, code: str) -> Agency:
     return agency
 
 
-def _visible(statement: sa.Select) -> sa.Select:
-    return statement.where(Procedure.status.in_(PUBLIC_STATUSES))
+def _visible(statement: sa.Select, viewer_id: str | None = None) -> sa.Select:
+    """Public procedures, and pilot ones for the citizens on their allow-list."""
+    condition = Procedure.status.in_(PUBLIC_STATUSES)
+    if viewer_id is not None:
+        pilot = sa.select(PilotMember.procedure_id).where(PilotMember.account_id == viewer_id)
+        condition = condition | (
+            (Procedure.status == ProcedureStatus.PILOT) & Procedure.id.in_(pilot)
+        )
+    return statement.where(condition)
+
+
+def is_pilot_member(*, procedure: Procedure, account_id: str) -> bool:
+    return (
+        db.session.get(PilotMember, {"procedure_id": procedure.id, "account_id": account_id})
+        is not None
+    )
+
+
+def add_pilot_member(*, code: str, account_id: str) -> None:
+    procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == code))
+    if procedure is None:
+        raise ProcedureNotFound(("Không có thủ tục mã này.", "No procedure has this code."))
+    if not is_pilot_member(procedure=procedure, account_id=account_id):
+        db.session.add(PilotMember(procedure_id=procedure.id, account_id=account_id))
+    db.session.commit()
 
 
 def search_procedures(
@@ -84,9 +108,10 @@ def search_procedures(
     mode: DeliveryMode | None = None,
     cursor: str | None = None,
     limit: int = 20,
+    viewer_id: str | None = None,
 ) -> Page:
     """Published procedures matching every word of ``q``, diacritics and case ignored."""
-    statement = _visible(sa.select(Procedure))
+    statement = _visible(sa.select(Procedure), viewer_id)
     for term in fold(q or "").split()[:MAX_SEARCH_TERMS]:
         statement = statement.where(Procedure.search_text.like(like_pattern(term), escape="\\"))
     if agency_code is not None:
@@ -111,9 +136,11 @@ def version_in_force(procedure: Procedure) -> ProcedureVersion | None:
     )
 
 
-def get_public_version(*, code: str) -> ProcedureVersion:
-    """The version in force of a procedure the public may see."""
-    procedure = db.session.scalar(_visible(sa.select(Procedure).where(Procedure.code == code)))
+def get_public_version(*, code: str, viewer_id: str | None = None) -> ProcedureVersion:
+    """The version in force of a procedure the public (or this pilot citizen) may see."""
+    procedure = db.session.scalar(
+        _visible(sa.select(Procedure).where(Procedure.code == code), viewer_id)
+    )
     version = version_in_force(procedure) if procedure is not None else None
     if version is None:
         raise ProcedureNotFound(("Không có thủ tục mã này.", "No procedure has this code."))

@@ -40,3 +40,15 @@ def test_bad_catalog_file_is_refused_whole(runner, app, tmp_path, content, messa
     assert result.exit_code != 0
     assert message in result.output
     assert procedures(app) == 0
+
+
+def test_pilot_add(runner, app, demo_catalog, sign_in, client):
+    assert runner.invoke(args=["catalog", "pilot-add", "1.000656", "0912345678"]).exit_code != 0
+    tokens = sign_in("0912345678")
+    result = runner.invoke(args=["catalog", "pilot-add", "1.000656", "0912345678"])
+    assert result.exit_code == 0, result.output
+    listed = client.get(
+        "/api/v1/procedures/1.000656", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert listed.status_code == 200
+    assert client.get("/api/v1/procedures/1.000656").status_code == 404

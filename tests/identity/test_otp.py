@@ -200,14 +200,16 @@ def test_right_code_refused_while_the_phone_is_locked(client, app, clock):
     assert response.status_code == 429
 
 
-def test_per_ip_limit_on_asking(client):
+def test_per_ip_limit_on_asking(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_OTP_PER_IP", "10/minute;60/hour")
     statuses = [ask(client, f"09123400{i:02d}").status_code for i in range(11)]
     assert statuses[:10] == [202] * 10
     assert statuses[10] == 429
     assert ask(client, "0912340099").headers.get("Retry-After")
 
 
-def test_per_device_limit_on_verifying(client):
+def test_per_device_limit_on_verifying(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_VERIFY_PER_DEVICE", "10/minute")
     device = {**DEVICE, "id": "install-0001"}
     statuses = [
         client.post(

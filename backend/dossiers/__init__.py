@@ -1,0 +1,1 @@
+"""Administrative dossiers: drafts, attachments, submission, the one-stop workflow, tracking."""

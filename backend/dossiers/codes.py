@@ -1,0 +1,46 @@
+"""Dossier codes in the Circular 01/2018 Art. 19 form ``AGENCYCODE-YYMMDD-NNNN``.
+
+The number is a per-agency, per-day sequence kept in a counter row that one atomic upsert bumps;
+on PostgreSQL concurrent submissions wait on that row, so no two get the same number, and a
+submission that rolls back gives its number back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from backend.catalog.models import Agency
+from backend.dossiers.models import DailyCounter
+from backend.extensions import db
+from backend.workdays.calendar import LEGAL_TIMEZONE
+
+
+def issue_code(agency: Agency, *, at: datetime) -> str:
+    day = at.astimezone(LEGAL_TIMEZONE).date()
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(DailyCounter)
+        .values(agency_id=agency.id, day=day, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[DailyCounter.agency_id, DailyCounter.day],
+            set_={"last_number": DailyCounter.last_number + 1},
+        )
+        .returning(DailyCounter.last_number)
+    )
+    number = db.session.execute(statement).scalar_one()
+    return f"{agency.code}-{day:%y%m%d}-{number:04d}"
+
+
+def count_issued(agency: Agency, *, day) -> int:
+    return (
+        db.session.scalar(
+            sa.select(DailyCounter.last_number).where(
+                DailyCounter.agency_id == agency.id, DailyCounter.day == day
+            )
+        )
+        or 0
+    )

@@ -1,0 +1,201 @@
+"""Dossiers, their immutable timelines, attachments and the citizen's document library."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.catalog.models import Agency, Procedure, ProcedureVersion
+from backend.db import created_column, id_column, str_enum, updated_column
+from backend.extensions import db
+
+
+class DossierStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    PROCESSING = "processing"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    FEES_DUE = "fees_due"
+    WITHDRAWN = "withdrawn"
+    STOPPED = "stopped"
+    DECIDED = "decided"
+    RETURNED = "returned"
+
+
+STATUS_LABELS: dict[DossierStatus, tuple[str, str]] = {
+    DossierStatus.DRAFT: ("Bản nháp", "Draft"),
+    DossierStatus.SUBMITTED: ("Mới đăng ký", "Submitted"),
+    DossierStatus.ACCEPTED: ("Được tiếp nhận", "Accepted"),
+    DossierStatus.REFUSED: ("Không được tiếp nhận", "Refused"),
+    DossierStatus.PROCESSING: ("Đang xử lý", "Processing"),
+    DossierStatus.SUPPLEMENT_REQUESTED: ("Yêu cầu bổ sung", "Supplement requested"),
+    DossierStatus.FEES_DUE: ("Yêu cầu thực hiện nghĩa vụ tài chính", "Fees due"),
+    DossierStatus.WITHDRAWN: ("Công dân yêu cầu rút hồ sơ", "Withdrawn"),
+    DossierStatus.STOPPED: ("Dừng xử lý", "Stopped"),
+    DossierStatus.DECIDED: ("Đã xử lý xong", "Decided"),
+    DossierStatus.RETURNED: ("Đã trả kết quả", "Result returned"),
+}
+FINISHED = frozenset(
+    {DossierStatus.REFUSED, DossierStatus.WITHDRAWN, DossierStatus.STOPPED, DossierStatus.RETURNED}
+)
+# The clock stands still while the citizen has to act.
+PAUSED = frozenset({DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.FEES_DUE})
+
+
+class Channel(enum.StrEnum):
+    ONLINE = "online"
+    COUNTER = "counter"
+    POST = "post"
+
+
+class Dossier(db.Model):
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        # My dossiers, newest change first, and delta sync by updated_at.
+        sa.Index("ix_dossiers_citizen_id_updated_at", "citizen_id", "updated_at", "id"),
+        # An agency's work queue by status and deadline.
+        sa.Index("ix_dossiers_agency_id_status_due_at", "agency_id", "status", "due_at"),
+        # Reports per procedure over a period.
+        sa.Index("ix_dossiers_procedure_id_submitted_at", "procedure_id", "submitted_at"),
+    )
+
+    id: Mapped[str] = id_column()
+    code: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    procedure_id: Mapped[str] = mapped_column(sa.ForeignKey("procedures.id"))
+    # The version in force when the dossier was submitted; until then, the one it was drafted on.
+    procedure_version_id: Mapped[str] = mapped_column(sa.ForeignKey("procedure_versions.id"))
+    agency_id: Mapped[str] = mapped_column(sa.ForeignKey("agencies.id"))
+    citizen_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel), default=Channel.ONLINE)
+    status: Mapped[DossierStatus] = mapped_column(
+        str_enum(DossierStatus), default=DossierStatus.DRAFT
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Who the dossier is for, as given when filed (a counter dossier may have no account).
+    applicant_name: Mapped[str | None] = mapped_column(sa.String(200))
+    applicant_phone: Mapped[str | None] = mapped_column(sa.String(20))
+    # Last four digits of the applicant's phone and ID number: the public tracking verifiers.
+    verifier_digests: Mapped[list[Any]] = mapped_column(default=list)
+    # The e-ID assurance level of the session that submitted it (reports count level 2).
+    submitted_acr: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    version: Mapped[int] = mapped_column(default=1)
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    due_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    supplement_requests: Mapped[int] = mapped_column(default=0)
+    fee_amount: Mapped[int | None] = mapped_column()
+    result_document_id: Mapped[str | None] = mapped_column(sa.ForeignKey("documents.id"))
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = updated_column()
+
+    procedure: Mapped[Procedure] = relationship(lazy="joined", innerjoin=True)
+    procedure_version: Mapped[ProcedureVersion] = relationship(lazy="select")
+    agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+    attachments: Mapped[list[DossierAttachment]] = relationship(
+        back_populates="dossier",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        order_by="DossierAttachment.slot",
+    )
+    pauses: Mapped[list[DossierPause]] = relationship(
+        lazy="select", cascade="all, delete-orphan", order_by="DossierPause.started_at"
+    )
+
+
+class DossierEvent(db.Model):
+    """One step of a dossier's timeline. Never edited."""
+
+    __tablename__ = "dossier_events"
+    __table_args__ = (sa.UniqueConstraint("dossier_id", "seq"),)
+
+    id: Mapped[str] = id_column()
+    dossier_id: Mapped[str] = mapped_column(sa.ForeignKey("dossiers.id"))
+    seq: Mapped[int] = mapped_column()
+    action: Mapped[str] = mapped_column(sa.String(40))
+    from_status: Mapped[DossierStatus | None] = mapped_column(str_enum(DossierStatus))
+    to_status: Mapped[DossierStatus] = mapped_column(str_enum(DossierStatus))
+    actor_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    actor_kind: Mapped[str] = mapped_column(sa.String(20))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = created_column()
+
+
+@event.listens_for(DossierEvent, "before_update")
+def _events_are_immutable(mapper, connection, target):
+    raise ValueError("dossier events are immutable")
+
+
+class DossierPause(db.Model):
+    """Time the clock stood still: waiting for a supplement or for fees."""
+
+    __tablename__ = "dossier_pauses"
+
+    id: Mapped[str] = id_column()
+    dossier_id: Mapped[str] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
+    reason: Mapped[DossierStatus] = mapped_column(str_enum(DossierStatus))
+    # Where the dossier goes back to when the citizen has done their part.
+    resume_to: Mapped[DossierStatus] = mapped_column(str_enum(DossierStatus))
+    started_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+
+
+class Document(db.Model):
+    """A file a citizen (or an officer, for results) gave once; dossiers point at it."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = id_column()
+    owner_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    blob_key: Mapped[str] = mapped_column(sa.String(600), unique=True)
+    file_name: Mapped[str] = mapped_column(sa.String(300))
+    file_type: Mapped[str] = mapped_column(sa.String(10))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = created_column()
+
+
+class DossierAttachment(db.Model):
+    """The document given for one required-document slot of a dossier."""
+
+    __tablename__ = "dossier_attachments"
+    __table_args__ = (sa.UniqueConstraint("dossier_id", "slot"),)
+
+    id: Mapped[str] = id_column()
+    dossier_id: Mapped[str] = mapped_column(sa.ForeignKey("dossiers.id"))
+    slot: Mapped[str] = mapped_column(sa.String(40))
+    document_id: Mapped[str] = mapped_column(sa.ForeignKey("documents.id"), index=True)
+    created_at: Mapped[datetime] = created_column()
+
+    dossier: Mapped[Dossier] = relationship(back_populates="attachments")
+    document: Mapped[Document] = relationship(lazy="joined", innerjoin=True)
+
+
+class DirectUploadSlot(db.Model):
+    """A presigned upload handed to a phone, waiting for its confirmation."""
+
+    __tablename__ = "direct_uploads"
+
+    id: Mapped[str] = id_column()
+    dossier_id: Mapped[str] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
+    slot: Mapped[str] = mapped_column(sa.String(40))
+    upload_key: Mapped[str] = mapped_column(sa.String(600))
+    file_name: Mapped[str] = mapped_column(sa.String(300))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class DailyCounter(db.Model):
+    """The last dossier number issued by an agency on a day (Circular 01/2018 Art. 19)."""
+
+    __tablename__ = "dossier_counters"
+
+    agency_id: Mapped[str] = mapped_column(sa.ForeignKey("agencies.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,270 @@
+"""A citizen's own dossiers: draft, attach, submit, follow, withdraw, download the result."""
+
+from __future__ import annotations
+
+from backend.db import utcnow
+from backend.dossiers import schemas
+from backend.dossiers.routes.files import FILE_RESPONSES, send_document
+from backend.dossiers.services import attachments, citizen, drafts, submission
+from backend.dossiers.services.access import citizen_dossier
+from backend.dossiers.workflow import allowed_actions
+from backend.idempotency import idempotent, multipart_fingerprint
+from backend.security import citizen_required, require_principal
+from backend.web import Blueprint, body_accepts
+
+blp = Blueprint("dossiers", __name__, description="A citizen's dossiers")
+documents = Blueprint("documents", __name__, description="A citizen's document library")
+
+
+def _mine(dossier_id: str, *, lock: bool = False):
+    return citizen_dossier(require_principal(), dossier_id, lock=lock)
+
+
+def etag_data(dossier) -> dict:
+    """What the app's copy depends on: the dossier's version and what this viewer may do."""
+    return {
+        "id": dossier.id,
+        "version": dossier.version,
+        "actions": allowed_actions(dossier, require_principal()),
+    }
+
+
+@blp.route("", methods=["POST"])
+@citizen_required
+@idempotent()
+@blp.arguments(schemas.DossierCreateSchema)
+@blp.response(201, schemas.DossierSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def create(data):
+    """Start a dossier (a draft prefilled from my profile and my last dossier of it)"""
+    return drafts.create_draft(
+        principal=require_principal(),
+        procedure_code=data["procedure_code"],
+        data=data["data"],
+        now=utcnow(),
+    )
+
+
+@blp.route("")
+@citizen_required
+@blp.arguments(schemas.MyDossiersQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, schemas.DossierPageSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+def list_mine(status=None, updated_since=None, cursor=None, limit=20):
+    """My dossiers, most recently changed first (updated_since for delta sync)"""
+    return citizen.list_mine(
+        principal=require_principal(),
+        status=status,
+        updated_since=updated_since,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@blp.route("/<dossier_id>")
+@citizen_required
+@blp.etag
+@blp.response(200, schemas.DossierSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+def get(dossier_id):
+    """One of my dossiers"""
+    dossier = _mine(dossier_id)
+    blp.set_etag(etag_data(dossier))
+    return dossier
+
+
+@blp.route("/<dossier_id>", methods=["PATCH"])
+@citizen_required
+@blp.etag
+@blp.arguments(schemas.DossierPatchSchema)
+@blp.response(200, schemas.DossierSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def patch(data, dossier_id):
+    """Change form data of a draft (If-Match: the ETag you have)"""
+    dossier = _mine(dossier_id, lock=True)
+    blp.check_etag(etag_data(dossier))
+    dossier = drafts.update_draft(dossier=dossier, changes=data["data"], now=utcnow())
+    blp.set_etag(etag_data(dossier))
+    return dossier
+
+
+@blp.route("/<dossier_id>", methods=["DELETE"])
+@citizen_required
+@blp.response(204)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def delete(dossier_id):
+    """Throw a draft away"""
+    drafts.delete_draft(dossier=_mine(dossier_id, lock=True))
+
+
+@blp.route("/<dossier_id>/submit", methods=["POST"])
+@citizen_required
+@idempotent(required=True)
+@blp.response(200, schemas.ReceiptSchema)
+@blp.alt_response(400, response="BAD_REQUEST")
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def submit(dossier_id):
+    """Submit (Idempotency-Key required); returns the receipt with code and due date"""
+    return submission.submit(
+        principal=require_principal(), dossier=_mine(dossier_id, lock=True), now=utcnow()
+    )
+
+
+@blp.route("/<dossier_id>/resubmit", methods=["POST"])
+@citizen_required
+@blp.arguments(schemas.NoteSchema)
+@blp.response(200, schemas.DossierSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def resubmit(data, dossier_id):
+    """Send the dossier back after supplementing what was asked"""
+    return submission.resubmit(
+        principal=require_principal(),
+        dossier=_mine(dossier_id, lock=True),
+        note=data.get("note"),
+        now=utcnow(),
+    )
+
+
+@blp.route("/<dossier_id>/withdraw", methods=["POST"])
+@citizen_required
+@blp.arguments(schemas.ReasonSchema)
+@blp.response(200, schemas.DossierSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def withdraw(data, dossier_id):
+    """Withdraw a dossier that is not decided yet"""
+    return citizen.withdraw(
+        principal=require_principal(),
+        dossier=_mine(dossier_id, lock=True),
+        reason=data["reason"],
+        now=utcnow(),
+    )
+
+
+@blp.route("/<dossier_id>/events")
+@citizen_required
+@blp.response(200, schemas.EventListSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+def events(dossier_id):
+    """The dossier's timeline"""
+    return {"items": citizen.events(dossier=_mine(dossier_id))}
+
+
+@blp.route("/<dossier_id>/result")
+@citizen_required
+@blp.doc(**FILE_RESPONSES)
+@blp.alt_response(403, response="FORBIDDEN")
+def result(dossier_id):
+    """Download the result document"""
+    return send_document(attachments.result_document(dossier=_mine(dossier_id)))
+
+
+@blp.route("/<dossier_id>/attachments/<slot>", methods=["POST"])
+@citizen_required
+@body_accepts("multipart/form-data")
+@idempotent(fingerprint=multipart_fingerprint)
+@blp.arguments(schemas.SlotFileSchema, location="files")
+@blp.response(201, schemas.AttachmentSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def upload(files, dossier_id, slot):
+    """Attach a file to a document slot (PDF, JPEG, PNG or HEIC, checked by content)"""
+    file = files["file"]
+    return attachments.attach_upload(
+        principal=require_principal(),
+        dossier=_mine(dossier_id, lock=True),
+        slot_code=slot,
+        stream=file.stream,
+        filename=file.filename,
+        now=utcnow(),
+    )
+
+
+@blp.route("/<dossier_id>/attachments/<slot>/reuse", methods=["POST"])
+@citizen_required
+@blp.arguments(schemas.ReuseSchema)
+@blp.response(201, schemas.AttachmentSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def reuse(data, dossier_id, slot):
+    """Attach a file from my document library without uploading it again"""
+    return attachments.attach_existing(
+        principal=require_principal(),
+        dossier=_mine(dossier_id, lock=True),
+        slot_code=slot,
+        document_id=data["document_id"],
+        now=utcnow(),
+    )
+
+
+@blp.route("/<dossier_id>/attachments/<slot>/uploads", methods=["POST"])
+@citizen_required
+@blp.arguments(schemas.DirectUploadRequestSchema)
+@blp.response(201, schemas.DirectUploadSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def start_upload(data, dossier_id, slot):
+    """Get a presigned URL to upload a file straight to storage (S3 only), then confirm it"""
+    pending, upload = attachments.start_direct_upload(
+        dossier=_mine(dossier_id), slot_code=slot, file_name=data["file_name"], now=utcnow()
+    )
+    return {"slot": pending, "upload": upload}
+
+
+@blp.route("/<dossier_id>/uploads/<upload_id>/confirm", methods=["POST"])
+@citizen_required
+@blp.response(201, schemas.AttachmentSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def confirm_upload(dossier_id, upload_id):
+    """Check and attach a file uploaded with a presigned URL"""
+    return attachments.confirm_direct_upload(
+        principal=require_principal(),
+        dossier=_mine(dossier_id, lock=True),
+        upload_id=upload_id,
+        now=utcnow(),
+    )
+
+
+@blp.route("/<dossier_id>/attachments/<slot>", methods=["DELETE"])
+@citizen_required
+@blp.response(204)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def detach(dossier_id, slot):
+    """Remove a file from a document slot"""
+    attachments.detach(dossier=_mine(dossier_id, lock=True), slot_code=slot, now=utcnow())
+
+
+@blp.route("/<dossier_id>/attachments/<slot>/content")
+@blp.doc(**FILE_RESPONSES)
+@blp.alt_response(403, response="FORBIDDEN")
+def attachment_content(dossier_id, slot):
+    """Download an attached file (its citizen or an officer of its agency)"""
+    from backend.dossiers.services.access import readable_dossier
+
+    dossier = readable_dossier(require_principal(), dossier_id)
+    for attachment in dossier.attachments:
+        if attachment.slot == slot:
+            return send_document(attachment.document)
+    raise attachments.DocumentNotFound(("Chưa có giấy tờ cho mục này.", "Nothing attached there."))
+
+
+@documents.route("")
+@citizen_required
+@documents.arguments(schemas.CursorArgs, location="query", as_kwargs=True)
+@documents.response(200, schemas.DocumentPageSchema)
+@documents.alt_response(403, response="FORBIDDEN")
+def library(cursor=None, limit=20):
+    """Files I gave before, to attach again"""
+    return attachments.library(principal=require_principal(), cursor=cursor, limit=limit)

@@ -1,0 +1,229 @@
+"""Dossiers on the wire: small for lists, complete for one, and the receipt."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
+from backend.dossiers.models import STATUS_LABELS, Channel, DossierStatus
+from backend.i18n import pick
+from backend.pagination import CursorArgs, page_schema
+from backend.phones import PhoneField
+
+NOTE = validate.Length(max=2000)
+
+
+class ProcedureRefSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
+def _label(dossier) -> str:
+    return pick(STATUS_LABELS[dossier.status])
+
+
+class DocumentSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    file_name = ma.fields.String(required=True)
+    file_type = ma.fields.String(required=True)
+    size = ma.fields.Integer(required=True)
+    sha256 = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class AttachmentSchema(ma.Schema):
+    slot = ma.fields.String(required=True)
+    document = ma.fields.Nested(DocumentSchema, required=True)
+
+
+class DossierSummarySchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    code = ma.fields.String(allow_none=True, required=True)
+    procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
+    status = ma.fields.Enum(DossierStatus, by_value=True, required=True)
+    status_label = ma.fields.Function(_label, required=True)
+    channel = ma.fields.Enum(Channel, by_value=True, required=True)
+    submitted_at = ma.fields.DateTime(allow_none=True, required=True)
+    due_at = ma.fields.DateTime(allow_none=True, required=True)
+    updated_at = ma.fields.DateTime(required=True)
+
+
+class DossierSchema(DossierSummarySchema):
+    agency = ma.fields.Nested(AgencyRefSchema, required=True)
+    procedure_version = ma.fields.Function(lambda d: d.procedure_version.number, required=True)
+    data = ma.fields.Dict(required=True)
+    attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
+    applicant_name = ma.fields.String(allow_none=True)
+    finished_at = ma.fields.DateTime(allow_none=True, required=True)
+    fee_amount = ma.fields.Integer(allow_none=True, required=True)
+    result_available = ma.fields.Function(
+        lambda d: (
+            d.result_document_id is not None
+            and d.status in (DossierStatus.DECIDED, DossierStatus.RETURNED)
+        ),
+        required=True,
+    )
+    version = ma.fields.Integer(required=True)
+    allowed_actions = ma.fields.Method("_actions", required=True)
+
+    def _actions(self, dossier):
+        from backend.dossiers.workflow import allowed_actions
+        from backend.security import require_principal
+
+        return allowed_actions(dossier, require_principal())
+
+
+class ReceiptSchema(ma.Schema):
+    """What a citizen keeps as proof of filing (Giấy tiếp nhận hồ sơ và hẹn trả kết quả)."""
+
+    id = ma.fields.String(required=True)
+    code = ma.fields.String(required=True)
+    procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
+    procedure_version = ma.fields.Function(lambda d: d.procedure_version.number, required=True)
+    agency = ma.fields.Nested(AgencyRefSchema, required=True)
+    received_at = ma.fields.DateTime(attribute="submitted_at", required=True)
+    due_at = ma.fields.DateTime(required=True)
+    documents = ma.fields.List(
+        ma.fields.Nested(AttachmentSchema), attribute="attachments", required=True
+    )
+
+
+class EventSchema(ma.Schema):
+    seq = ma.fields.Integer(required=True)
+    action = ma.fields.String(required=True)
+    from_status = ma.fields.Enum(DossierStatus, by_value=True, allow_none=True, required=True)
+    to_status = ma.fields.Enum(DossierStatus, by_value=True, required=True)
+    actor_kind = ma.fields.String(required=True)
+    note = ma.fields.String(allow_none=True, required=True)
+    details = ma.fields.Dict(required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class EventListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(EventSchema), required=True)
+
+
+class TrackingSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
+    status = ma.fields.Enum(DossierStatus, by_value=True, required=True)
+    status_label = ma.fields.Function(_label, required=True)
+    submitted_at = ma.fields.DateTime(required=True)
+    due_at = ma.fields.DateTime(allow_none=True, required=True)
+    finished_at = ma.fields.DateTime(allow_none=True, required=True)
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+class DossierCreateSchema(ma.Schema):
+    procedure_code = ma.fields.String(required=True, validate=PROCEDURE_CODE)
+    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+
+
+class DossierPatchSchema(ma.Schema):
+    data = ma.fields.Dict(
+        keys=ma.fields.String(),
+        required=True,
+        metadata={"description": "Fields to change; null removes a value"},
+    )
+
+
+class MyDossiersQuerySchema(CursorArgs):
+    status = ma.fields.Enum(DossierStatus, by_value=True)
+    updated_since = ma.fields.AwareDateTime(
+        metadata={"description": "Only dossiers changed after this moment (delta sync)"}
+    )
+
+
+class NoteSchema(ma.Schema):
+    note = ma.fields.String(validate=NOTE)
+
+
+class ReasonSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class TrackingQuerySchema(ma.Schema):
+    verifier = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^\d{4}$", error="Four digits."),
+        metadata={"description": "Last 4 digits of the applicant's phone or ID number"},
+    )
+
+
+class SlotFileSchema(ma.Schema):
+    file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class DirectUploadRequestSchema(ma.Schema):
+    file_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class DirectUploadSchema(ma.Schema):
+    upload_id = ma.fields.String(attribute="slot.id", required=True)
+    method = ma.fields.String(attribute="upload.method", required=True)
+    url = ma.fields.String(attribute="upload.url", required=True)
+    fields = ma.fields.Dict(attribute="upload.fields", required=True)
+    max_size = ma.fields.Integer(attribute="upload.max_size", required=True)
+    expires_at = ma.fields.DateTime(attribute="upload.expires_at", required=True)
+
+
+class ReuseSchema(ma.Schema):
+    document_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+# --- officers ---------------------------------------------------------------------------
+
+
+class QueueQuerySchema(CursorArgs):
+    status = ma.fields.Enum(DossierStatus, by_value=True)
+    procedure = ma.fields.String(validate=PROCEDURE_CODE)
+    agency = ma.fields.String(validate=AGENCY_CODE)
+    due = ma.fields.String(
+        validate=validate.OneOf(["soon", "overdue"]),
+        metadata={"description": "soon: due within one working day; overdue: past due"},
+    )
+
+
+class SupplementSchema(ma.Schema):
+    items = ma.fields.List(
+        ma.fields.String(validate=validate.Length(min=1, max=500)),
+        required=True,
+        validate=validate.Length(min=1, max=30),
+        metadata={"description": "What is missing or must be corrected"},
+    )
+    note = ma.fields.String(validate=NOTE)
+
+
+class FeesSchema(ma.Schema):
+    amount = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=10**12))
+    note = ma.fields.String(validate=NOTE)
+
+
+class ExtendSchema(ma.Schema):
+    due_at = ma.fields.AwareDateTime(required=True)
+    apology = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ApplicantSchema(ma.Schema):
+    full_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phone = PhoneField()
+    national_id = ma.fields.String(validate=validate.Regexp(r"^\d{12}$"))
+
+
+class CounterDossierSchema(ma.Schema):
+    procedure_code = ma.fields.String(required=True, validate=PROCEDURE_CODE)
+    channel = ma.fields.Enum(
+        Channel,
+        by_value=True,
+        required=True,
+        validate=validate.OneOf([Channel.COUNTER, Channel.POST]),
+    )
+    applicant = ma.fields.Nested(ApplicantSchema, required=True)
+    data = ma.fields.Dict(keys=ma.fields.String(), required=True)
+
+
+DossierPageSchema = page_schema(DossierSummarySchema, "DossierPage")
+DocumentPageSchema = page_schema(DocumentSchema, "DocumentPage")

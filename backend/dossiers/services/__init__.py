@@ -1,0 +1,1 @@
+"""Dossier use cases, one module per concern."""

@@ -1,0 +1,53 @@
+"""What a citizen does to their own dossier after submitting it, and what they can read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backend.dossiers import workflow
+from backend.dossiers.models import Dossier, DossierEvent, DossierStatus
+from backend.extensions import db
+from backend.pagination import Page, keyset_page
+from backend.security import Principal
+
+
+def withdraw(*, principal: Principal, dossier: Dossier, reason: str, now: datetime) -> Dossier:
+    workflow.move(dossier, "withdraw", actor=principal, now=now, note=reason)
+    db.session.commit()
+    return dossier
+
+
+def list_mine(
+    *,
+    principal: Principal,
+    status: DossierStatus | None,
+    updated_since: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    """Newest change first; with ``updated_since``, what changed since the app last synced."""
+    statement = sa.select(Dossier).where(Dossier.citizen_id == principal.account_id)
+    if status is not None:
+        statement = statement.where(Dossier.status == status)
+    if updated_since is not None:
+        statement = statement.where(Dossier.updated_at > updated_since)
+    return keyset_page(
+        statement,
+        order_by=[Dossier.updated_at, Dossier.id],
+        key=lambda d: [d.updated_at.isoformat(), d.id],
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
+
+
+def events(*, dossier: Dossier) -> list[DossierEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(DossierEvent)
+            .where(DossierEvent.dossier_id == dossier.id)
+            .order_by(DossierEvent.seq)
+        )
+    )

@@ -1,0 +1,220 @@
+"""What officers do: the work queue, the one-stop steps, counter dossiers, new due dates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend.catalog.models import Agency, Procedure
+from backend.dossiers import workflow
+from backend.dossiers.codes import issue_code
+from backend.dossiers.models import FINISHED, Channel, Dossier, DossierStatus
+from backend.dossiers.services.access import officer_scope
+from backend.dossiers.services.drafts import check_form, fileable_procedure
+from backend.dossiers.services.submission import verifier_digests
+from backend.errors import Conflict, ValidationFailed
+from backend.extensions import db
+from backend.pagination import Page, keyset_page
+from backend.security import Principal
+from backend.workdays.services import due_soon_cutoff
+
+# Dossiers whose clock runs: officers owe the next step.
+RUNNING = frozenset({DossierStatus.SUBMITTED, DossierStatus.ACCEPTED, DossierStatus.PROCESSING})
+
+
+class SupplementAlreadyRequested(Conflict):
+    code = "supplement-already-requested"
+    title = ("Đã yêu cầu bổ sung một lần", "A supplement was already requested")
+
+
+class ResultMissing(ValidationFailed):
+    code = "result-missing"
+
+
+class NotLate(Conflict):
+    code = "dossier-not-late"
+
+
+def queue(
+    *,
+    principal: Principal,
+    status: DossierStatus | None,
+    procedure_code: str | None,
+    agency_code: str | None,
+    due: str | None,
+    cursor: str | None,
+    limit: int,
+    now: datetime,
+) -> Page:
+    """Submitted dossiers of the officer's agencies, most urgent first."""
+    statement = sa.select(Dossier).where(
+        Dossier.agency_id.in_(officer_scope(principal)), Dossier.status != DossierStatus.DRAFT
+    )
+    if status is not None:
+        statement = statement.where(Dossier.status == status)
+    if procedure_code is not None:
+        statement = statement.join(Procedure, Procedure.id == Dossier.procedure_id).where(
+            Procedure.code == procedure_code
+        )
+    if agency_code is not None:
+        statement = statement.join(Agency, Agency.id == Dossier.agency_id).where(
+            Agency.code == agency_code
+        )
+    if due == "overdue":
+        statement = statement.where(Dossier.status.in_(RUNNING), Dossier.due_at < now)
+    elif due == "soon":
+        statement = statement.where(
+            Dossier.status.in_(RUNNING),
+            Dossier.due_at >= now,
+            Dossier.due_at <= due_soon_cutoff(now=now),
+        )
+    return keyset_page(
+        statement,
+        order_by=[Dossier.due_at, Dossier.id],
+        key=lambda d: [d.due_at.isoformat(), d.id],
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def act(
+    *,
+    principal: Principal,
+    dossier: Dossier,
+    action: str,
+    now: datetime,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Dossier:
+    """One step of the table with no more to it than a note (accept, refuse, stop, ...)."""
+    if action == "decide" and dossier.result_document_id is None:
+        workflow.check(dossier, action, actor=principal)
+        raise ResultMissing(
+            ("Hãy tải lên văn bản kết quả trước.", "Upload the result document first."),
+            errors={"result": ["Upload the result document first."]},
+        )
+    workflow.move(dossier, action, actor=principal, now=now, note=note, details=details)
+    db.session.commit()
+    return dossier
+
+
+def request_supplement(
+    *, principal: Principal, dossier: Dossier, items: list[str], note: str | None, now: datetime
+) -> Dossier:
+    workflow.check(dossier, "request_supplement", actor=principal)
+    if dossier.supplement_requests >= 1:
+        raise SupplementAlreadyRequested(
+            (
+                "Mỗi hồ sơ chỉ được yêu cầu bổ sung một lần.",
+                "A dossier may be sent back for a supplement only once.",
+            )
+        )
+    dossier.supplement_requests += 1
+    return act(
+        principal=principal,
+        dossier=dossier,
+        action="request_supplement",
+        now=now,
+        note=note,
+        details={"items": items},
+    )
+
+
+def request_fees(
+    *, principal: Principal, dossier: Dossier, amount: int, note: str | None, now: datetime
+) -> Dossier:
+    workflow.check(dossier, "request_fees", actor=principal)
+    dossier.fee_amount = amount
+    return act(
+        principal=principal,
+        dossier=dossier,
+        action="request_fees",
+        now=now,
+        note=note,
+        details={"amount": amount},
+    )
+
+
+def extend_due(
+    *, principal: Principal, dossier: Dossier, due_at: datetime, apology: str, now: datetime
+) -> Dossier:
+    """A new due date for a dossier that will be late, with the apology the citizen receives."""
+    if not principal.can("dossier.process", dossier.agency_id):
+        raise workflow.PermissionMissing(
+            ("Cần quyền dossier.process.", "The dossier.process permission is needed.")
+        )
+    if dossier.status in FINISHED or dossier.status is DossierStatus.DECIDED or not dossier.due_at:
+        raise NotLate(("Hồ sơ không còn thời hạn xử lý.", "The dossier has no running deadline."))
+    if dossier.due_at > due_soon_cutoff(now=now):
+        raise NotLate(
+            (
+                "Chỉ gia hạn được hồ sơ sắp đến hạn hoặc đã quá hạn.",
+                "Only dossiers due within a working day or overdue can get a new date.",
+            )
+        )
+    if due_at <= dossier.due_at or due_at <= now:
+        raise ValidationFailed(errors={"due_at": ["Must be later than the current due date."]})
+    previous = dossier.due_at
+    dossier.due_at = due_at
+    dossier.version += 1
+    dossier.updated_at = now
+    workflow.record(
+        dossier,
+        action="extend_due",
+        actor=principal,
+        from_status=dossier.status,
+        note=apology,
+        details={"previous_due_at": previous.isoformat(), "due_at": due_at.isoformat()},
+        now=now,
+    )
+    db.session.commit()
+    return dossier
+
+
+def register_counter(
+    *,
+    principal: Principal,
+    procedure_code: str,
+    channel: Channel,
+    applicant: dict[str, Any],
+    data: dict[str, Any],
+    now: datetime,
+) -> Dossier:
+    """A dossier handed in at the counter or by post: received at once, counted in the figures."""
+    procedure, version = fileable_procedure(code=procedure_code, principal=principal)
+    if not principal.can("dossier.receive", procedure.agency_id):
+        from backend.catalog.services import ProcedureNotFound
+
+        raise ProcedureNotFound(("Không có thủ tục mã này.", "No procedure has this code."))
+    dossier = Dossier(
+        procedure=procedure,
+        procedure_version_id=version.id,
+        procedure_version=version,
+        agency_id=procedure.agency_id,
+        agency=procedure.agency,
+        channel=channel,
+        status=DossierStatus.ACCEPTED,
+        data=check_form(version, data, partial=False),
+        applicant_name=applicant["full_name"],
+        applicant_phone=applicant.get("phone"),
+        submitted_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(dossier)
+    db.session.flush()
+    dossier.code = issue_code(procedure.agency, at=now)
+    dossier.verifier_digests = verifier_digests(dossier, national_id=applicant.get("national_id"))
+    workflow.recompute_due(dossier)
+    workflow.record(
+        dossier,
+        action="register",
+        actor=principal,
+        from_status=None,
+        now=now,
+        details={"channel": channel.value},
+    )
+    db.session.commit()
+    return dossier

@@ -1,0 +1,201 @@
+"""The one-stop workflow (DESIGN §6) in one table, and the one function that moves a dossier.
+
+Every move checks the table, the actor and their scope, appends an immutable event, bumps the
+dossier's version and, while the citizen has to act (supplement, fees), stops the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend.dossiers.models import (
+    FINISHED,
+    Dossier,
+    DossierEvent,
+    DossierPause,
+    DossierStatus,
+)
+from backend.errors import Conflict, DomainError
+from backend.extensions import db
+from backend.security import Principal
+from backend.workdays.services import DeadlineUnit, compute_due
+
+S = DossierStatus
+CITIZEN, STAFF = "citizen", "staff"
+
+
+@dataclass(frozen=True)
+class Step:
+    sources: frozenset[DossierStatus]
+    # None: back to where the dossier was when the clock stopped.
+    target: DossierStatus | None
+    actor: str
+    permission: str | None = None
+
+
+STEPS: dict[str, Step] = {
+    "submit": Step(frozenset({S.DRAFT}), S.SUBMITTED, CITIZEN),
+    "accept": Step(frozenset({S.SUBMITTED}), S.ACCEPTED, STAFF, "dossier.receive"),
+    "refuse": Step(frozenset({S.SUBMITTED}), S.REFUSED, STAFF, "dossier.receive"),
+    "start_processing": Step(frozenset({S.ACCEPTED}), S.PROCESSING, STAFF, "dossier.process"),
+    "request_supplement": Step(
+        frozenset({S.ACCEPTED, S.PROCESSING}), S.SUPPLEMENT_REQUESTED, STAFF, "dossier.process"
+    ),
+    "resubmit": Step(frozenset({S.SUPPLEMENT_REQUESTED}), None, CITIZEN),
+    "request_fees": Step(frozenset({S.PROCESSING}), S.FEES_DUE, STAFF, "dossier.process"),
+    "confirm_fees": Step(frozenset({S.FEES_DUE}), None, STAFF, "dossier.process"),
+    "decide": Step(frozenset({S.PROCESSING}), S.DECIDED, STAFF, "dossier.decide"),
+    "return_result": Step(frozenset({S.DECIDED}), S.RETURNED, STAFF, "dossier.return"),
+    "withdraw": Step(
+        frozenset({S.SUBMITTED, S.ACCEPTED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.FEES_DUE}),
+        S.WITHDRAWN,
+        CITIZEN,
+    ),
+    "stop": Step(
+        frozenset({S.ACCEPTED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.FEES_DUE}),
+        S.STOPPED,
+        STAFF,
+        "dossier.decide",
+    ),
+}
+# Moves that stop the clock, and the status they wait in.
+PAUSING = {"request_supplement": S.SUPPLEMENT_REQUESTED, "request_fees": S.FEES_DUE}
+RESUMING = frozenset({"resubmit", "confirm_fees"})
+
+
+class TransitionNotAllowed(Conflict):
+    code = "transition-not-allowed"
+    title = ("Không thể thực hiện ở trạng thái này", "Not allowed in this status")
+
+
+class PermissionMissing(DomainError):
+    code = "permission-missing"
+    kind = "forbidden"
+    title = ("Không có quyền", "Forbidden")
+
+
+def allowed_actions(dossier: Dossier, principal: Principal) -> list[str]:
+    """What this person may do to this dossier now (the app shows these as buttons)."""
+    return sorted(
+        name
+        for name, step in STEPS.items()
+        if dossier.status in step.sources and _may(principal, step, dossier)
+    )
+
+
+def _may(principal: Principal, step: Step, dossier: Dossier) -> bool:
+    if step.actor == CITIZEN:
+        return not principal.is_staff and dossier.citizen_id == principal.account_id
+    return principal.is_staff and principal.can(step.permission, dossier.agency_id)
+
+
+def _next_seq(dossier_id: str) -> int:
+    last = db.session.scalar(
+        sa.select(sa.func.max(DossierEvent.seq)).where(DossierEvent.dossier_id == dossier_id)
+    )
+    return (last or 0) + 1
+
+
+def record(
+    dossier: Dossier,
+    *,
+    action: str,
+    actor: Principal | None,
+    from_status: DossierStatus | None,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+    now: datetime,
+) -> DossierEvent:
+    event = DossierEvent(
+        dossier_id=dossier.id,
+        seq=_next_seq(dossier.id),
+        action=action,
+        from_status=from_status,
+        to_status=dossier.status,
+        actor_id=actor.account_id if actor else None,
+        actor_kind=(actor.kind.value if actor else "system"),
+        note=note,
+        details=details or {},
+        created_at=now,
+    )
+    db.session.add(event)
+    return event
+
+
+def recompute_due(dossier: Dossier) -> None:
+    """The due date from the receipt, the processing time and every finished pause."""
+    if dossier.submitted_at is None:
+        return
+    content = dossier.procedure_version.content["processing_time"]
+    pauses = [(p.started_at, p.ended_at) for p in dossier.pauses if p.ended_at is not None]
+    dossier.due_at = compute_due(
+        received_at=dossier.submitted_at,
+        amount=content["amount"],
+        unit=DeadlineUnit(content["unit"]),
+        pauses=pauses,
+    )
+
+
+def check(dossier: Dossier, action: str, *, actor: Principal) -> Step:
+    """The step, if this actor may take it now: 403 without the permission, 409 otherwise."""
+    step = STEPS[action]
+    if step.actor == STAFF and not (
+        actor.is_staff and actor.can(step.permission, dossier.agency_id)
+    ):
+        raise PermissionMissing(
+            (f"Cần quyền {step.permission}.", f"The {step.permission} permission is needed."),
+            extra={"allowed_actions": allowed_actions(dossier, actor)},
+        )
+    if dossier.status not in step.sources or not _may(actor, step, dossier):
+        raise TransitionNotAllowed(
+            (
+                f"Không thể '{action}' khi hồ sơ ở trạng thái '{dossier.status.value}'.",
+                f"Cannot '{action}' a dossier in status '{dossier.status.value}'.",
+            ),
+            extra={
+                "status": dossier.status.value,
+                "allowed_actions": allowed_actions(dossier, actor),
+            },
+        )
+    return step
+
+
+def move(
+    dossier: Dossier,
+    action: str,
+    *,
+    actor: Principal,
+    now: datetime,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> DossierEvent:
+    """Apply one step of the table to a dossier the actor can see; the caller commits.
+
+    The caller has already refused (404) a dossier outside the actor's reach; here a step the
+    actor may not take is 403, and a step the status does not allow is 409 with the allowed ones.
+    """
+    step = check(dossier, action, actor=actor)
+    before = dossier.status
+    target = step.target
+    if action in RESUMING:
+        pause = next(p for p in reversed(dossier.pauses) if p.ended_at is None)
+        pause.ended_at = now
+        target = pause.resume_to
+    if action in PAUSING:
+        dossier.pauses.append(
+            DossierPause(reason=PAUSING[action], resume_to=before, started_at=now)
+        )
+    dossier.status = target
+    dossier.version += 1
+    dossier.updated_at = now
+    if target in FINISHED:
+        dossier.finished_at = now
+    if action in RESUMING:
+        recompute_due(dossier)
+    return record(
+        dossier, action=action, actor=actor, from_status=before, note=note, details=details, now=now
+    )

@@ -1,0 +1,214 @@
+"""Retries on flaky networks: ``Idempotency-Key`` on POSTs that create something.
+
+The first request with a key runs and its answer is kept (24 h at least). The same key with the
+same request gets that answer again, without running anything; the same key with another
+request is refused (422); a retry that arrives while the first is still running is told to wait
+(409). Keys belong to the caller, so two people cannot collide on one. A 5xx answer is not kept:
+the request may be tried again with the same key.
+
+A request is told apart by its method, path and body. Multipart bodies use a fingerprint the
+view gives (the multipart boundary changes on every retry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, make_response, request
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import created_column, id_column, utcnow
+from backend.errors import Conflict, DomainError, ValidationFailed
+from backend.extensions import db
+
+HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+_STALE_AFTER = timedelta(minutes=2)  # a request "still running" this long has died
+
+
+class IdempotencyRecord(db.Model):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("owner", "key"),)
+
+    id: Mapped[str] = id_column()
+    owner: Mapped[str] = mapped_column(sa.String(60))
+    key: Mapped[str] = mapped_column(sa.String(100))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int | None] = mapped_column()
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    content_type: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = created_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class IdempotencyKeyInvalid(ValidationFailed):
+    code = "idempotency-key-invalid"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    code = "idempotency-key-reused"
+    title = ("Khóa chống gửi trùng đã dùng cho yêu cầu khác", "Idempotency key reused")
+
+
+class IdempotencyKeyRequired(DomainError):
+    code = "idempotency-key-required"
+    kind = "bad_request"
+    title = ("Thiếu khóa chống gửi trùng", "Idempotency-Key required")
+
+
+class RequestInProgress(Conflict):
+    code = "request-in-progress"
+    title = ("Yêu cầu đang được xử lý", "The first request is still running")
+
+
+def json_fingerprint() -> str:
+    body = request.get_json(silent=True)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _hash(request.method, request.path, canonical)
+
+
+def multipart_fingerprint() -> str:
+    """Files by content and form fields by value: a retry has a new boundary, not new data."""
+    parts = [request.method, request.path]
+    for name, file in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        digest = hashlib.sha256()
+        for chunk in iter(lambda file=file: file.stream.read(65536), b""):
+            digest.update(chunk)
+        file.stream.seek(0)
+        parts += [name, file.filename or "", digest.hexdigest()]
+    parts += [f"{k}={v}" for k, v in sorted(request.form.items(multi=True))]
+    return _hash(*parts)
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _owner() -> str:
+    from backend.security import current_principal
+
+    principal = current_principal()
+    return principal.account_id if principal else f"ip:{request.remote_addr}"
+
+
+def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> IdempotencyRecord | None:
+    """Our own record to fill in, or None with the earlier one replayed by the caller."""
+    ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_KEY_SECONDS"])
+    record = IdempotencyRecord(
+        owner=owner, key=key, fingerprint=fingerprint, created_at=now, expires_at=now + ttl
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+        db.session.commit()
+        return record
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+    return None
+
+
+def _existing(owner: str, key: str) -> IdempotencyRecord | None:
+    return db.session.scalar(
+        sa.select(IdempotencyRecord).where(
+            IdempotencyRecord.owner == owner, IdempotencyRecord.key == key
+        )
+    )
+
+
+def idempotent(*, required: bool = False, fingerprint: Callable[[], str] = json_fingerprint):
+    """Make a creating POST safe to retry with the same ``Idempotency-Key``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            key = request.headers.get(HEADER)
+            if key is None:
+                if required:
+                    raise IdempotencyKeyRequired(
+                        ("Hãy gửi kèm tiêu đề Idempotency-Key.", "Send an Idempotency-Key header.")
+                    )
+                return view(*args, **kwargs)
+            if not _KEY.match(key):
+                raise IdempotencyKeyInvalid(
+                    errors={HEADER: ["8-100 letters, digits, '.', '_', ':' or '-'."]}
+                )
+            owner, print_ = _owner(), fingerprint()
+            now = utcnow()
+            record = _claim(owner, key, print_, now)
+            if record is None:
+                earlier = _existing(owner, key)
+                if earlier is not None and earlier.expires_at <= now:
+                    db.session.delete(earlier)
+                    db.session.commit()
+                    earlier, record = None, _claim(owner, key, print_, now)
+                if record is None:
+                    if earlier is None:  # it vanished under us: another request holds the key
+                        raise RequestInProgress(headers={"Retry-After": "1"})
+                    replayed = _replay(earlier, print_, now)
+                    if replayed is not None:
+                        return replayed
+                    record = earlier
+            return _run_and_keep(record, view, args, kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _replay(earlier: IdempotencyRecord, print_: str, now: datetime):
+    if earlier.fingerprint != print_:
+        raise IdempotencyKeyReused(
+            (
+                "Khóa này đã được dùng cho một yêu cầu khác.",
+                "This key was used for a different request.",
+            )
+        )
+    if earlier.status_code is None:
+        if earlier.created_at + _STALE_AFTER > now:
+            raise RequestInProgress(headers={"Retry-After": "1"})
+        # The first attempt died mid-way; let this one run in its place.
+        earlier.created_at = now
+        db.session.commit()
+        return None
+    response = current_app.response_class(
+        earlier.body, status=earlier.status_code, content_type=earlier.content_type
+    )
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _run_and_keep(record: IdempotencyRecord, view, args, kwargs) -> Any:
+    record_id = record.id
+    try:
+        response = make_response(view(*args, **kwargs))
+    except DomainError as error:
+        from backend.errors import handle_domain_error
+
+        response = handle_domain_error(error)
+    except Exception:
+        _forget(record_id)
+        raise
+    if response.status_code >= 500:
+        _forget(record_id)
+        return response
+    db.session.rollback()  # anything the view left uncommitted is not ours to keep
+    kept = db.session.get(IdempotencyRecord, record_id)
+    if kept is not None:
+        kept.status_code = response.status_code
+        kept.body = response.get_data(as_text=True)
+        kept.content_type = response.content_type
+        db.session.commit()
+    return response
+
+
+def _forget(record_id: str) -> None:
+    db.session.rollback()
+    db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+    db.session.commit()

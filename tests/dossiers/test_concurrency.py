@@ -1,0 +1,66 @@
+"""Parallel submissions on PostgreSQL: distinct codes, and one dossier per idempotency key."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from backend.dossiers.models import Dossier, DossierEvent
+from backend.extensions import db
+from tests.dossiers.conftest import Filing
+
+pytestmark = [pytest.mark.committing, pytest.mark.postgres_only]
+
+
+def test_fifty_parallel_submissions_get_fifty_codes(app, client, citizen):
+    filing = Filing(client, citizen)
+    drafts = []
+    for _ in range(50):
+        dossier_id = filing.draft().get_json()["id"]
+        assert filing.attach(dossier_id).status_code == 201
+        drafts.append(dossier_id)
+
+    def submit(dossier_id):
+        own = Filing(app.test_client(), citizen)
+        return own.submit(dossier_id, key=f"parallel-{dossier_id}")
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        answers = list(pool.map(submit, drafts))
+    assert [a.status_code for a in answers] == [200] * 50
+    codes = [a.get_json()["code"] for a in answers]
+    assert len(set(codes)) == 50
+    assert sorted(int(code[-4:]) for code in codes) == list(range(1, 51))
+
+
+def test_one_key_retried_in_parallel_submits_once(app, client, citizen):
+    filing = Filing(client, citizen)
+    dossier_id = filing.draft().get_json()["id"]
+    filing.attach(dossier_id)
+
+    def submit(_):
+        return Filing(app.test_client(), citizen).submit(dossier_id, key="flaky-network-retry")
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(submit, range(10)))
+    statuses = sorted(a.status_code for a in answers)
+    assert set(statuses) <= {200, 409}
+    assert statuses.count(200) >= 1
+    receipts = {a.get_json()["code"] for a in answers if a.status_code == 200}
+    assert len(receipts) == 1
+    # Once done, every retry gets the same receipt.
+    assert filing.submit(dossier_id, key="flaky-network-retry").get_json()["code"] in receipts
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(Dossier).where(Dossier.code.is_not(None))
+            )
+            == 1
+        )
+        submits = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(DossierEvent)
+            .where(DossierEvent.action == "submit")
+        )
+        assert submits == 1

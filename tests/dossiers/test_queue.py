@@ -1,0 +1,122 @@
+"""The officers' work queue, new due dates for late dossiers, counter dossiers, tracking."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.conftest import bearer
+from tests.dossiers.conftest import BIRTH_DATA, officer_post, refreshed
+
+
+def queue(client, tokens, **query):
+    response = client.get("/api/v1/agency/dossiers", query_string=query, headers=bearer(tokens))
+    assert response.status_code == 200, response.get_json()
+    return [d["code"] for d in response.get_json()["items"]]
+
+
+def test_queue_filters(filing, client, receiver, clock):
+    first = filing.filed()
+    clock.shift(timedelta(hours=3))  # 12:00: lunch; the next one counts from 13:00
+    filing.refresh()
+    second = filing.filed()
+    receiver = refreshed(client, receiver)
+    officer_post(client, receiver, first["id"], "accept")
+    assert queue(client, receiver) == [first["code"], second["code"]]  # most urgent first
+    assert queue(client, receiver, status="submitted") == [second["code"]]
+    assert queue(client, receiver, procedure="1.001193", limit=1) == [first["code"]]
+    # First is due Tuesday 09:00; second, filed at lunch, counts from 13:00: 4 h Monday and
+    # 4 h Tuesday morning, due Tuesday 11:30. As of Monday 12:00 (lunch), one working day of
+    # office time reaches Tuesday 13:00: both are due soon.
+    assert queue(client, receiver, due="soon") == [first["code"], second["code"]]
+    clock.shift(timedelta(hours=22))  # Tuesday 10:00
+    receiver_now = refreshed(client, receiver)
+    assert queue(client, receiver_now, due="overdue") == [first["code"]]
+
+
+def test_late_dossier_gets_a_new_date_with_an_apology(filing, client, leader, receiver, clock):
+    receipt = filing.filed()
+    url = f"/api/v1/agency/dossiers/{receipt['id']}/extend"
+    body = {"due_at": "2026-12-04T10:00:00+00:00", "apology": "Xin lỗi vì chậm trễ"}
+    clock.shift(timedelta(hours=30))  # Tuesday 15:00: overdue since 09:00
+    tokens = refreshed(client, leader)
+    earlier = client.post(
+        url, json={**body, "due_at": "2026-11-30T10:00:00+00:00"}, headers=bearer(tokens)
+    )
+    assert earlier.status_code == 422
+    extended = client.post(url, json=body, headers=bearer(tokens))
+    assert extended.status_code == 200, extended.get_json()
+    assert extended.get_json()["due_at"] == "2026-12-04T10:00:00+00:00"
+    filing.refresh()
+    events = client.get(
+        f"/api/v1/dossiers/{receipt['id']}/events", headers=filing.headers
+    ).get_json()["items"]
+    assert events[-1]["action"] == "extend_due" and events[-1]["note"] == "Xin lỗi vì chậm trễ"
+
+
+def test_a_dossier_on_time_needs_no_new_date(filing, client, leader):
+    from tests.dossiers.test_deadlines import COPY, COPY_DATA
+
+    draft = filing.draft(COPY, COPY_DATA).get_json()  # 1 working day: due Tuesday 17:00
+    filing.attach(draft["id"], slot="ban_chinh")
+    receipt = filing.submit(draft["id"]).get_json()
+    response = client.post(
+        f"/api/v1/agency/dossiers/{receipt['id']}/extend",
+        json={"due_at": "2026-12-10T10:00:00+00:00", "apology": "x"},
+        headers=bearer(leader),
+    )
+    assert response.status_code == 409
+
+
+def test_counter_dossier_is_registered_received_and_counted(client, receiver, outsider):
+    body = {
+        "procedure_code": "1.001193",
+        "channel": "counter",
+        "applicant": {
+            "full_name": "Lê Văn Cường",
+            "phone": "0977000111",
+            "national_id": "022088004321",
+        },
+        "data": {**BIRTH_DATA, "requester_phone": "0977000111"},
+    }
+    registered = client.post("/api/v1/agency/dossiers", json=body, headers=bearer(receiver))
+    assert registered.status_code == 201, registered.get_json()
+    dossier = registered.get_json()
+    assert (dossier["status"], dossier["channel"]) == ("accepted", "counter")
+    assert dossier["code"].startswith("001.01.00.H56-261130-")
+    assert dossier["due_at"] is not None
+    # Officers of another agency cannot register for this one.
+    assert (
+        client.post("/api/v1/agency/dossiers", json=body, headers=bearer(outsider)).status_code
+        == 404
+    )
+    # Tracking works for the applicant without an account.
+    code = dossier["code"]
+    found = client.get(f"/api/v1/tracking/{code}?verifier=0111")
+    assert found.status_code == 200
+    assert found.get_json()["status_label"] == "Được tiếp nhận"
+    assert client.get(f"/api/v1/tracking/{code}?verifier=4321").status_code == 200
+
+
+def test_tracking_shows_little_and_hides_behind_the_verifier(filing, client, app, monkeypatch):
+    receipt = filing.filed()
+    code = receipt["code"]
+    found = client.get(f"/api/v1/tracking/{code}?verifier=5678", headers={"Accept-Language": "en"})
+    assert found.status_code == 200
+    assert set(found.get_json()) == {
+        "code",
+        "procedure",
+        "status",
+        "status_label",
+        "submitted_at",
+        "due_at",
+        "finished_at",
+    }
+    assert found.get_json()["status_label"] == "Submitted"
+    wrong = client.get(f"/api/v1/tracking/{code}?verifier=0000")
+    unknown = client.get("/api/v1/tracking/000.00.00.X00-000000-0000?verifier=5678")
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.get_json()["type"] == unknown.get_json()["type"]
+    assert client.get(f"/api/v1/tracking/{code}?verifier=56").status_code == 422
+    monkeypatch.setitem(app.config, "RATELIMIT_TRACKING_PER_IP", "3/minute")
+    statuses = [client.get(f"/api/v1/tracking/{code}?verifier=1111").status_code for _ in range(4)]
+    assert statuses[-1] == 429
