@@ -88,6 +88,7 @@ class Dossier(db.Model):
     version: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime | None] = mapped_column()
     due_at: Mapped[datetime | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column()
     supplement_requests: Mapped[int] = mapped_column(default=0)
     fee_amount: Mapped[int | None] = mapped_column()

@@ -55,6 +55,7 @@ class DossierSchema(DossierSummarySchema):
     data = ma.fields.Dict(required=True)
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
     applicant_name = ma.fields.String(allow_none=True)
+    decided_at = ma.fields.DateTime(allow_none=True, required=True)
     finished_at = ma.fields.DateTime(allow_none=True, required=True)
     fee_amount = ma.fields.Integer(allow_none=True, required=True)
     result_available = ma.fields.Function(

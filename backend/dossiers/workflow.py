@@ -192,6 +192,8 @@ def move(
     dossier.status = target
     dossier.version += 1
     dossier.updated_at = now
+    if target is DossierStatus.DECIDED:
+        dossier.decided_at = now
     if target in FINISHED:
         dossier.finished_at = now
     if action in RESUMING:

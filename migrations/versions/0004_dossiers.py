@@ -82,6 +82,7 @@ def upgrade():
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('supplement_requests', sa.Integer(), nullable=False),
     sa.Column('fee_amount', sa.Integer(), nullable=True),

@@ -24,7 +24,9 @@ def test_whole_lifecycle(client, filing, receiver, leader):
     assert officer_post(client, receiver, dossier_id, "accept").status_code == 200
     assert officer_post(client, leader, dossier_id, "start").status_code == 200
     assert upload_result(client, leader, dossier_id).status_code == 201
-    assert officer_post(client, leader, dossier_id, "decide").status_code == 200
+    decided = officer_post(client, leader, dossier_id, "decide")
+    assert decided.status_code == 200
+    assert decided.get_json()["decided_at"] == "2026-11-30T02:00:00+00:00"
     result = client.get(f"/api/v1/dossiers/{dossier_id}/result", headers=filing.headers)
     assert result.status_code == 200
     assert result.mimetype == "application/pdf"
