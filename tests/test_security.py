@@ -24,6 +24,10 @@ PUBLIC = {
     ("POST", "/api/v1/auth/otp"),
     ("POST", "/api/v1/auth/otp/verify"),
     ("POST", "/api/v1/auth/token"),
+    ("GET", "/.well-known/client-jwks.json"),
+    ("GET", "/api/v1/auth/providers"),
+    ("GET", "/api/v1/auth/providers/<slug>/authorize"),
+    ("GET", "/api/v1/auth/providers/<slug>/callback"),
 }
 
 

@@ -235,7 +235,7 @@ def demo_app():
     command = (
         f"curl -s -X POST {base}/api/v1/auth/token -H 'Content-Type: application/json' -d "
         f"""'{{"grant_type": "authorization_code", "code": "{escape(request.args["code"])}", """
-        f'"code_verifier": "<verifier>", "redirect_uri": "{escape(issuer())}/app"}}\''
+        f'"code_verifier": "&lt;verifier&gt;", "redirect_uri": "{escape(issuer())}/app"}}\''
     )
     return _PAGE.format(
         body=f"<p>One-time code (60 s). Redeem it with your PKCE verifier:</p><pre "

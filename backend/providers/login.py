@@ -230,9 +230,10 @@ def finish_login(
                 )
             )
         outcome = _verify(transaction, code=code, iss=iss, callback_url=callback_url, now=now)
-    except ProviderError as failure:
+    except DomainError as failure:  # the browser is on its way back to the app: tell it there
         db.session.rollback()
-        oauth_error = error if error in PASSED_ON_ERRORS else failure.oauth_error
+        default_error = getattr(failure, "oauth_error", "access_denied")
+        oauth_error = error if error in PASSED_ON_ERRORS else default_error
         record_event(
             "provider_login_failed",
             account_id=transaction.link_account_id,

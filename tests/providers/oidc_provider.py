@@ -50,7 +50,9 @@ _next_rsa = itertools.count()
 def new_rsa(kid: str | None) -> RSAKey:
     """A fresh-looking RSA key: drawn in turn from a few generated once (2048-bit is slow)."""
     if not _RSA_POOL:
-        _RSA_POOL.extend(RSAKey.generate_key(2048, private=True).as_dict(private=True) for _ in range(5))
+        _RSA_POOL.extend(
+            RSAKey.generate_key(2048, private=True).as_dict(private=True) for _ in range(5)
+        )
     data = {k: v for k, v in _RSA_POOL[next(_next_rsa) % 5].items() if k != "kid"}
     return RSAKey.import_key({**data, "kid": kid} if kid else data)
 
