@@ -5,9 +5,9 @@ short timeout and a size cap, and every failure becomes a ``ProviderError`` (a c
 an error redirect to the app), never a 500.
 
 Discovery documents and key sets are cached in the memory of each process (so each pod has its
-own cache). A key set is fetched again when a token names a ``kid`` it does not hold, at most
-once per ``PROVIDER_JWKS_REFETCH_SECONDS``: a stream of tokens with made-up key ids cannot turn
-us into a tool that hammers the provider.
+own cache) for ``PROVIDER_DISCOVERY_SECONDS``. A key set is fetched again sooner when a token
+names a ``kid`` it does not hold, at most once per ``PROVIDER_JWKS_REFETCH_SECONDS``: a stream
+of tokens with made-up key ids cannot turn us into a tool that hammers the provider.
 """
 
 from __future__ import annotations
@@ -184,7 +184,9 @@ class ProviderCache:
 
     def keys(self, *, provider_id: str, issuer: str, now: datetime) -> list[Key]:
         entry = self._entry(provider_id, issuer)
-        if entry.keys_at is None:
+        # Keys also age out, so that a key the provider withdrew stops verifying within the hour.
+        max_age = current_app.config["PROVIDER_DISCOVERY_SECONDS"]
+        if entry.keys_at is None or now.timestamp() - entry.keys_at > max_age:
             self._fetch_keys(entry, provider_id=provider_id, issuer=issuer, now=now)
         return entry.keys
 

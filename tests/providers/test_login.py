@@ -186,3 +186,11 @@ def test_login_transaction_expires_after_ten_minutes(app, client, registered):
         assert row.expires_at - row.created_at == timedelta(minutes=10)
         db.session.remove()
     assert session_count(app) == 0
+
+
+def test_keys_age_out_after_an_hour(app, client, op, registered):
+    """A key the provider withdrew (say, compromised) stops verifying within the hour."""
+    assert redeem(client, browser_login(client, "testidp")).status_code == 200
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=3601)):
+        assert redeem(client, browser_login(client, "testidp")).status_code == 200
+    assert op.jwks_hits == 2
