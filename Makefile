@@ -20,9 +20,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
 
-run: $(STAMP) ## serve the API on the embedded default (SQLite, no Redis) with demo data
+# `make run` also mounts the demo e-ID provider (never in production) and registers it.
+run: export DEMO_IDP_ENABLED := 1
+run: export DEMO_IDP_ISSUER := http://127.0.0.1:$(PORT)/demo-idp
+run: $(STAMP) ## serve the API on the embedded default (SQLite, no Redis) with demo data and demo e-ID
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
+	$(BIN)/flask providers add-demo
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP) ## run the whole test suite (PostgreSQL + Redis, then SQLite + memory)

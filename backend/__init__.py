@@ -58,6 +58,10 @@ def _register_domains(app: Flask, api) -> None:
     from backend.dossiers.routes import tracking
     from backend.identity import cli as identity_cli
     from backend.identity.routes import admin, auth, me
+    from backend.providers import admin as providers_admin
+    from backend.providers import cli as providers_cli
+    from backend.providers import demo as demo_provider
+    from backend.providers import routes as providers_routes
     from backend.workdays import cli as workdays_cli
 
     api.register_blueprint(health.blp)
@@ -70,6 +74,12 @@ def _register_domains(app: Flask, api) -> None:
     api.register_blueprint(citizen_dossiers.documents, url_prefix="/api/v1/me/documents")
     api.register_blueprint(agency_dossiers.blp, url_prefix="/api/v1/agency/dossiers")
     api.register_blueprint(tracking.blp, url_prefix="/api/v1/tracking")
+    api.register_blueprint(providers_routes.well_known, url_prefix="/.well-known")
+    api.register_blueprint(providers_routes.blp, url_prefix="/api/v1/auth/providers")
+    api.register_blueprint(providers_routes.me_blp, url_prefix="/api/v1/me/identities")
+    api.register_blueprint(providers_admin.blp, url_prefix="/api/v1/admin/identity-providers")
     catalog_cli.init_app(app)
     identity_cli.init_app(app)
     workdays_cli.init_app(app)
+    providers_cli.init_app(app)
+    demo_provider.init_app(app)  # only when DEMO_IDP_ENABLED (never in production)

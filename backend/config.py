@@ -81,6 +81,9 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         parts = urlsplit(storage_url)
         if parts.scheme not in ("file", "s3") or (parts.scheme == "s3" and not parts.netloc):
             raise RuntimeError("STORAGE_URL must be file:///path or s3://bucket[/prefix]")
+    demo_idp = environ.get("DEMO_IDP_ENABLED", "") in {"1", "true", "yes"}
+    if demo_idp and env == "production":
+        raise RuntimeError("DEMO_IDP_ENABLED is for local trials; it cannot run in production")
     addressing_style = environ.get("S3_ADDRESSING_STYLE") or "auto"
     if addressing_style not in {"auto", "path", "virtual"}:
         raise RuntimeError("S3_ADDRESSING_STYLE must be auto, path or virtual")
@@ -127,6 +130,9 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "RATELIMIT_VERIFY_PER_DEVICE": environ.get("RATELIMIT_VERIFY_PER_DEVICE", "10/minute"),
         "RATELIMIT_TOKEN_PER_IP": environ.get("RATELIMIT_TOKEN_PER_IP", "60/minute"),
         "RATELIMIT_TRACKING_PER_IP": environ.get("RATELIMIT_TRACKING_PER_IP", "20/minute"),
+        "RATELIMIT_PROVIDER_LOGIN_PER_IP": environ.get(
+            "RATELIMIT_PROVIDER_LOGIN_PER_IP", "30/minute;300/hour"
+        ),
         # SMS delivery
         "SMS_CHANNEL": environ.get("SMS_CHANNEL", "file"),
         "SMS_OUTBOX_FILE": environ.get("SMS_OUTBOX_FILE") or str(instance / "outbox.jsonl"),
@@ -135,6 +141,29 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "SMS_GATEWAY_BODY": environ.get("SMS_GATEWAY_BODY", '{"to": "{to}", "text": "{text}"}'),
         "SMS_GATEWAY_TIMEOUT": float(environ.get("SMS_GATEWAY_TIMEOUT", "10")),
         "IDEMPOTENCY_KEY_SECONDS": _int(environ, "IDEMPOTENCY_KEY_SECONDS", 24 * 3600),
+        # Identity providers (backend.providers). PUBLIC_BASE_URL is what providers redirect
+        # back to; unset, the request's own host is used (fine on one host, not behind proxies).
+        "PUBLIC_BASE_URL": (environ.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        # Where the browser may hand the one-time code back to the app (RFC 8252): exact URIs;
+        # an http://127.0.0.1/path entry accepts any port (section 7.3).
+        "APP_REDIRECT_URIS": tuple(
+            uri.strip()
+            for uri in environ.get("APP_REDIRECT_URIS", "vn.dvcmobile.app:/oauth2/callback").split(
+                ","
+            )
+            if uri.strip()
+        ),
+        "PROVIDER_HTTP_TIMEOUT": float(environ.get("PROVIDER_HTTP_TIMEOUT", "5")),
+        "PROVIDER_LOGIN_SECONDS": _int(environ, "PROVIDER_LOGIN_SECONDS", 600),
+        "APP_CODE_SECONDS": _int(environ, "APP_CODE_SECONDS", 60),
+        "PROVIDER_JWKS_REFETCH_SECONDS": _int(environ, "PROVIDER_JWKS_REFETCH_SECONDS", 60),
+        "PROVIDER_DISCOVERY_SECONDS": _int(environ, "PROVIDER_DISCOVERY_SECONDS", 3600),
+        "CLIENT_SIGNING_KEYS_FILE": environ.get("CLIENT_SIGNING_KEYS_FILE")
+        or str(instance / "client_signing_keys.json"),
+        "DEMO_IDP_ENABLED": demo_idp,
+        "DEMO_IDP_ISSUER": (
+            environ.get("DEMO_IDP_ISSUER") or "http://127.0.0.1:5000/demo-idp"
+        ).rstrip("/"),
         "PROBLEM_TYPE_BASE": environ.get("PROBLEM_TYPE_BASE", "urn:dvc-mobile:problem:"),
         # Deadlines in working hours run only inside these periods (backend.workdays).
         "OFFICE_HOURS": office_hours(environ.get("OFFICE_HOURS") or DEFAULT_OFFICE_HOURS),

@@ -40,6 +40,7 @@ KIND_STATUS = {
     "invalid": 422,
     "precondition_required": 428,
     "rate_limited": 429,
+    "bad_gateway": 502,
     "unavailable": 503,
 }
 
@@ -140,6 +141,14 @@ STATUS_TEXT: dict[int, tuple[str, Text, Text]] = {
         "internal-error",
         ("Lỗi hệ thống", "Internal server error"),
         ("Đã có lỗi xảy ra; hãy thử lại sau.", "Something went wrong; try again later."),
+    ),
+    502: (
+        "bad-gateway",
+        ("Hệ thống liên kết trả lời sai", "Bad gateway"),
+        (
+            "Một hệ thống bên ngoài đã trả lời không hợp lệ; hãy thử lại sau.",
+            "An outside system gave an invalid answer; try again later.",
+        ),
     ),
     503: (
         "service-unavailable",

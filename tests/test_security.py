@@ -25,6 +25,10 @@ PUBLIC = {
     ("POST", "/api/v1/auth/otp/verify"),
     ("POST", "/api/v1/auth/token"),
     ("GET", "/api/v1/tracking/<code>"),
+    ("GET", "/.well-known/client-jwks.json"),
+    ("GET", "/api/v1/auth/providers"),
+    ("GET", "/api/v1/auth/providers/<slug>/authorize"),
+    ("GET", "/api/v1/auth/providers/<slug>/callback"),
 }
 
 

@@ -69,8 +69,38 @@ class TokenSchema(ma.Schema):
 
 
 class TokenRequestSchema(ma.Schema):
-    grant_type = ma.fields.String(required=True, validate=validate.OneOf(["refresh_token"]))
-    refresh_token = ma.fields.String(required=True, validate=validate.Length(min=20, max=200))
+    grant_type = ma.fields.String(
+        required=True, validate=validate.OneOf(["refresh_token", "authorization_code"])
+    )
+    refresh_token = ma.fields.String(
+        validate=validate.Length(min=20, max=200), metadata={"description": "refresh_token grant"}
+    )
+    code = ma.fields.String(
+        validate=validate.Length(min=20, max=200),
+        metadata={"description": "authorization_code grant: the one-time code from the callback"},
+    )
+    code_verifier = ma.fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9._~-]{43,128}$", error="An RFC 7636 verifier."),
+        metadata={"description": "authorization_code grant: the app's PKCE verifier"},
+    )
+    redirect_uri = ma.fields.String(
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "authorization_code grant: as sent to /authorize"},
+    )
+    device = ma.fields.Nested(
+        DeviceSchema, metadata={"description": "authorization_code grant (JSON bodies only)"}
+    )
+
+    _REQUIRED = {
+        "refresh_token": ("refresh_token",),
+        "authorization_code": ("code", "code_verifier", "redirect_uri"),
+    }
+
+    @ma.validates_schema
+    def _fields_of_the_grant(self, data, **kwargs):
+        missing = [f for f in self._REQUIRED[data["grant_type"]] if f not in data]
+        if missing:
+            raise ma.ValidationError({f: ["Missing data for required field."] for f in missing})
 
 
 class CodeSchema(ma.Schema):

@@ -8,6 +8,7 @@ from backend.db import utcnow
 from backend.extensions import limiter
 from backend.identity import schemas, tokens
 from backend.identity.services import login, otp, sessions
+from backend.providers import login as provider_login
 from backend.security import public, require_principal
 from backend.web import Blueprint, body_accepts
 
@@ -83,7 +84,15 @@ def verify_code(data):
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def token(data):
-    """Rotate a refresh token (a token used twice ends its session)"""
+    """Rotate a refresh token, or redeem an identity provider sign-in's one-time code (PKCE)"""
+    if data["grant_type"] == "authorization_code":
+        return provider_login.redeem_app_code(
+            code=data["code"],
+            code_verifier=data["code_verifier"],
+            redirect_uri=data["redirect_uri"],
+            device=data.get("device", {}),
+            now=utcnow(),
+        )
     return sessions.refresh(refresh_token=data["refresh_token"], now=utcnow())
 
 
