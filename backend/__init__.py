@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend import config as config_module
 from backend import crypto, errors, observability, security, web
 from backend.extensions import db, init_api, init_redis, limiter, migrate, tune_sqlite
-from backend.notifications import channels
+from backend.notifications import channels, dispatch
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     crypto.init_app(app)
     channels.init_app(app)
+    dispatch.init_app(app)
     api = init_api(app)
     app.extensions["api"] = api
     errors.init_app(app)
@@ -55,6 +56,8 @@ def _register_domains(app: Flask, api) -> None:
     from backend.catalog import routes as catalog_routes
     from backend.identity import cli as identity_cli
     from backend.identity.routes import admin, auth, me
+    from backend.notifications import routes as notification_routes
+    from backend.notifications import worker as notification_worker
     from backend.workdays import cli as workdays_cli
 
     api.register_blueprint(health.blp)
@@ -62,7 +65,9 @@ def _register_domains(app: Flask, api) -> None:
     api.register_blueprint(catalog_routes.blp, url_prefix="/api/v1")
     api.register_blueprint(auth.blp, url_prefix="/api/v1/auth")
     api.register_blueprint(me.blp, url_prefix="/api/v1/me")
+    api.register_blueprint(notification_routes.blp, url_prefix="/api/v1/me")
     api.register_blueprint(admin.blp, url_prefix="/api/v1/admin")
     catalog_cli.init_app(app)
     identity_cli.init_app(app)
     workdays_cli.init_app(app)
+    notification_worker.init_app(app)

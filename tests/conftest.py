@@ -100,6 +100,9 @@ def app_config(stack: Stack, instance: Path, **overrides) -> dict:
         "REDIS_URL": stack.redis_url,
         "RATELIMIT_STORAGE_URI": stack.redis_url or "memory://",
         "LOG_LEVEL": "WARNING",
+        # Sent in-process right after each commit, on both stacks, so tests read the outbox
+        # file at once; the worker tests set "queue" and run real RQ workers.
+        "NOTIFY_DELIVERY": "inline",
     }
     config.update(overrides)
     return config
