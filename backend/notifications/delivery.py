@@ -70,7 +70,7 @@ class DeliveryReport:
         self.outcomes[status.value] = self.outcomes.get(status.value, 0) + 1
 
 
-def claim(*, ids: list[str] | None, limit: int, now: datetime) -> tuple[str, list[Notification]]:
+def claim(*, ids: list[str] | None, limit: int, now: datetime) -> tuple[str, list[sa.Row]]:
     """Take up to ``limit`` rows for this worker: the given ones, or any whose time has come."""
     claimable = Notification.status.in_(CLAIMABLE_STATUSES)
     candidates = sa.select(Notification.id).where(claimable)
@@ -96,11 +96,13 @@ def claim(*, ids: list[str] | None, limit: int, now: datetime) -> tuple[str, lis
         )
     )
     db.session.commit()
-    rows = db.session.scalars(
-        sa.select(Notification)
+    # Plain rows, not ORM objects: outcomes are written with guarded updates, and these are not
+    # reloaded after every commit nor shared with objects the caller's session holds.
+    rows = db.session.execute(
+        sa.select(Notification.__table__)
         .where(Notification.claim_token == token)
         .order_by(Notification.channel, Notification.id)
-    )
+    ).all()
     return token, list(rows)
 
 
@@ -113,13 +115,13 @@ def backoff(*, attempts: int, urgent: bool) -> timedelta:
     return timedelta(seconds=delay * _random.uniform(0.5, 1.0))
 
 
-def _data(row: Notification) -> dict:
+def _data(row: sa.Row) -> dict:
     if row.sealed_data:
         return json.loads(vault().decrypt(row.sealed_data, context=sealing_context(row.id)))
     return row.data
 
 
-def _message(row: Notification, now: datetime) -> Message | Outcome | Unsendable:
+def _message(row: sa.Row, now: datetime) -> Message | Outcome | Unsendable:
     """The message to send for a row, or the outcome that makes sending pointless."""
     if transport_for(row.channel) is None:
         return Unsendable(f"the {row.channel.value} channel is switched off")
@@ -149,7 +151,7 @@ def _final(status: NotificationStatus, reason: str | None = None) -> dict:
     }
 
 
-def _values(row: Notification, outcome: Outcome | Unsendable, now: datetime) -> dict:
+def _values(row: sa.Row, outcome: Outcome | Unsendable, now: datetime) -> dict:
     if isinstance(outcome, Delivered):
         return {
             **_final(NotificationStatus.DELIVERED),
@@ -175,9 +177,7 @@ def _values(row: Notification, outcome: Outcome | Unsendable, now: datetime) -> 
     }
 
 
-def _record(
-    row: Notification, token: str, outcome: Outcome | Unsendable, report: DeliveryReport
-) -> None:
+def _record(row: sa.Row, token: str, outcome: Outcome | Unsendable, report: DeliveryReport) -> None:
     now = utcnow()
     values = _values(row, outcome, now)
     landed = db.session.execute(
@@ -205,12 +205,12 @@ def _record(
     )
 
 
-def _send(rows: list[Notification], token: str, report: DeliveryReport) -> None:
+def _send(rows: list[sa.Row], token: str, report: DeliveryReport) -> None:
     transport = transport_for(rows[0].channel)
     size = transport.batch_size if transport else len(rows)
     for start in range(0, len(rows), size):
         chunk = rows[start : start + size]
-        ready: list[tuple[Notification, Message]] = []
+        ready: list[tuple[sa.Row, Message]] = []
         for row in chunk:
             prepared = _message(row, utcnow())
             if isinstance(prepared, Message):

@@ -17,6 +17,7 @@ from functools import cache
 
 import click
 from flask import Flask, current_app, has_app_context
+from flask.cli import with_appcontext
 from rq import Queue, SimpleWorker
 
 from backend.db import utcnow
@@ -61,6 +62,7 @@ def deliver_notifications(ids: list[str] | None = None) -> dict:
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
 @click.option("--max-jobs", type=int, default=None, help="Stop after this many jobs.")
+@with_appcontext
 def worker_command(burst: bool, max_jobs: int | None) -> None:
     """Deliver notifications from the queue (RQ worker; needs REDIS_URL)."""
     if get_redis() is None:
@@ -74,6 +76,7 @@ def worker_command(burst: bool, max_jobs: int | None) -> None:
 @click.option(
     "--every", type=float, default=None, help="Sweep again every this many seconds, until stopped."
 )
+@with_appcontext
 def sweep_command(every: float | None) -> None:
     """Retry due notifications, take back stuck ones, purge expired rows (once, or in a loop)."""
     from backend.notifications import sweeps

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt as google_jwt
 
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 # (status, JSON body) for a request (method, path, headers, body bytes)
 Responder = Callable[[str, str, dict, bytes], tuple[int, dict]]
 
@@ -123,8 +124,9 @@ class FakeFcm:
         if path == "/token":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
             assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            # The assertion names Google's token endpoint whatever token_uri it is posted to.
             claims = google_jwt.decode(
-                form["assertion"], certs=self.public_pem, audience=f"{self.base_url}/token"
+                form["assertion"], certs=self.public_pem, audience=GOOGLE_TOKEN_AUDIENCE
             )
             assert "firebase.messaging" in claims["scope"]
             token = f"ya29.test-{len(self.tokens_issued)}"
