@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export FLASK_APP := backend
 PORT ?= 5000
 
-.PHONY: help install run test lint format openapi migration clean
+.PHONY: help install run test lint format openapi migration bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ openapi: $(STAMP) ## regenerate openapi.yaml from the code
 
 migration: $(STAMP) ## new migration from the models: make migration m="what changed"
 	$(BIN)/flask db revision --autogenerate -m "$(m)"
+
+bench: $(STAMP) ## notifications per second of one worker vs a bare loop (PostgreSQL + Redis)
+	$(BIN)/python bench/notifications.py $(ARGS)
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

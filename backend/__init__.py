@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend import config as config_module
 from backend import crypto, errors, observability, security, web
 from backend.extensions import db, init_api, init_redis, limiter, migrate, tune_sqlite
-from backend.notifications import channels
+from backend.notifications import channels, dispatch
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -39,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     crypto.init_app(app)
     channels.init_app(app)
+    dispatch.init_app(app)
     api = init_api(app)
     app.extensions["api"] = api
     errors.init_app(app)
@@ -58,17 +60,24 @@ def _register_domains(app: Flask, api) -> None:
     from backend.dossiers.routes import tracking
     from backend.identity import cli as identity_cli
     from backend.identity.routes import admin, auth, me
+    from backend.notifications import routes as notification_routes
+    from backend.notifications import worker as notification_worker
     from backend.providers import admin as providers_admin
     from backend.providers import cli as providers_cli
     from backend.providers import demo as demo_provider
     from backend.providers import routes as providers_routes
     from backend.workdays import cli as workdays_cli
 
+    # Housekeeping each domain registers with `flask sweep` (digests, expired rows).
+    importlib.import_module("backend.dossiers.sweeps")
+    importlib.import_module("backend.providers.sweeps")
+
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.well_known, url_prefix="/.well-known")
     api.register_blueprint(catalog_routes.blp, url_prefix="/api/v1")
     api.register_blueprint(auth.blp, url_prefix="/api/v1/auth")
     api.register_blueprint(me.blp, url_prefix="/api/v1/me")
+    api.register_blueprint(notification_routes.blp, url_prefix="/api/v1/me")
     api.register_blueprint(admin.blp, url_prefix="/api/v1/admin")
     api.register_blueprint(citizen_dossiers.blp, url_prefix="/api/v1/dossiers")
     api.register_blueprint(citizen_dossiers.documents, url_prefix="/api/v1/me/documents")
@@ -83,3 +92,4 @@ def _register_domains(app: Flask, api) -> None:
     workdays_cli.init_app(app)
     providers_cli.init_app(app)
     demo_provider.init_app(app)  # only when DEMO_IDP_ENABLED (never in production)
+    notification_worker.init_app(app)

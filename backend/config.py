@@ -62,6 +62,55 @@ def _instance_secret(instance: Path, name: str) -> str:
     return value
 
 
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    value = environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _notification_settings(environ: Mapping[str, str], *, env: str, instance: Path) -> dict:
+    """Outbox, workers and the push and e-mail channels (backend.notifications)."""
+    delivery = environ.get("NOTIFY_DELIVERY") or ("queue" if environ.get("REDIS_URL") else "inline")
+    if delivery not in {"inline", "queue"}:
+        raise RuntimeError(f"NOTIFY_DELIVERY must be inline or queue, not {delivery!r}")
+    fcm_credentials = environ.get("FCM_CREDENTIALS_FILE") or None
+    # Push is off in production until FCM is configured; elsewhere it goes to the file channel.
+    default_push = "fcm" if fcm_credentials else ("off" if env == "production" else "file")
+    push = environ.get("PUSH_CHANNEL") or default_push
+    if push not in {"fcm", "file", "off"}:
+        raise RuntimeError(f"PUSH_CHANNEL must be fcm, file or off, not {push!r}")
+    email = environ.get("EMAIL_CHANNEL") or "file"
+    if email not in {"smtp", "file", "off"}:
+        raise RuntimeError(f"EMAIL_CHANNEL must be smtp, file or off, not {email!r}")
+    return {
+        # inline: sent by the process that committed, right after the commit; queue: RQ jobs.
+        "NOTIFY_DELIVERY": delivery,
+        "NOTIFY_QUEUE": environ.get("NOTIFY_QUEUE", "notifications"),
+        "NOTIFY_BATCH_SIZE": _int(environ, "NOTIFY_BATCH_SIZE", 50),
+        "NOTIFY_MAX_ATTEMPTS": _int(environ, "NOTIFY_MAX_ATTEMPTS", 8),
+        "NOTIFY_RETRY_BASE_SECONDS": _int(environ, "NOTIFY_RETRY_BASE_SECONDS", 15),
+        "NOTIFY_RETRY_MAX_SECONDS": _int(environ, "NOTIFY_RETRY_MAX_SECONDS", 3600),
+        # A row still "sending" after this long belonged to a worker that died: sweep it back.
+        "NOTIFY_SENDING_TIMEOUT_SECONDS": _int(environ, "NOTIFY_SENDING_TIMEOUT_SECONDS", 300),
+        # A row still "created" after this long lost its job (Redis down, API killed): sweep it.
+        "NOTIFY_DISPATCH_GRACE_SECONDS": _int(environ, "NOTIFY_DISPATCH_GRACE_SECONDS", 60),
+        "NOTIFY_KEEP_DAYS": _int(environ, "NOTIFY_KEEP_DAYS", 90),
+        "PUSH_CHANNEL": push,
+        "FCM_CREDENTIALS_FILE": fcm_credentials,
+        "FCM_ENDPOINT": environ.get("FCM_ENDPOINT") or "https://fcm.googleapis.com",
+        "FCM_TIMEOUT": float(environ.get("FCM_TIMEOUT", "10")),
+        "EMAIL_CHANNEL": email,
+        "EMAIL_FROM": environ.get("EMAIL_FROM", "Dịch vụ công <no-reply@dichvucong.local>"),
+        "SMTP_HOST": environ.get("SMTP_HOST") or None,
+        "SMTP_PORT": _int(environ, "SMTP_PORT", 587),
+        "SMTP_USERNAME": environ.get("SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": environ.get("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": _flag(environ, "SMTP_STARTTLS", True),
+        "SMTP_TIMEOUT": float(environ.get("SMTP_TIMEOUT", "10")),
+    }
+
+
 def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Settings from the environment; files default to places under ``instance_path``."""
     environ = os.environ if environ is None else environ
@@ -133,8 +182,10 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "RATELIMIT_PROVIDER_LOGIN_PER_IP": environ.get(
             "RATELIMIT_PROVIDER_LOGIN_PER_IP", "30/minute;300/hour"
         ),
+        **_notification_settings(environ, env=env, instance=instance),
         # SMS delivery
         "SMS_CHANNEL": environ.get("SMS_CHANNEL", "file"),
+        # The file channel's JSON lines: SMS, and push and e-mail when they use it too.
         "SMS_OUTBOX_FILE": environ.get("SMS_OUTBOX_FILE") or str(instance / "outbox.jsonl"),
         "SMS_GATEWAY_URL": environ.get("SMS_GATEWAY_URL") or None,
         "SMS_GATEWAY_TOKEN": environ.get("SMS_GATEWAY_TOKEN") or None,

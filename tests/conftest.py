@@ -105,6 +105,9 @@ def app_config(stack: Stack, instance: Path, **overrides) -> dict:
         "RATELIMIT_OTP_PER_IP": "1000/minute",
         "RATELIMIT_VERIFY_PER_IP": "1000/minute",
         "RATELIMIT_VERIFY_PER_DEVICE": "1000/minute",
+        # Sent in-process right after each commit, on both stacks, so tests read the outbox
+        # file at once; the worker tests set "queue" and run real RQ workers.
+        "NOTIFY_DELIVERY": "inline",
     }
     config.update(overrides)
     return config

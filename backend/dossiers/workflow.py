@@ -21,7 +21,9 @@ from backend.dossiers.models import (
 )
 from backend.errors import Conflict, DomainError
 from backend.extensions import db
+from backend.notifications.services import notify
 from backend.security import Principal
+from backend.workdays.calendar import LEGAL_TIMEZONE
 from backend.workdays.services import DeadlineUnit, compute_due
 
 S = DossierStatus
@@ -100,6 +102,38 @@ def _next_seq(dossier_id: str) -> int:
     return (last or 0) + 1
 
 
+# What the citizen hears about each step (backend.notifications.templates has the words).
+ANNOUNCED = {
+    "submit": "dossier.submitted",
+    "accept": "dossier.accepted",
+    "refuse": "dossier.refused",
+    "start_processing": "dossier.processing",
+    "request_supplement": "dossier.supplement_requested",
+    "resubmit": "dossier.resubmitted",
+    "request_fees": "dossier.fees_due",
+    "confirm_fees": "dossier.processing",
+    "decide": "dossier.decided",
+    "return_result": "dossier.returned",
+    "withdraw": "dossier.withdrawn",
+    "stop": "dossier.stopped",
+    "extend_due": "dossier.due_date_extended",
+}
+
+
+def _announce(dossier: Dossier, action: str, now: datetime) -> None:
+    """Queue the citizen's notification in the same transaction as the step it tells of.
+
+    A counter dossier may have no account behind it; its applicant hears from the counter.
+    """
+    kind = ANNOUNCED.get(action)
+    if kind is None or dossier.citizen_id is None:
+        return
+    data = {"dossier_id": dossier.id, "code": dossier.code}
+    if action == "extend_due":
+        data["new_due_date"] = dossier.due_at.astimezone(LEGAL_TIMEZONE).date().isoformat()
+    notify(dossier.citizen_id, kind, data, now=now)
+
+
 def record(
     dossier: Dossier,
     *,
@@ -123,6 +157,7 @@ def record(
         created_at=now,
     )
     db.session.add(event)
+    _announce(dossier, action, now)
     return event
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,8 +14,11 @@ import sqlalchemy as sa
 import time_machine
 
 from backend import create_app
+from backend.db import utcnow
 from backend.extensions import db
 from backend.identity.models import Account, OtpChallenge, SecurityEvent
+from backend.notifications import sweeps
+from backend.notifications.models import Notification, NotificationStatus
 from tests.conftest import DEVICE, app_config, last_code, outbox_lines
 
 PHONE = "+84912345678"
@@ -259,7 +263,11 @@ class _Gateway(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers["Content-Length"])
         type(self).received.append(
-            {"auth": self.headers.get("Authorization"), "body": json.loads(self.rfile.read(length))}
+            {
+                "auth": self.headers.get("Authorization"),
+                "key": self.headers.get("Idempotency-Key"),
+                "body": json.loads(self.rfile.read(length)),
+            }
         )
         self.send_response(type(self).status)
         self.send_header("Content-Type", "application/json")
@@ -308,10 +316,41 @@ def test_http_gateway_receives_the_filled_template(gateway_client):
     assert "ma xac thuc" in sent["body"]["message"]["text"]
 
 
-def test_gateway_failure_is_503_and_leaves_no_challenge(gateway_client, app):
+def test_gateway_failure_is_retried_and_the_answer_does_not_change(gateway_client, app):
+    """A failed send still answers 202 (see backend.identity.services.otp): the outbox retries
+    within seconds, the code stays sealed meanwhile, and the gateway can tell the repeat."""
     _Gateway.status = 500
     response = ask(gateway_client)
-    assert response.status_code == 503
-    assert response.mimetype == "application/problem+json"
+    assert response.status_code == 202
+    assert set(response.get_json()) == {"challenge_id", "expires_in", "resend_after"}
+    code = re.search(r"\b(\d{6})\b", _Gateway.received[0]["body"]["message"]["text"]).group(1)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OtpChallenge)) == 0
+        [row] = db.session.scalars(sa.select(Notification)).all()
+        stored = json.dumps({c.name: str(getattr(row, c.name)) for c in Notification.__table__.c})
+        assert row.status is NotificationStatus.TEMPORARY_FAILURE
+        assert row.sealed_data and code not in stored
+        assert row.next_attempt_at <= row.created_at + timedelta(seconds=2)
+
+    _Gateway.status = 200
+    later = datetime.now(UTC) + timedelta(seconds=3)
+    with time_machine.travel(later), gateway_client.application.app_context():
+        sweeps.sweep(now=utcnow())
+    first, second = _Gateway.received
+    assert second["body"] == first["body"] and second["key"] == first["key"] == row.id
+    with app.app_context():
+        row = db.session.get(Notification, row.id)
+        assert row.status is NotificationStatus.DELIVERED and row.attempts == 2
+        assert row.provider_reference == "gw-123" and row.sealed_data is None
+
+
+def test_a_code_is_not_sent_after_it_expires(gateway_client, app):
+    _Gateway.status = 503
+    challenge_id = ask(gateway_client).get_json()["challenge_id"]
+    expired = datetime.now(UTC) + timedelta(seconds=301)
+    with time_machine.travel(expired), gateway_client.application.app_context():
+        sweeps.sweep(now=utcnow())
+    assert len(_Gateway.received) == 1
+    with app.app_context():
+        [row] = db.session.scalars(sa.select(Notification)).all()
+        assert row.status is NotificationStatus.TECHNICAL_FAILURE and row.sealed_data is None
+        assert db.session.get(OtpChallenge, challenge_id) is not None

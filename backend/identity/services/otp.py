@@ -6,6 +6,14 @@ the phone belongs to anyone. Limits that every pod sees live in the database: wr
 challenge, challenges per phone per hour, wrong tries per phone per day (a new challenge never
 resets them), and a resend cooldown. A phone's challenges are locked while one is checked, so
 parallel guesses are counted one by one.
+
+The code leaves by SMS through the notifications outbox, after the challenge is committed, and
+sealed in the outbox row until it is sent. If the gateway fails, the answer is still 202: the
+outbox retries within seconds, and never after the code expires. A 503 only for phones a code
+was actually sent to would tell an attacker which phones belong to staff; with workers the API
+cannot know the outcome anyway; and a gateway's short hiccup is cured by the retry before the
+citizen could have asked again (the resend cooldown). When the gateway stays down, the
+citizen's "send again" after the cooldown is the same as today's.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from backend.errors import DomainError
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind, OtpChallenge
 from backend.identity.services.events import record_event
-from backend.notifications.channels import sms_channel
+from backend.notifications.services import notify_phone
 
 _DAY = timedelta(days=1)
 _HOUR = timedelta(hours=1)
@@ -151,14 +159,13 @@ def request_code(*, phone: str, audience: AccountKind, now: datetime) -> CodeReq
     db.session.add(challenge)
     # Staff codes go only to phones of staff; the answer is the same either way.
     if audience is AccountKind.CITIZEN or _find_account(phone, audience) is not None:
-        minutes = ttl // 60
-        sms_channel().send(
-            to=phone,
+        # Sent after the commit, through the outbox; see the module docstring for failures.
+        notify_phone(
+            phone=phone,
             kind="otp",
-            text=(
-                f"DVC: ma xac thuc cua ban la {code}, hieu luc {minutes} phut. "
-                "Khong chia se ma nay cho bat ky ai."
-            ),
+            data={"code": code, "minutes": ttl // 60},
+            expires_at=challenge.expires_at,
+            now=now,
         )
     db.session.commit()
     return CodeRequest(

@@ -165,9 +165,12 @@ def live_session(*, session_id: str, account_id: str, now: datetime) -> Session:
 
 
 def _revoke(session: Session, *, reason: str, now: datetime) -> None:
+    from backend.notifications.services.devices import forget_session_devices
+
     session.revoked_at = now
     session.revoked_reason = reason
     _retire_live_tokens(session, now=now)
+    forget_session_devices(session_id=session.id)  # a signed-out phone gets no more pushes
 
 
 def revoke_session(*, account_id: str, session_id: str, reason: str, now: datetime) -> None:

@@ -1,0 +1,277 @@
+"""Every kind of notification: who gets it, on which channels by default, and its words.
+
+One table, data only. Each kind has a title and body (push, in-app inbox, e-mail) in Vietnamese
+and English, and a short SMS text without diacritics: GSM-7 keeps an SMS at 160 characters,
+where Vietnamese with diacritics would need UCS-2 and 70. ``{placeholders}`` are filled from
+the data given to ``notify``; every one a kind uses must be there, or ``notify`` raises.
+Dates (``*_date`` fields, ISO 8601) are shown as dd/mm/yyyy.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from backend.notifications.models import Channel
+
+INBOX, PUSH, SMS, EMAIL = Channel.INBOX, Channel.PUSH, Channel.SMS, Channel.EMAIL
+ALL_CHANNELS = frozenset(Channel)
+
+
+class UnknownKind(ValueError):
+    """A kind with no template: a programming error, never a message silently dropped."""
+
+
+class MissingData(ValueError):
+    """The data given for a kind lacks a field its texts need."""
+
+
+@dataclass(frozen=True)
+class Template:
+    kind: str
+    audience: str  # "citizen", "staff" or "phone" (sent to a number, not to an account)
+    defaults: frozenset[Channel]
+    title: tuple[str, str]  # (vi, en)
+    body: tuple[str, str]
+    sms: tuple[str, str]
+    link: str | None = None
+    # Secret data is sealed at rest and never goes to the inbox (a sign-in code).
+    secret: bool = False
+    # Channels a person cannot switch off (inbox: the app's own record; SMS for a code).
+    always: frozenset[Channel] = frozenset({INBOX})
+    # The person may choose the channels of this kind.
+    choosable: bool = True
+    # Retried within seconds rather than minutes: someone is waiting for it.
+    urgent: bool = False
+
+    @property
+    def fields(self) -> frozenset[str]:
+        texts = [*self.title, *self.body, *self.sms, self.link or ""]
+        return frozenset(
+            name for text in texts for _, name, _, _ in string.Formatter().parse(text) if name
+        )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    body: str
+    sms: str
+    link: str | None
+
+
+def _dossier(kind: str, title, body, sms, *, sms_default: bool = False, **extra) -> Template:
+    return Template(
+        kind=f"dossier.{kind}",
+        audience="citizen",
+        defaults=frozenset({INBOX, PUSH, SMS} if sms_default else {INBOX, PUSH}),
+        title=title,
+        body=body,
+        sms=sms,
+        link="dvc://dossiers/{dossier_id}",
+        **extra,
+    )
+
+
+_TEMPLATES = [
+    _dossier(
+        "submitted",
+        ("Đã nộp hồ sơ", "Dossier submitted"),
+        (
+            "Hồ sơ {code} đã được gửi đến cơ quan giải quyết.",
+            "Dossier {code} was sent to the agency.",
+        ),
+        ("DVC: Ho so {code} da duoc nop.", "DVC: Dossier {code} was submitted."),
+    ),
+    _dossier(
+        "accepted",
+        ("Hồ sơ được tiếp nhận", "Dossier accepted"),
+        (
+            "Hồ sơ {code} đã được tiếp nhận và đang chờ xử lý.",
+            "Dossier {code} was accepted and awaits processing.",
+        ),
+        ("DVC: Ho so {code} da duoc tiep nhan.", "DVC: Dossier {code} was accepted."),
+    ),
+    _dossier(
+        "refused",
+        ("Hồ sơ không được tiếp nhận", "Dossier refused"),
+        (
+            "Hồ sơ {code} không được tiếp nhận. Xem lý do trong ứng dụng.",
+            "Dossier {code} was not accepted. See why in the app.",
+        ),
+        ("DVC: Ho so {code} khong duoc tiep nhan.", "DVC: Dossier {code} was not accepted."),
+    ),
+    _dossier(
+        "processing",
+        ("Hồ sơ đang được xử lý", "Dossier in progress"),
+        ("Hồ sơ {code} đang được xử lý.", "Dossier {code} is being processed."),
+        ("DVC: Ho so {code} dang duoc xu ly.", "DVC: Dossier {code} is being processed."),
+    ),
+    _dossier(
+        "supplement_requested",
+        ("Cần bổ sung hồ sơ", "Documents needed"),
+        (
+            "Hồ sơ {code} cần bổ sung giấy tờ. Mở ứng dụng để xem yêu cầu.",
+            "Dossier {code} needs more documents. Open the app to see what is asked.",
+        ),
+        (
+            "DVC: Ho so {code} can bo sung giay to. Xem: dvc://dossiers/{dossier_id}",
+            "DVC: Dossier {code} needs more documents. See dvc://dossiers/{dossier_id}",
+        ),
+        sms_default=True,
+    ),
+    _dossier(
+        "resubmitted",
+        ("Đã nộp bổ sung", "Documents added"),
+        ("Hồ sơ {code} đã được nộp bổ sung.", "Documents were added to dossier {code}."),
+        ("DVC: Ho so {code} da duoc nop bo sung.", "DVC: Documents added to dossier {code}."),
+    ),
+    _dossier(
+        "fees_due",
+        ("Cần nộp phí, lệ phí", "Fees due"),
+        (
+            "Hồ sơ {code}: hãy nộp phí, lệ phí để tiếp tục xử lý.",
+            "Dossier {code}: pay the fees so that processing can go on.",
+        ),
+        (
+            "DVC: Ho so {code} can nop phi, le phi. Xem: dvc://dossiers/{dossier_id}",
+            "DVC: Fees are due for dossier {code}. See dvc://dossiers/{dossier_id}",
+        ),
+        sms_default=True,
+    ),
+    _dossier(
+        "decided",
+        ("Đã có kết quả", "Result ready"),
+        ("Hồ sơ {code} đã có kết quả.", "Dossier {code} has its result."),
+        (
+            "DVC: Ho so {code} da co ket qua. Xem: dvc://dossiers/{dossier_id}",
+            "DVC: Dossier {code} has its result. See dvc://dossiers/{dossier_id}",
+        ),
+        sms_default=True,
+    ),
+    _dossier(
+        "returned",
+        ("Đã trả kết quả", "Result delivered"),
+        (
+            "Kết quả của hồ sơ {code} đã được trả.",
+            "The result of dossier {code} was delivered.",
+        ),
+        ("DVC: Da tra ket qua ho so {code}.", "DVC: Result of dossier {code} delivered."),
+        sms_default=True,
+    ),
+    _dossier(
+        "withdrawn",
+        ("Đã rút hồ sơ", "Dossier withdrawn"),
+        (
+            "Hồ sơ {code} đã được rút theo yêu cầu của bạn.",
+            "Dossier {code} was withdrawn as you asked.",
+        ),
+        ("DVC: Ho so {code} da duoc rut.", "DVC: Dossier {code} was withdrawn."),
+    ),
+    _dossier(
+        "stopped",
+        ("Dừng xử lý hồ sơ", "Processing stopped"),
+        (
+            "Hồ sơ {code} đã bị dừng xử lý. Xem lý do trong ứng dụng.",
+            "Processing of dossier {code} was stopped. See why in the app.",
+        ),
+        ("DVC: Ho so {code} bi dung xu ly.", "DVC: Dossier {code} was stopped."),
+    ),
+    _dossier(
+        "due_date_extended",
+        ("Xin lỗi vì trễ hẹn", "Sorry for the delay"),
+        (
+            "Cơ quan xin lỗi vì hồ sơ {code} chưa có kết quả đúng hẹn. "
+            "Ngày hẹn trả mới: {new_due_date}.",
+            "We are sorry that dossier {code} is late. New date for the result: {new_due_date}.",
+        ),
+        (
+            "DVC: Xin loi vi ho so {code} tre hen. Hen tra moi: {new_due_date}.",
+            "DVC: Sorry, dossier {code} is late. New date: {new_due_date}.",
+        ),
+    ),
+    Template(
+        kind="feedback.answered",
+        audience="citizen",
+        defaults=frozenset({INBOX, PUSH}),
+        title=("Phản ánh đã được trả lời", "Feedback answered"),
+        body=(
+            "Phản ánh, kiến nghị {code} của bạn đã có câu trả lời.",
+            "Your feedback {code} has an answer.",
+        ),
+        sms=("DVC: Phan anh {code} da duoc tra loi.", "DVC: Feedback {code} was answered."),
+        link="dvc://feedback/{feedback_id}",
+    ),
+    Template(
+        kind="officer.digest",
+        audience="staff",
+        defaults=frozenset({INBOX, PUSH, EMAIL}),
+        title=("Hồ sơ đến hạn hôm nay", "Dossiers due today"),
+        body=(
+            "{due_soon} hồ sơ đến hạn trong 1 ngày làm việc, {overdue} hồ sơ quá hạn.",
+            "{due_soon} dossiers due within 1 working day, {overdue} overdue.",
+        ),
+        sms=(
+            "DVC: {due_soon} ho so den han, {overdue} ho so qua han.",
+            "DVC: {due_soon} dossiers due, {overdue} overdue.",
+        ),
+        link="dvc://agency/dossiers?due=soon",
+    ),
+    Template(
+        kind="otp",
+        audience="phone",
+        defaults=frozenset({SMS}),
+        title=("Mã xác thực", "Verification code"),
+        body=("Mã xác thực của bạn là {code}.", "Your verification code is {code}."),
+        sms=(
+            "DVC: ma xac thuc cua ban la {code}, hieu luc {minutes} phut. "
+            "Khong chia se ma nay cho bat ky ai.",
+            "DVC: your verification code is {code}, valid for {minutes} minutes. "
+            "Do not share it with anyone.",
+        ),
+        secret=True,
+        always=frozenset({SMS}),
+        choosable=False,
+        urgent=True,
+    ),
+]
+
+TEMPLATES: dict[str, Template] = {template.kind: template for template in _TEMPLATES}
+
+
+def template_for(kind: str) -> Template:
+    try:
+        return TEMPLATES[kind]
+    except KeyError:
+        raise UnknownKind(f"no notification template for kind {kind!r}") from None
+
+
+def check_data(template: Template, data: dict[str, Any]) -> None:
+    missing = sorted(template.fields - set(data))
+    if missing:
+        raise MissingData(f"{template.kind} needs data fields {', '.join(missing)}")
+
+
+def _shown(name: str, value: Any) -> str:
+    if name.endswith("_date") and isinstance(value, str):
+        try:
+            return date.fromisoformat(value).strftime("%d/%m/%Y")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def render(kind: str, data: dict[str, Any], language: str) -> Rendered:
+    """The texts of a kind in ``language`` (``vi`` or ``en``; anything else reads Vietnamese)."""
+    template = template_for(kind)
+    check_data(template, data)
+    index = 1 if language == "en" else 0
+    values = {name: _shown(name, value) for name, value in data.items()}
+    return Rendered(
+        title=template.title[index].format_map(values),
+        body=template.body[index].format_map(values),
+        sms=template.sms[index].format_map(values),
+        link=template.link.format_map(values) if template.link else None,
+    )
