@@ -67,6 +67,7 @@ def _register_domains(app: Flask, api) -> None:
     from backend.providers import demo as demo_provider
     from backend.providers import routes as providers_routes
     from backend.workdays import cli as workdays_cli
+    from backend.workdays import routes as calendar_routes
 
     # Housekeeping each domain registers with `flask sweep` (digests, expired rows).
     importlib.import_module("backend.dossiers.sweeps")
@@ -83,6 +84,7 @@ def _register_domains(app: Flask, api) -> None:
     api.register_blueprint(citizen_dossiers.documents, url_prefix="/api/v1/me/documents")
     api.register_blueprint(agency_dossiers.blp, url_prefix="/api/v1/agency/dossiers")
     api.register_blueprint(tracking.blp, url_prefix="/api/v1/tracking")
+    api.register_blueprint(calendar_routes.blp, url_prefix="/api/v1/admin/calendar")
     api.register_blueprint(providers_routes.well_known, url_prefix="/.well-known")
     api.register_blueprint(providers_routes.blp, url_prefix="/api/v1/auth/providers")
     api.register_blueprint(providers_routes.me_blp, url_prefix="/api/v1/me/identities")

@@ -13,6 +13,8 @@ PERMISSIONS = frozenset(
         "providers.manage",
         "reports.read",
         "staff.manage",
+        # The national working calendar (held at a top-level agency to count).
+        "calendar.manage",
     }
 )
 

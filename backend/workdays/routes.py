@@ -1,0 +1,70 @@
+"""The national calendar's announced swaps, managed by administrators at a top-level agency."""
+
+from __future__ import annotations
+
+from backend.security import require_principal, staff_required
+from backend.web import Blueprint
+from backend.workdays import schemas, services
+
+blp = Blueprint("calendar", __name__, description="Working-day calendar overrides")
+MANAGE = "calendar.manage"
+
+
+def _require_national_scope() -> None:
+    """Swaps are announced nationally: the permission must be held at a top-level agency."""
+    from backend.catalog.models import Agency
+    from backend.extensions import db
+    from backend.security import Forbidden
+
+    agencies = require_principal().agencies_for(MANAGE)
+    if not any(db.session.get(Agency, agency_id).parent_id is None for agency_id in agencies):
+        raise Forbidden(
+            (
+                "Chỉ quản trị của cơ quan cấp bộ hoặc cấp tỉnh sửa được lịch làm việc.",
+                "Only administrators of a ministry or province change the calendar.",
+            )
+        )
+
+
+@blp.route("/overrides")
+@staff_required()
+@blp.arguments(schemas.OverrideQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, schemas.OverrideListSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+def list_overrides(year=None):
+    """Announced extra days off and make-up working days"""
+    return {"items": services.list_overrides(year=year)}
+
+
+@blp.route("/overrides", methods=["POST"])
+@staff_required(MANAGE)
+@blp.arguments(schemas.OverrideSchema)
+@blp.response(201, schemas.OverrideSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def add_override(data):
+    """Record an announced day off or make-up working day"""
+    _require_national_scope()
+    return services.add_override(day=data["day"], kind=data["kind"], note=data["note"])
+
+
+@blp.route("/overrides/<day>", methods=["DELETE"])
+@staff_required(MANAGE)
+@blp.response(204)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+def remove_override(day):
+    """Forget the override of a day (YYYY-MM-DD)"""
+    _require_national_scope()
+    services.remove_override(day=_parse_day(day))
+
+
+def _parse_day(text: str):
+    from datetime import date
+
+    from backend.errors import ValidationFailed
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise ValidationFailed(errors={"day": ["Not a valid date (YYYY-MM-DD)."]}) from error
