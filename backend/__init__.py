@@ -53,11 +53,15 @@ def _register_domains(app: Flask, api) -> None:
     from backend import health
     from backend.catalog import cli as catalog_cli
     from backend.catalog import routes as catalog_routes
+    from backend.catalog.admin import routes as catalog_admin
     from backend.dossiers.routes import agency as agency_dossiers
     from backend.dossiers.routes import citizen as citizen_dossiers
     from backend.dossiers.routes import tracking
+    from backend.engagement.routes import agency as agency_feedback
+    from backend.engagement.routes import feedback, ratings
     from backend.identity import cli as identity_cli
     from backend.identity.routes import admin, auth, me
+    from backend.reports import routes as reports
     from backend.workdays import cli as workdays_cli
 
     api.register_blueprint(health.blp)
@@ -70,6 +74,11 @@ def _register_domains(app: Flask, api) -> None:
     api.register_blueprint(citizen_dossiers.documents, url_prefix="/api/v1/me/documents")
     api.register_blueprint(agency_dossiers.blp, url_prefix="/api/v1/agency/dossiers")
     api.register_blueprint(tracking.blp, url_prefix="/api/v1/tracking")
+    api.register_blueprint(ratings.blp, url_prefix="/api/v1/dossiers")
+    api.register_blueprint(feedback.blp, url_prefix="/api/v1/feedback")
+    api.register_blueprint(agency_feedback.blp, url_prefix="/api/v1/agency/feedback")
+    api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
+    api.register_blueprint(catalog_admin.blp, url_prefix="/api/v1/admin/catalog")
     catalog_cli.init_app(app)
     identity_cli.init_app(app)
     workdays_cli.init_app(app)

@@ -25,6 +25,10 @@ PUBLIC = {
     ("POST", "/api/v1/auth/otp/verify"),
     ("POST", "/api/v1/auth/token"),
     ("GET", "/api/v1/tracking/<code>"),
+    ("POST", "/api/v1/feedback/phone-proofs"),
+    ("POST", "/api/v1/feedback/phone-proofs/verify"),
+    ("GET", "/api/v1/feedback/public"),
+    ("GET", "/api/v1/feedback/public/<string(length=26):feedback_id>"),
 }
 
 

@@ -30,6 +30,15 @@ from backend.notifications.channels import sms_channel
 _DAY = timedelta(days=1)
 _HOUR = timedelta(hours=1)
 
+SIGN_IN, FEEDBACK = "sign_in", "feedback"
+# The text says what the code is for, so nobody reads a petition code as a sign-in one.
+_SMS_TEXT = {
+    SIGN_IN: "DVC: ma xac thuc cua ban la {code}, hieu luc {minutes} phut. "
+    "Khong chia se ma nay cho bat ky ai.",
+    FEEDBACK: "DVC: ma xac nhan so dien thoai de gui phan anh, kien nghi la {code}, "
+    "hieu luc {minutes} phut. Khong chia se ma nay cho bat ky ai.",
+}
+
 
 class OtpRefused(DomainError):
     """A code that cannot open this challenge. Never says whether the phone is known."""
@@ -110,8 +119,14 @@ class CodeRequest:
     resend_after: int
 
 
-def request_code(*, phone: str, audience: AccountKind, now: datetime) -> CodeRequest:
-    """Create a challenge for ``phone`` (E.164) and send its code when someone can receive it."""
+def request_code(
+    *, phone: str, audience: AccountKind, now: datetime, purpose: str = SIGN_IN
+) -> CodeRequest:
+    """Create a challenge for ``phone`` (E.164) and send its code when someone can receive it.
+
+    Every purpose shares the phone's limits: a second door must not double the codes a phone
+    can be sent or the guesses it can take.
+    """
     config = current_app.config
     recent = _lock_recent(phone, now)
     wait = _daily_failures_exhausted(recent, now)
@@ -143,6 +158,7 @@ def request_code(*, phone: str, audience: AccountKind, now: datetime) -> CodeReq
         id=challenge_id,
         phone=phone,
         audience=audience,
+        purpose=purpose,
         code_digest=_code_digest(challenge_id, code),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
@@ -151,14 +167,8 @@ def request_code(*, phone: str, audience: AccountKind, now: datetime) -> CodeReq
     db.session.add(challenge)
     # Staff codes go only to phones of staff; the answer is the same either way.
     if audience is AccountKind.CITIZEN or _find_account(phone, audience) is not None:
-        minutes = ttl // 60
         sms_channel().send(
-            to=phone,
-            kind="otp",
-            text=(
-                f"DVC: ma xac thuc cua ban la {code}, hieu luc {minutes} phut. "
-                "Khong chia se ma nay cho bat ky ai."
-            ),
+            to=phone, kind="otp", text=_SMS_TEXT[purpose].format(code=code, minutes=ttl // 60)
         )
     db.session.commit()
     return CodeRequest(
@@ -181,13 +191,16 @@ def _fail(challenge: OtpChallenge, *, reason: str, now: datetime) -> int:
     return left
 
 
-def check_code(*, challenge_id: str, code: str, now: datetime) -> OtpChallenge:
+def check_code(
+    *, challenge_id: str, code: str, now: datetime, purpose: str = SIGN_IN
+) -> OtpChallenge:
     """Consume a challenge whose code is right; every refusal leaves no session behind.
 
-    The caller still has to finish the sign-in (second factor, session) and commit.
+    The caller still has to finish the sign-in (second factor, session) and commit. A
+    challenge made for another purpose is unknown here.
     """
     challenge = db.session.get(OtpChallenge, challenge_id)
-    if challenge is None:
+    if challenge is None or challenge.purpose != purpose:
         raise OtpUnknown(("Hãy yêu cầu mã mới.", "Ask for a new code."))
     # Lock in one order (the phone's challenges by age) so parallel checks cannot deadlock;
     # the lock also reloads this challenge as the last committed check left it.
