@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export FLASK_APP := backend
 PORT ?= 5000
 
-.PHONY: help install run test lint format openapi migration clean
+.PHONY: help install run test lint format openapi migration bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ openapi: $(STAMP) ## regenerate openapi.yaml from the code
 
 migration: $(STAMP) ## new migration from the models: make migration m="what changed"
 	$(BIN)/flask db revision --autogenerate -m "$(m)"
+
+bench: $(STAMP) ## time the quality report on 10,000 and 1,000,000 dossiers (PostgreSQL)
+	$(BIN)/python bench/reports.py $(ARGS)
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
