@@ -46,8 +46,9 @@ openapi: $(STAMP) ## regenerate openapi.yaml from the code
 migration: $(STAMP) ## new migration from the models: make migration m="what changed"
 	$(BIN)/flask db revision --autogenerate -m "$(m)"
 
-bench: $(STAMP) ## notifications per second of one worker vs a bare loop (PostgreSQL + Redis)
-	$(BIN)/python bench/notifications.py $(ARGS)
+bench: $(STAMP) ## all benchmarks: quality report at 10k vs 1M dossiers, notifications per second
+	$(BIN)/python bench/reports.py $(ARGS)
+	$(BIN)/python bench/notifications.py
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -55,9 +55,12 @@ def _register_domains(app: Flask, api) -> None:
     from backend import health
     from backend.catalog import cli as catalog_cli
     from backend.catalog import routes as catalog_routes
+    from backend.catalog.admin import routes as catalog_admin
     from backend.dossiers.routes import agency as agency_dossiers
     from backend.dossiers.routes import citizen as citizen_dossiers
     from backend.dossiers.routes import tracking
+    from backend.engagement.routes import agency as agency_feedback
+    from backend.engagement.routes import feedback, ratings
     from backend.identity import cli as identity_cli
     from backend.identity.routes import admin, auth, me
     from backend.notifications import routes as notification_routes
@@ -66,12 +69,14 @@ def _register_domains(app: Flask, api) -> None:
     from backend.providers import cli as providers_cli
     from backend.providers import demo as demo_provider
     from backend.providers import routes as providers_routes
+    from backend.reports import routes as reports
     from backend.workdays import cli as workdays_cli
     from backend.workdays import routes as calendar_routes
 
     # Housekeeping each domain registers with `flask sweep` (digests, expired rows).
     importlib.import_module("backend.dossiers.sweeps")
     importlib.import_module("backend.providers.sweeps")
+    importlib.import_module("backend.engagement.sweeps")
 
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.well_known, url_prefix="/.well-known")
@@ -89,6 +94,11 @@ def _register_domains(app: Flask, api) -> None:
     api.register_blueprint(providers_routes.blp, url_prefix="/api/v1/auth/providers")
     api.register_blueprint(providers_routes.me_blp, url_prefix="/api/v1/me/identities")
     api.register_blueprint(providers_admin.blp, url_prefix="/api/v1/admin/identity-providers")
+    api.register_blueprint(ratings.blp, url_prefix="/api/v1/dossiers")
+    api.register_blueprint(feedback.blp, url_prefix="/api/v1/feedback")
+    api.register_blueprint(agency_feedback.blp, url_prefix="/api/v1/agency/feedback")
+    api.register_blueprint(reports.blp, url_prefix="/api/v1/reports")
+    api.register_blueprint(catalog_admin.blp, url_prefix="/api/v1/admin/catalog")
     catalog_cli.init_app(app)
     identity_cli.init_app(app)
     workdays_cli.init_app(app)

@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from datetime import time
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,6 +112,34 @@ def _notification_settings(environ: Mapping[str, str], *, env: str, instance: Pa
     }
 
 
+def _engagement_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Feedback deadlines, ratings and the quality report (backend.engagement, backend.reports)."""
+    threshold = environ.get("UPGRADE_ONLINE_SHARE_PERCENT") or "30"
+    try:
+        # A Decimal, so that 30 % of a count is compared exactly (29.9 % must never round up).
+        percent = Decimal(threshold)
+    except InvalidOperation as error:
+        raise RuntimeError(
+            f"UPGRADE_ONLINE_SHARE_PERCENT must be a number, not {threshold!r}"
+        ) from error
+    if not percent.is_finite() or not Decimal(0) < percent <= Decimal(100):
+        raise RuntimeError("UPGRADE_ONLINE_SHARE_PERCENT must be above 0 and at most 100")
+    return {
+        # Working days an agency has to refuse a petition, answer it, and publish the answer.
+        "FEEDBACK_REFUSE_WORKING_DAYS": _int(environ, "FEEDBACK_REFUSE_WORKING_DAYS", 2),
+        "FEEDBACK_ANSWER_WORKING_DAYS": _int(environ, "FEEDBACK_ANSWER_WORKING_DAYS", 15),
+        "FEEDBACK_PUBLISH_WORKING_DAYS": _int(environ, "FEEDBACK_PUBLISH_WORKING_DAYS", 2),
+        "FEEDBACK_PER_SENDER_PER_DAY": _int(environ, "FEEDBACK_PER_SENDER_PER_DAY", 5),
+        "FEEDBACK_MAX_ATTACHMENTS": _int(environ, "FEEDBACK_MAX_ATTACHMENTS", 5),
+        "FEEDBACK_ATTACHMENT_MAX_MB": _int(environ, "FEEDBACK_ATTACHMENT_MAX_MB", 10),
+        # How long a verified phone may act on its anonymous petitions without a new code.
+        "FEEDBACK_PHONE_PROOF_SECONDS": _int(environ, "FEEDBACK_PHONE_PROOF_SECONDS", 30 * 60),
+        "RATING_WINDOW_DAYS": _int(environ, "RATING_WINDOW_DAYS", 30),
+        "UPGRADE_ONLINE_SHARE_PERCENT": percent,
+        "UPGRADE_MIN_DOSSIERS": _int(environ, "UPGRADE_MIN_DOSSIERS", 100),
+    }
+
+
 def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Settings from the environment; files default to places under ``instance_path``."""
     environ = os.environ if environ is None else environ
@@ -183,6 +212,8 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
             "RATELIMIT_PROVIDER_LOGIN_PER_IP", "30/minute;300/hour"
         ),
         **_notification_settings(environ, env=env, instance=instance),
+        "RATELIMIT_FEEDBACK_PER_IP": environ.get("RATELIMIT_FEEDBACK_PER_IP", "120/hour"),
+        **_engagement_settings(environ),
         # SMS delivery
         "SMS_CHANNEL": environ.get("SMS_CHANNEL", "file"),
         # The file channel's JSON lines: SMS, and push and e-mail when they use it too.

@@ -31,6 +31,15 @@ def init_api(app) -> ProblemApi:
             "description": "Access token from /api/v1/auth/otp/verify or /api/v1/auth/token",
         },
     )
+    api.spec.components.security_scheme(
+        "phoneProof",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Phone-Proof",
+            "description": "Anonymous petitioners: proof from /api/v1/feedback/phone-proofs/verify",
+        },
+    )
     return api
 
 

@@ -21,7 +21,7 @@ from functools import wraps
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, make_response, request
+from flask import current_app, g, make_response, request
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import created_column, id_column, utcnow
@@ -95,7 +95,10 @@ def _owner() -> str:
     from backend.security import current_principal
 
     principal = current_principal()
-    return principal.account_id if principal else f"ip:{request.remote_addr}"
+    if principal:
+        return principal.account_id
+    # An anonymous caller who proved something (a phone) owns keys by it, not by a shared IP.
+    return g.get("idempotency_owner") or f"ip:{request.remote_addr}"
 
 
 def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> IdempotencyRecord | None:

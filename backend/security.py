@@ -23,6 +23,8 @@ from backend.identity.roles import permissions_of
 
 # Endpoints served by libraries that are public by nature.
 _LIBRARY_PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
+# The credential of an anonymous petitioner who proved their phone (backend.engagement).
+PHONE_PROOF_HEADER = "X-Phone-Proof"
 
 
 class AuthenticationRequired(DomainError):
@@ -155,6 +157,18 @@ class SecondFactorMissing(Forbidden):
         )
 
 
+def phone_proof_accepted(view):
+    """Let a view be called with a phone proof instead of a bearer token.
+
+    Anonymous petitioners have no account; a proof that their phone received a code stands in
+    for one. Without either credential the answer is still 401; the view checks the proof.
+    """
+    view._phone_proof = True
+    view._apidoc = deepcopy(getattr(view, "_apidoc", {}))
+    view._apidoc.setdefault("manual_doc", {})["security"] = [{"bearerAuth": []}, {"phoneProof": []}]
+    return view
+
+
 def citizen_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -212,6 +226,8 @@ def _authenticate():
                 _establish(token)
         return None
     if token is None:
+        if getattr(view, "_phone_proof", False) and request.headers.get(PHONE_PROOF_HEADER):
+            return None
         raise AuthenticationRequired()
     _establish(token)
     return None

@@ -29,6 +29,10 @@ PUBLIC = {
     ("GET", "/api/v1/auth/providers"),
     ("GET", "/api/v1/auth/providers/<slug>/authorize"),
     ("GET", "/api/v1/auth/providers/<slug>/callback"),
+    ("POST", "/api/v1/feedback/phone-proofs"),
+    ("POST", "/api/v1/feedback/phone-proofs/verify"),
+    ("GET", "/api/v1/feedback/public"),
+    ("GET", "/api/v1/feedback/public/<string(length=26):feedback_id>"),
 }
 
 

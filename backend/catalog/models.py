@@ -118,6 +118,38 @@ class PilotMember(db.Model):
     created_at: Mapped[datetime] = created_column()
 
 
+class CatalogAuditRecord(db.Model):
+    """Who changed a procedure, how, when, and the versions and statuses before and after.
+
+    Appended by every act of the catalog administration (create, edit the working copy, move
+    along the lifecycle, change the pilot allow-list); never changed or deleted.
+    """
+
+    __tablename__ = "catalog_audit"
+    __table_args__ = (sa.UniqueConstraint("procedure_id", "seq"),)
+
+    id: Mapped[str] = id_column()
+    procedure_id: Mapped[str] = mapped_column(sa.ForeignKey("procedures.id"))
+    # The order of the acts on one procedure, even when two share a clock tick.
+    seq: Mapped[int] = mapped_column()
+    actor_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    status_before: Mapped[ProcedureStatus | None] = mapped_column(str_enum(ProcedureStatus))
+    status_after: Mapped[ProcedureStatus] = mapped_column(str_enum(ProcedureStatus))
+    version_before: Mapped[int | None] = mapped_column()
+    version_after: Mapped[int | None] = mapped_column()
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    # What changed: the working copy before and after an edit, the citizen added to a pilot.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = created_column()
+
+
+@event.listens_for(CatalogAuditRecord, "before_update")
+@event.listens_for(CatalogAuditRecord, "before_delete")
+def _audit_is_append_only(mapper, connection, target):
+    raise ValueError("the catalog audit is append-only")
+
+
 @event.listens_for(ProcedureVersion, "before_update")
 def _versions_are_immutable(mapper, connection, target):
     raise ValueError("procedure versions are immutable; freeze a new version instead")

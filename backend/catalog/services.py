@@ -150,7 +150,7 @@ def get_public_version(*, code: str, viewer_id: str | None = None) -> ProcedureV
 # --- changing ---------------------------------------------------------------------------
 
 
-def _copy_searchable(procedure: Procedure, content: dict[str, Any], agency: Agency) -> None:
+def copy_searchable(procedure: Procedure, content: dict[str, Any], agency: Agency) -> None:
     procedure.name = content["name"]
     procedure.field = content["field"]
     procedure.field_key = fold(content["field"])
@@ -170,7 +170,7 @@ def _freeze(procedure: Procedure) -> ProcedureVersion | None:
     version = ProcedureVersion(procedure_id=procedure.id, number=number, content=procedure.draft)
     db.session.add(version)
     procedure.current_version = number
-    _copy_searchable(procedure, procedure.draft, procedure.agency)
+    copy_searchable(procedure, procedure.draft, procedure.agency)
     return version
 
 
@@ -245,7 +245,7 @@ def _import_procedures(rows: list[dict[str, Any]], errors: dict[str, list[str]],
         procedure.agency = agency
         procedure.draft = content
         if procedure.current_version is None:
-            _copy_searchable(procedure, content, agency)
+            copy_searchable(procedure, content, agency)
         db.session.flush()
         target = ProcedureStatus(row["status"])
         if target == ProcedureStatus.DRAFT and procedure.status == ProcedureStatus.DRAFT:

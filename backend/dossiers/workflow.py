@@ -24,7 +24,7 @@ from backend.extensions import db
 from backend.notifications.services import notify
 from backend.security import Principal
 from backend.workdays.calendar import LEGAL_TIMEZONE
-from backend.workdays.services import DeadlineUnit, compute_due
+from backend.workdays.services import DeadlineUnit, compute_due, current_calendar
 
 S = DossierStatus
 CITIZEN, STAFF = "citizen", "staff"
@@ -67,6 +67,10 @@ STEPS: dict[str, Step] = {
 # Moves that stop the clock, and the status they wait in.
 PAUSING = {"request_supplement": S.SUPPLEMENT_REQUESTED, "request_fees": S.FEES_DUE}
 RESUMING = frozenset({"resubmit", "confirm_fees"})
+
+
+# Where the agency's work on a dossier ends: decided, refused at the desk, or stopped.
+TIMED_ENDS = frozenset({S.DECIDED, S.REFUSED, S.STOPPED})
 
 
 class TransitionNotAllowed(Conflict):
@@ -175,6 +179,20 @@ def recompute_due(dossier: Dossier) -> None:
     )
 
 
+def office_seconds_spent(dossier: Dossier, *, until: datetime) -> int | None:
+    """Office time from the receipt to ``until``, without the waits for the citizen."""
+    if dossier.submitted_at is None:
+        return None
+    calendar = current_calendar()
+    start = dossier.submitted_at
+    spent = calendar.office_time_between(start, max(start, until))
+    for pause in dossier.pauses:
+        wait_start, wait_end = max(pause.started_at, start), min(pause.ended_at or until, until)
+        if wait_end > wait_start:
+            spent -= calendar.office_time_between(wait_start, wait_end)
+    return max(int(spent.total_seconds()), 0)
+
+
 def check(dossier: Dossier, action: str, *, actor: Principal) -> Step:
     """The step, if this actor may take it now: 403 without the permission, 409 otherwise."""
     step = STEPS[action]
@@ -231,6 +249,8 @@ def move(
         dossier.decided_at = now
     if target in FINISHED:
         dossier.finished_at = now
+    if target in TIMED_ENDS and dossier.office_seconds_spent is None:
+        dossier.office_seconds_spent = office_seconds_spent(dossier, until=now)
     if action in RESUMING:
         recompute_due(dossier)
     return record(

@@ -128,6 +128,9 @@ class OtpChallenge(db.Model):
     id: Mapped[str] = id_column()
     phone: Mapped[str] = mapped_column(sa.String(20))
     audience: Mapped[AccountKind] = mapped_column(str_enum(AccountKind))
+    # What the code opens: a sign-in, or the phone proof of an anonymous petition. A code
+    # sent for one purpose never opens the other.
+    purpose: Mapped[str] = mapped_column(sa.String(20), default="sign_in", server_default="sign_in")
     code_digest: Mapped[str] = mapped_column(sa.String(64))
     failed_attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = created_column()

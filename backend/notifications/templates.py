@@ -205,6 +205,38 @@ _TEMPLATES = [
         link="dvc://feedback/{feedback_id}",
     ),
     Template(
+        # An anonymous sender has no account: the answer is announced to the proven phone.
+        kind="feedback.answered_phone",
+        audience="phone",
+        defaults=frozenset({SMS}),
+        title=("Phản ánh đã được trả lời", "Feedback answered"),
+        body=(
+            "Phản ánh, kiến nghị {code} của bạn đã có câu trả lời.",
+            "Your feedback {code} has an answer.",
+        ),
+        sms=(
+            "DVC: Phan anh {code} da duoc tra loi. Xem tai ung dung Dich vu cong.",
+            "DVC: Feedback {code} was answered. See the public services app.",
+        ),
+        always=frozenset({SMS}),
+        choosable=False,
+    ),
+    Template(
+        kind="officer.feedback_digest",
+        audience="staff",
+        defaults=frozenset({INBOX, PUSH, EMAIL}),
+        title=("Phản ánh, kiến nghị sắp đến hạn", "Feedback due soon"),
+        body=(
+            "{due_soon} phản ánh, kiến nghị đến hạn trong 1 ngày làm việc, {overdue} quá hạn.",
+            "{due_soon} feedback items due within 1 working day, {overdue} overdue.",
+        ),
+        sms=(
+            "DVC: {due_soon} phan anh den han, {overdue} phan anh qua han.",
+            "DVC: {due_soon} feedback items due, {overdue} overdue.",
+        ),
+        link="dvc://agency/feedback?due=soon",
+    ),
+    Template(
         kind="officer.digest",
         audience="staff",
         defaults=frozenset({INBOX, PUSH, EMAIL}),
@@ -229,6 +261,26 @@ _TEMPLATES = [
             "DVC: ma xac thuc cua ban la {code}, hieu luc {minutes} phut. "
             "Khong chia se ma nay cho bat ky ai.",
             "DVC: your verification code is {code}, valid for {minutes} minutes. "
+            "Do not share it with anyone.",
+        ),
+        secret=True,
+        always=frozenset({SMS}),
+        choosable=False,
+        urgent=True,
+    ),
+    Template(
+        kind="otp.feedback",
+        audience="phone",
+        defaults=frozenset({SMS}),
+        title=("Mã xác nhận số điện thoại", "Phone confirmation code"),
+        body=(
+            "Mã xác nhận để gửi phản ánh, kiến nghị là {code}.",
+            "Your code to send feedback is {code}.",
+        ),
+        sms=(
+            "DVC: ma xac nhan so dien thoai de gui phan anh, kien nghi la {code}, "
+            "hieu luc {minutes} phut. Khong chia se ma nay cho bat ky ai.",
+            "DVC: your code to send feedback is {code}, valid for {minutes} minutes. "
             "Do not share it with anyone.",
         ),
         secret=True,

@@ -78,3 +78,25 @@ def test_no_digest_before_opening_or_on_a_day_off(filing, app, receiver, clock):
     clock.shift(timedelta(days=-1, hours=3))  # Sunday 09:00
     with app.app_context():
         assert send_officer_digests(now=_now()) == 0
+
+
+def test_answering_officers_get_a_feedback_digest(app, client, filing, make_staff, clock):
+    from backend.engagement.sweeps import send_feedback_digests
+
+    make_staff("0911300001", agency="001.01.00.H56", role="feedback_officer")
+    sent = client.post(
+        "/api/v1/feedback",
+        headers=filing.headers,
+        json={
+            "subject": {"agency_code": "001.01.00.H56"},
+            "category": "delay",
+            "title": "Thời gian chờ",
+            "text": "Thời gian chờ ở bộ phận một cửa quá lâu.",
+        },
+    )
+    assert sent.status_code == 201, sent.get_json()
+    # Refuse-or-start within 2 working days: due Wednesday 17:00; on Wednesday 10:00 it is near.
+    clock.shift(timedelta(days=2, hours=1))
+    with app.app_context():
+        assert send_feedback_digests(now=_now()) == 1
+        assert send_feedback_digests(now=_now()) == 0

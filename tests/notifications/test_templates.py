@@ -24,7 +24,8 @@ GSM7 = set(
 @pytest.mark.parametrize("kind", sorted(TEMPLATES))
 @pytest.mark.parametrize("language", ["vi", "en"])
 def test_every_kind_renders_and_its_sms_fits(kind, language):
-    text = render(kind, {**SAMPLE, "code": "123456" if kind == "otp" else SAMPLE["code"]}, language)
+    code = "123456" if kind.startswith("otp") else SAMPLE["code"]
+    text = render(kind, {**SAMPLE, "code": code}, language)
     assert text.title and text.body and text.sms
     assert "{" not in text.body + text.sms
     assert set(text.sms) <= GSM7 and len(text.sms) <= 160, text.sms
@@ -54,7 +55,15 @@ def test_the_required_kinds_are_all_there():
             "due_date_extended",
         ]
     }
-    assert dossier | {"feedback.answered", "officer.digest", "otp"} == set(TEMPLATES)
+    others = {
+        "feedback.answered",
+        "feedback.answered_phone",
+        "officer.digest",
+        "officer.feedback_digest",
+        "otp",
+        "otp.feedback",
+    }
+    assert dossier | others == set(TEMPLATES)
 
 
 def test_a_code_goes_only_by_sms_and_cannot_be_chosen_otherwise():

@@ -38,6 +38,11 @@ from backend.notifications.services import notify_phone
 _DAY = timedelta(days=1)
 _HOUR = timedelta(hours=1)
 
+SIGN_IN, FEEDBACK = "sign_in", "feedback"
+# The text says what the code is for, so nobody reads a petition code as a sign-in one.
+# The SMS says what the code is for (backend.notifications.templates has the words).
+_SMS_KIND = {SIGN_IN: "otp", FEEDBACK: "otp.feedback"}
+
 
 class OtpRefused(DomainError):
     """A code that cannot open this challenge. Never says whether the phone is known."""
@@ -118,8 +123,14 @@ class CodeRequest:
     resend_after: int
 
 
-def request_code(*, phone: str, audience: AccountKind, now: datetime) -> CodeRequest:
-    """Create a challenge for ``phone`` (E.164) and send its code when someone can receive it."""
+def request_code(
+    *, phone: str, audience: AccountKind, now: datetime, purpose: str = SIGN_IN
+) -> CodeRequest:
+    """Create a challenge for ``phone`` (E.164) and send its code when someone can receive it.
+
+    Every purpose shares the phone's limits: a second door must not double the codes a phone
+    can be sent or the guesses it can take.
+    """
     config = current_app.config
     recent = _lock_recent(phone, now)
     wait = _daily_failures_exhausted(recent, now)
@@ -151,6 +162,7 @@ def request_code(*, phone: str, audience: AccountKind, now: datetime) -> CodeReq
         id=challenge_id,
         phone=phone,
         audience=audience,
+        purpose=purpose,
         code_digest=_code_digest(challenge_id, code),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
@@ -162,7 +174,7 @@ def request_code(*, phone: str, audience: AccountKind, now: datetime) -> CodeReq
         # Sent after the commit, through the outbox; see the module docstring for failures.
         notify_phone(
             phone=phone,
-            kind="otp",
+            kind=_SMS_KIND[purpose],
             data={"code": code, "minutes": ttl // 60},
             expires_at=challenge.expires_at,
             now=now,
@@ -188,13 +200,16 @@ def _fail(challenge: OtpChallenge, *, reason: str, now: datetime) -> int:
     return left
 
 
-def check_code(*, challenge_id: str, code: str, now: datetime) -> OtpChallenge:
+def check_code(
+    *, challenge_id: str, code: str, now: datetime, purpose: str = SIGN_IN
+) -> OtpChallenge:
     """Consume a challenge whose code is right; every refusal leaves no session behind.
 
-    The caller still has to finish the sign-in (second factor, session) and commit.
+    The caller still has to finish the sign-in (second factor, session) and commit. A
+    challenge made for another purpose is unknown here.
     """
     challenge = db.session.get(OtpChallenge, challenge_id)
-    if challenge is None:
+    if challenge is None or challenge.purpose != purpose:
         raise OtpUnknown(("Hãy yêu cầu mã mới.", "Ask for a new code."))
     # Lock in one order (the phone's challenges by age) so parallel checks cannot deadlock;
     # the lock also reloads this challenge as the last committed check left it.

@@ -1,0 +1,1 @@
+"""Catalog administration: procedures created, edited and moved through the API, audited."""

@@ -1,0 +1,1 @@
+"""Feedback and petitions (phản ánh, kiến nghị), and satisfaction ratings of dossiers."""

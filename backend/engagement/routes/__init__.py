@@ -1,0 +1,1 @@
+"""HTTP routes for petitions and ratings."""

@@ -1,0 +1,43 @@
+"""A citizen rates a finished dossier of theirs, once."""
+
+from __future__ import annotations
+
+from backend.db import utcnow
+from backend.dossiers.services.access import citizen_dossier
+from backend.engagement import schemas
+from backend.engagement.models import RATING_CRITERIA
+from backend.engagement.services import ratings
+from backend.idempotency import idempotent
+from backend.security import citizen_required, require_principal
+from backend.web import Blueprint
+
+blp = Blueprint("dossier_ratings", __name__, description="Satisfaction ratings of dossiers")
+
+
+@blp.route("/<dossier_id>/rating", methods=["POST"])
+@citizen_required
+@idempotent()
+@blp.arguments(schemas.RatingCreateSchema)
+@blp.response(201, schemas.RatingSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def rate(data, dossier_id):
+    """Rate a finished dossier (1-5 per criterion), once, within the rating window"""
+    principal = require_principal()
+    return ratings.rate(
+        principal=principal,
+        dossier=citizen_dossier(principal, dossier_id, lock=True),
+        answers={name: data[name] for name in RATING_CRITERIA},
+        comment=data.get("comment"),
+        now=utcnow(),
+    )
+
+
+@blp.route("/<dossier_id>/rating")
+@citizen_required
+@blp.etag
+@blp.response(200, schemas.RatingSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+def get(dossier_id):
+    """My rating of a dossier"""
+    return ratings.rating_of(dossier=citizen_dossier(require_principal(), dossier_id))

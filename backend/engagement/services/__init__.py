@@ -1,0 +1,1 @@
+"""What senders, officers and citizens do with petitions and ratings."""

@@ -1,0 +1,1 @@
+"""Quality indicators of agencies and procedures, the upgrade rule, and their exports."""

@@ -1,0 +1,81 @@
+"""Quality figures for staff with ``reports.read``: JSON, CSV, and a chart."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from backend.db import utcnow
+from backend.reports import exports, schemas, services
+from backend.security import require_principal, staff_required
+from backend.web import Blueprint
+
+blp = Blueprint("reports", __name__, description="Quality indicators and the upgrade rule")
+
+
+def _text_response(media_type: str, description: str) -> dict:
+    return {
+        "responses": {
+            "200": {
+                "description": description,
+                "content": {media_type: {"schema": {"type": "string"}}},
+            }
+        }
+    }
+
+
+def _report(agency, from_, to, procedure=None):
+    return services.quality_report(
+        principal=require_principal(),
+        agency_code=agency,
+        procedure_code=procedure,
+        start=from_,
+        end=to,
+        now=utcnow(),
+    )
+
+
+def _file(body: str, media_type: str, name: str, *, disposition: str):
+    response = current_app.response_class(body, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # The chart is opened in browsers: it may draw, never run anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@blp.route("/quality")
+@staff_required(services.PERMISSION)
+@blp.arguments(schemas.QualityQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, schemas.QualityReportSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def quality(**query):
+    """Quality indicators of an agency (and those below it) over a period; upgrade eligibility"""
+    return _report(**query)
+
+
+@blp.route("/quality.csv")
+@staff_required(services.PERMISSION)
+@blp.arguments(schemas.QualityQuerySchema, location="query", as_kwargs=True)
+@blp.doc(**_text_response("text/csv", "The same figures: a total row, then one per procedure"))
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def quality_csv(**query):
+    """Quality indicators as CSV (UTF-8), for spreadsheets"""
+    report = _report(**query)
+    name = f"chat-luong-{query['agency']}-{query['from_']}-{query['to']}.csv"
+    return _file(exports.to_csv(report), "text/csv", name, disposition="attachment")
+
+
+@blp.route("/quality/chart.svg")
+@staff_required(services.PERMISSION)
+@blp.arguments(schemas.QualityQuerySchema, location="query", as_kwargs=True)
+@blp.doc(**_text_response("image/svg+xml", "Monthly online and on-time shares"))
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def quality_chart(**query):
+    """Chart of the monthly online and on-time shares (SVG)"""
+    report = _report(**query)
+    name = f"bieu-do-{query['agency']}-{query['from_']}-{query['to']}.svg"
+    return _file(exports.to_svg(report), "image/svg+xml", name, disposition="inline")
