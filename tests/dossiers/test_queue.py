@@ -120,3 +120,18 @@ def test_tracking_shows_little_and_hides_behind_the_verifier(filing, client, app
     monkeypatch.setitem(app.config, "RATELIMIT_TRACKING_PER_IP", "3/minute")
     statuses = [client.get(f"/api/v1/tracking/{code}?verifier=1111").status_code for _ in range(4)]
     assert statuses[-1] == 429
+
+
+def test_a_draft_stays_the_citizens_own_until_it_is_submitted(filing, client, receiver):
+    draft = filing.draft()
+    assert draft.status_code == 201
+    dossier_id = draft.get_json()["id"]
+    assert filing.attach(dossier_id).status_code == 201
+    seen = client.get(f"/api/v1/agency/dossiers/{dossier_id}", headers=bearer(receiver))
+    assert seen.status_code == 404
+    assert seen.mimetype == "application/problem+json"
+    assert officer_post(client, receiver, dossier_id, "accept").status_code == 404
+    receipt = filing.submit(dossier_id)
+    assert receipt.status_code == 200
+    seen = client.get(f"/api/v1/agency/dossiers/{dossier_id}", headers=bearer(receiver))
+    assert seen.status_code == 200

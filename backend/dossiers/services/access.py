@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from backend.dossiers.models import Dossier
+from backend.dossiers.models import Dossier, DossierStatus
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.security import Principal
@@ -46,9 +46,12 @@ def citizen_dossier(principal: Principal, dossier_id: str, *, lock: bool = False
 
 
 def officer_dossier(principal: Principal, dossier_id: str, *, lock: bool = False) -> Dossier:
+    """A dossier of the officer's agencies, once filed: a draft is still the citizen's own."""
     return _load(
         sa.select(Dossier).where(
-            Dossier.id == dossier_id, Dossier.agency_id.in_(officer_scope(principal))
+            Dossier.id == dossier_id,
+            Dossier.agency_id.in_(officer_scope(principal)),
+            Dossier.status != DossierStatus.DRAFT,
         ),
         lock=lock,
     )
