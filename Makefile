@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := backend
 PORT ?= 5000
+# pytest-xdist workers for `make test` (0 runs the suite in one process).
+TEST_WORKERS ?= 2
 
 .PHONY: help install run test lint format openapi migration bench clean
 
@@ -30,7 +32,7 @@ run: $(STAMP) ## serve the API on the embedded default (SQLite, no Redis) with d
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: $(STAMP) ## run the whole test suite (PostgreSQL + Redis, then SQLite + memory)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check backend tests bench

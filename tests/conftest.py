@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import flask_migrate
 import pytest
@@ -26,7 +27,19 @@ from backend.extensions import db, limiter
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _worker_redis_url(url: str) -> str:
+    """Each pytest-xdist worker flushes a Redis database of its own: 15, 14, ... below the base."""
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) - index
+    if database < 0:
+        raise RuntimeError(f"{url}: no Redis database left for pytest-xdist worker {index}")
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+REDIS_URL = _worker_redis_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 STACKS = [s for s in os.environ.get("TEST_STACKS", "postgres,sqlite").split(",") if s]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
