@@ -4,7 +4,7 @@ These tests do not run on the two stacks of tests/conftest.py: each builds what 
 loopback (a fresh database on the test PostgreSQL, its own redis-server, a cluster of its own
 when the database itself is stopped), so they run once, on free ports, and stay safe beside
 other pytest processes. Every process starts in its own process group and is killed with that
-group when the test ends, whether it passed or not.
+group when its test module ends, whether the tests passed or not.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from tests.conftest import (
     drop_postgres_database,
 )
 
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
 
 # The stack fixtures of tests/conftest.py would run each test twice and clean a shared Redis
 # database under the servers started here; these tests need neither.
@@ -45,7 +48,7 @@ def _isolated() -> None:
     return None
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _stack_markers() -> None:
     if "postgres" not in STACKS:  # TEST_STACKS=sqlite: only the embedded half was asked for
         pytest.skip("runs the production stack (PostgreSQL + Redis) only")
@@ -115,10 +118,9 @@ def log_tail(process: subprocess.Popen, size: int = 3000) -> str:
     return Path(process.log).read_text(errors="replace")[-size:]
 
 
-@pytest.fixture
-def processes(tmp_path) -> Iterator[Processes]:
-    logs = tmp_path / "logs"
-    logs.mkdir()
+@pytest.fixture(scope="module")
+def processes(tmp_path_factory) -> Iterator[Processes]:
+    logs = tmp_path_factory.mktemp("logs")
     started = Processes(logs)
     yield started
     started.kill_all()
@@ -166,12 +168,17 @@ class RedisServer:
         """Gone at once, like a crashed or restarted server (nothing was saved)."""
         self.processes.kill(self.process)
 
+    def ensure_running(self) -> None:
+        """Started again if a test failed while it was stopped."""
+        if self.process.poll() is not None:
+            self.start()
 
-@pytest.fixture
-def redis_server(processes, tmp_path) -> RedisServer:
+
+@pytest.fixture(scope="module")
+def redis_server(processes, tmp_path_factory) -> RedisServer:
     if shutil.which("redis-server") is None:
         unavailable("redis-server is not installed")
-    server = RedisServer(processes, free_port(), tmp_path)
+    server = RedisServer(processes, free_port(), tmp_path_factory.mktemp("redis"))
     server.start()
     return server
 
@@ -283,7 +290,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def gunicorn(processes) -> Callable[..., Gunicorn]:
     def _start(env: dict[str, str], *, workers: int = 2) -> Gunicorn:
         server = Gunicorn(processes, env, workers=workers)
@@ -291,3 +298,91 @@ def gunicorn(processes) -> Callable[..., Gunicorn]:
         return server
 
     return _start
+
+
+# --- a PostgreSQL cluster of our own, to stop and start ----------------------------------
+
+
+@dataclass
+class PostgresCluster:
+    """A server of the test's own, run by ``pg_ctl`` as the ``postgres`` user when root."""
+
+    directory: Path
+    port: int
+    runs_as: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        done = subprocess.run(
+            [*self.runs_as, str(PG_BIN / "pg_ctl"), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "start", "-w", "-t", "30", "-D", str(self.directory / "data"),
+            "-l", str(self.directory / "server.log"), "-o", options,
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("stop", "-w", "-t", "30", "-m", mode, "-D", str(self.directory / "data"))
+
+    def running(self) -> bool:
+        return (self.directory / "data" / "postmaster.pid").exists()
+
+    def ensure_running(self) -> None:
+        """Started again if a test failed while it was stopped."""
+        if not self.running():
+            self.start()
+
+
+@pytest.fixture(scope="module")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """initdb in a directory the ``postgres`` OS user owns; the servers refuse to run as root."""
+    if not (PG_BIN / "initdb").exists():
+        unavailable(f"PostgreSQL 15 server binaries are not in {PG_BIN}")
+    runs_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if os.geteuid() == 0 and (shutil.which("runuser") is None or not _user_exists("postgres")):
+        unavailable("running as root without runuser or a postgres user to run the server as")
+    directory = Path(tempfile.mkdtemp(prefix="dvc-failure-pg-"))
+    try:
+        if runs_as:
+            shutil.chown(directory, "postgres", "postgres")
+        initdb = subprocess.run(
+            [*runs_as, str(PG_BIN / "initdb"), "-D", str(directory / "data"),
+             "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert initdb.returncode == 0, initdb.stdout + initdb.stderr
+        cluster = PostgresCluster(directory, free_port(), runs_as)
+        cluster.start()
+        yield cluster
+    finally:
+        if (directory / "data" / "postmaster.pid").exists():
+            subprocess.run(
+                [*runs_as, str(PG_BIN / "pg_ctl"), "stop", "-m", "immediate",
+                 "-D", str(directory / "data")],
+                capture_output=True, timeout=60, check=False,
+            )  # fmt: skip
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
