@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import redis
-from flask import current_app
+import sqlalchemy as sa
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -12,6 +15,8 @@ from sqlalchemy import event
 
 from backend.apidoc import ProblemApi, ProblemResponsesPlugin
 from backend.db import Base
+
+log = logging.getLogger(__name__)
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
@@ -61,6 +66,30 @@ def tune_sqlite(engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN")
+
+
+def end_sessions_safely(app: Flask) -> None:
+    """End each request's session even when its database connection died under it.
+
+    Registered after ``db.init_app``, so it runs before Flask-SQLAlchemy's own teardown. When
+    PostgreSQL restarts between a request's last query and its end, the closing ROLLBACK fails;
+    an error raised from a teardown would skip errors.py and reach the client as the WSGI
+    server's HTML 500. The failed rollback invalidates the connection; closing again ends the
+    session and the pool opens a new connection next time.
+    """
+
+    @app.teardown_appcontext
+    def _end_session(_error: BaseException | None = None) -> None:
+        try:
+            db.session.remove()
+        except sa.exc.SQLAlchemyError as error:
+            log.warning(
+                "database connection lost at the end of a request: %s", type(error).__name__
+            )
+            try:
+                db.session.remove()
+            except sa.exc.SQLAlchemyError:
+                db.session.registry.clear()
 
 
 def init_redis(app) -> None:
