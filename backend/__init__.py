@@ -17,8 +17,8 @@ from backend.extensions import (
     db,
     end_sessions_safely,
     init_api,
+    init_limiter,
     init_redis,
-    limiter,
     migrate,
     tune_sqlite,
 )
@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS) if MIGRATIONS.is_dir() else "migrations")
     init_redis(app)
-    limiter.init_app(app)
+    init_limiter(app)
     crypto.init_app(app)
     channels.init_app(app)
     dispatch.init_app(app)

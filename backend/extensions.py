@@ -92,11 +92,20 @@ def end_sessions_safely(app: Flask) -> None:
                 db.session.registry.clear()
 
 
+# Seconds to wait on Redis: one that stops answering turns requests into quick 503s, not hangs.
+REDIS_TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
+
+
 def init_redis(app) -> None:
     url = app.config.get("REDIS_URL")
-    app.extensions["redis"] = (
-        redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
-    )
+    app.extensions["redis"] = redis.Redis.from_url(url, **REDIS_TIMEOUTS) if url else None
+
+
+def init_limiter(app: Flask) -> None:
+    """Flask-Limiter with the same Redis timeouts as our own client (it makes its own)."""
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_TIMEOUTS))
+    limiter.init_app(app)
 
 
 def get_redis() -> redis.Redis | None:

@@ -168,10 +168,19 @@ class RedisServer:
         """Gone at once, like a crashed or restarted server (nothing was saved)."""
         self.processes.kill(self.process)
 
+    def freeze(self) -> None:
+        """Still accepting connections, never answering: an overloaded or wedged server."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
     def ensure_running(self) -> None:
-        """Started again if a test failed while it was stopped."""
+        """Answering again if a test failed while it was stopped or frozen."""
         if self.process.poll() is not None:
             self.start()
+        else:
+            self.thaw()
 
 
 @pytest.fixture(scope="module")

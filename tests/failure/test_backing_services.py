@@ -201,6 +201,22 @@ def test_redis_killed_and_started_again(api, redis_server):
     api.assert_only_up_or_unavailable()
 
 
+def test_redis_that_stops_answering_is_a_503_not_a_hang(api, redis_server):
+    assert api.probe() == UP
+
+    with api.in_background():
+        redis_server.freeze()  # connections are accepted, commands never answered
+        try:
+            down = [api.probe(), api.probe()]
+        finally:
+            redis_server.thaw()
+        wait_for(api.recovered, timeout=30, what="the API to use Redis again")
+
+    without_redis = {"procedures": 200, "dossier": 200, "otp": 503, "ready": 503}
+    assert down == [without_redis, without_redis]
+    api.assert_only_up_or_unavailable()
+
+
 def test_a_submission_while_redis_is_down_is_kept_and_its_push_sent_later(
     api, deployment, redis_server
 ):
