@@ -2,7 +2,8 @@
 
 A phone whose connection breaks sends the same request again with the same Idempotency-Key.
 Afterwards no dossier is lost, none is filed twice, and none is half-written: a submitted
-dossier has its code, dates, event and notifications; any other is still a clean draft.
+dossier has its code, dates, event and notifications; any other is still a clean draft. Each
+submission's push then reaches the phone exactly once.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 import sqlalchemy as sa
+from rq import SimpleWorker
 
 from backend.db import utcnow
 from backend.dossiers.models import Dossier, DossierEvent, DossierStatus
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind
 from backend.identity.services import sessions
-from backend.notifications.models import Notification
+from backend.notifications import sweeps, worker
+from backend.notifications.models import Notification, NotificationStatus
+from tests.conftest import outbox_lines
 from tests.dossiers.conftest import BIRTH, BIRTH_DATA
 from tests.failure.conftest import app_env, in_process_app, log_tail, migrate_and_seed, wait_for
 from tests.storage.samples import png
@@ -40,7 +44,13 @@ DEVICE = {"name": "Test phone", "platform": "android", "app_version": "1.0.0"}
 @pytest.fixture
 def deployment(database, redis_server, tmp_path):
     """Environment and an in-process app of one deployment on a fresh database."""
-    env = app_env(database_url=database, redis_url=redis_server.url, instance=tmp_path / "inst")
+    env = app_env(
+        database_url=database,
+        redis_url=redis_server.url,
+        instance=tmp_path / "inst",
+        # A push whose job a killed worker never queued is the sweeper's at once.
+        NOTIFY_DISPATCH_GRACE_SECONDS="0",
+    )
     app = in_process_app(env)
     migrate_and_seed(app)
     yield env, app
@@ -228,6 +238,25 @@ def test_gunicorn_workers_killed_during_submissions_lose_and_duplicate_nothing(
     assert sum(notes.values()) == 2 * CITIZENS
     retried = [o for o in outcomes.values() if o.connection_errors]
     assert retried, "no request was in flight or kept alive when the workers died"
+
+    # Every push reaches the phone once, including those of requests cut after their commit:
+    # the sweeper queues what was never handed over, a worker sends the lot.
+    with app.app_context():
+        sweeps.sweep(now=utcnow())
+        notifications = worker.queue()
+        SimpleWorker([notifications], connection=notifications.connection).work(burst=True)
+        db.session.remove()
+    pushed = Counter(line["id"] for line in outbox_lines(app) if line["channel"] == "push")
+    with app.app_context():
+        push_ids = db.session.scalars(
+            sa.select(Notification.id).where(
+                Notification.channel == "push",
+                Notification.status == NotificationStatus.DELIVERED,
+            )
+        ).all()
+        db.session.remove()
+    assert len(push_ids) == CITIZENS
+    assert pushed == dict.fromkeys(push_ids, 1)
     print(  # shown with -s: what the kills did to the phones
         f"\n{len(retried)} phones retried after a broken connection, "
         f"{sum(o.replayed for o in outcomes.values())} got the stored receipt replayed",
