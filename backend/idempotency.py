@@ -199,18 +199,21 @@ def _replay(earlier: IdempotencyRecord, print_: str, now: datetime):
 def _commits_held() -> Iterator[None]:
     """The view's commits release a savepoint and its rollbacks return to the last one.
 
-    Nothing is committed for real until the caller has stored the answer. Anything the view
-    left uncommitted is dropped on the way out.
+    Nothing is committed for real until the caller has stored the answer. Objects are expired
+    as a real commit or rollback would, so the view reads what it wrote. Anything the view left
+    uncommitted is dropped on the way out.
     """
     session = db.session()
     savepoint = [session.begin_nested()]
 
     def commit() -> None:
         savepoint[0].commit()
+        session.expire_all()
         savepoint[0] = session.begin_nested()
 
     def rollback() -> None:
         savepoint[0].rollback()
+        session.expire_all()
         savepoint[0] = session.begin_nested()
 
     session.commit, session.rollback = commit, rollback
@@ -222,6 +225,7 @@ def _commits_held() -> Iterator[None]:
 
 
 def _run_and_keep(record: IdempotencyRecord, view, args, kwargs) -> Any:
+    record_id = record.id
     try:
         with _commits_held():
             try:
@@ -231,13 +235,20 @@ def _run_and_keep(record: IdempotencyRecord, view, args, kwargs) -> Any:
 
                 response = handle_domain_error(error)
     except Exception:
-        db.session.rollback()  # the work goes with the key: a retry runs afresh
+        _forget(record_id)  # the work goes with the key: a retry runs afresh
         raise
     if response.status_code >= 500:
-        db.session.rollback()
+        _forget(record_id)
         return response
     record.status_code = response.status_code
     record.body = response.get_data(as_text=True)
     record.content_type = response.content_type
     db.session.commit()
     return response
+
+
+def _forget(record_id: str) -> None:
+    """Roll back; a claim taken over from a request that died was committed: drop it too."""
+    db.session.rollback()
+    db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+    db.session.commit()
