@@ -283,20 +283,20 @@ class Gunicorn:
 
     def worker_pids(self) -> list[int]:
         """The master's live children (the workers), from /proc."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [pid for pid, parent in _processes() if parent == self.process.pid]
+
+
+def _processes() -> Iterator[tuple[int, int]]:
+    """(pid, parent pid) of every live process."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            pids = [int(pid) for pid in children.read_text().split()]
-        except FileNotFoundError:
-            return []
-        return [pid for pid in pids if _alive(pid)]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] != "Z":  # a zombie is dead; its master has not reaped it yet
+            yield int(entry.name), int(fields[1])
 
 
 @pytest.fixture(scope="module")
