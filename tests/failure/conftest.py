@@ -66,7 +66,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float, what: str, every=0.05):
+def wait_for(
+    condition: Callable[[], object],
+    *,
+    timeout: float,
+    what: str,
+    every: float = 0.05,
+    explain: Callable[[], object] | None = None,
+):
     """Poll until ``condition()`` is truthy; its value, or AssertionError after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -74,7 +81,8 @@ def wait_for(condition: Callable[[], object], *, timeout: float, what: str, ever
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            detail = f" (last seen: {explain()})" if explain else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
         time.sleep(every)
 
 
@@ -335,9 +343,11 @@ class PostgresCluster:
         assert done.returncode == 0, done.stdout + done.stderr
 
     def start(self) -> None:
+        # fsync off: the operating system keeps what a killed server wrote. Commits still wait
+        # for the WAL write, or an immediate stop would lose the last ones, as a crash does.
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c fsync=off -c full_page_writes=off"
         )
         self._run(
             "start", "-w", "-t", "30", "-D", str(self.directory / "data"),

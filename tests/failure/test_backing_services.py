@@ -91,7 +91,7 @@ def api(deployment, postgres_cluster, redis_server):
     postgres_cluster.ensure_running()
     redis_server.ensure_running()
     stream = Stream(deployment.url, deployment.headers, deployment.dossier_id)
-    wait_for(stream.recovered, timeout=30, what="the API to answer")
+    wait_for(stream.recovered, timeout=30, what="the API to answer", explain=lambda: stream.last)
     stream.answers.clear()
     return stream
 
@@ -104,6 +104,7 @@ class Stream:
         self.headers = headers
         self.dossier_id = dossier_id
         self.answers: list[requests.Response] = []
+        self.last: dict[str, int] = {}
 
     def probe(self) -> dict[str, int]:
         calls = {
@@ -129,7 +130,8 @@ class Stream:
         return statuses
 
     def recovered(self) -> bool:
-        return self.probe() == UP
+        self.last = self.probe()
+        return self.last == UP
 
     @contextmanager
     def in_background(self) -> Iterator[None]:
@@ -179,7 +181,12 @@ def test_postgres_stopped_and_started_again(api, postgres_cluster, mode):
         postgres_cluster.stop(mode)
         down = [api.probe(), api.probe()]
         postgres_cluster.start()
-        wait_for(api.recovered, timeout=30, what="the API to use PostgreSQL again")
+        wait_for(
+            api.recovered,
+            timeout=30,
+            what="the API to use PostgreSQL again",
+            explain=lambda: api.last,
+        )
 
     unavailable = {name: 503 for name in UP}
     assert down == [unavailable, unavailable]
@@ -193,7 +200,9 @@ def test_redis_killed_and_started_again(api, redis_server):
         redis_server.stop()
         down = [api.probe(), api.probe()]
         redis_server.start()  # empty: nothing was saved
-        wait_for(api.recovered, timeout=30, what="the API to use Redis again")
+        wait_for(
+            api.recovered, timeout=30, what="the API to use Redis again", explain=lambda: api.last
+        )
 
     # What needs no Redis keeps working; the rate-limited sign-in code waits for it.
     without_redis = {"procedures": 200, "dossier": 200, "otp": 503, "ready": 503}
@@ -210,7 +219,9 @@ def test_redis_that_stops_answering_is_a_503_not_a_hang(api, redis_server):
             down = [api.probe(), api.probe()]
         finally:
             redis_server.thaw()
-        wait_for(api.recovered, timeout=30, what="the API to use Redis again")
+        wait_for(
+            api.recovered, timeout=30, what="the API to use Redis again", explain=lambda: api.last
+        )
 
     without_redis = {"procedures": 200, "dossier": 200, "otp": 503, "ready": 503}
     assert down == [without_redis, without_redis]
