@@ -216,15 +216,14 @@ def test_redis_that_stops_answering_is_a_503_not_a_hang(api, redis_server):
     with api.in_background():
         redis_server.freeze()  # connections are accepted, commands never answered
         try:
-            down = [api.probe(), api.probe()]
+            down = api.probe()  # each wait costs the client's timeout: one round is enough
         finally:
             redis_server.thaw()
         wait_for(
             api.recovered, timeout=30, what="the API to use Redis again", explain=lambda: api.last
         )
 
-    without_redis = {"procedures": 200, "dossier": 200, "otp": 503, "ready": 503}
-    assert down == [without_redis, without_redis]
+    assert down == {"procedures": 200, "dossier": 200, "otp": 503, "ready": 503}
     api.assert_only_up_or_unavailable()
 
 
