@@ -36,8 +36,8 @@ from tests.dossiers.conftest import BIRTH, BIRTH_DATA
 from tests.failure.conftest import app_env, in_process_app, log_tail, migrate_and_seed, wait_for
 from tests.storage.samples import png
 
-CITIZENS = 40
-CLIENTS = 8
+CITIZENS = 24
+CLIENTS = 6
 DEVICE = {"name": "Test phone", "platform": "android", "app_version": "1.0.0"}
 
 
