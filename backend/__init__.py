@@ -13,7 +13,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import config as config_module
 from backend import crypto, errors, observability, security, web
-from backend.extensions import db, init_api, init_redis, limiter, migrate, tune_sqlite
+from backend.extensions import (
+    db,
+    end_sessions_safely,
+    init_api,
+    init_limiter,
+    init_redis,
+    migrate,
+    tune_sqlite,
+)
 from backend.notifications import channels, dispatch
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -33,11 +41,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     observability.init_app(app)
     db.init_app(app)
+    end_sessions_safely(app)
     with app.app_context():
         tune_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS) if MIGRATIONS.is_dir() else "migrations")
     init_redis(app)
-    limiter.init_app(app)
+    init_limiter(app)
     crypto.init_app(app)
     channels.init_app(app)
     dispatch.init_app(app)

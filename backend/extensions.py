@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import redis
-from flask import current_app
+import sqlalchemy as sa
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -12,6 +15,8 @@ from sqlalchemy import event
 
 from backend.apidoc import ProblemApi, ProblemResponsesPlugin
 from backend.db import Base
+
+log = logging.getLogger(__name__)
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
@@ -63,11 +68,44 @@ def tune_sqlite(engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def end_sessions_safely(app: Flask) -> None:
+    """End each request's session even when its database connection died under it.
+
+    Registered after ``db.init_app``, so it runs before Flask-SQLAlchemy's own teardown. When
+    PostgreSQL restarts between a request's last query and its end, the closing ROLLBACK fails;
+    an error raised from a teardown would skip errors.py and reach the client as the WSGI
+    server's HTML 500. The failed rollback invalidates the connection; closing again ends the
+    session and the pool opens a new connection next time.
+    """
+
+    @app.teardown_appcontext
+    def _end_session(_error: BaseException | None = None) -> None:
+        try:
+            db.session.remove()
+        except sa.exc.SQLAlchemyError as error:
+            log.warning(
+                "database connection lost at the end of a request: %s", type(error).__name__
+            )
+            try:
+                db.session.remove()
+            except sa.exc.SQLAlchemyError:
+                db.session.registry.clear()
+
+
+# Seconds to wait on Redis: one that stops answering turns requests into quick 503s, not hangs.
+REDIS_TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
+
+
 def init_redis(app) -> None:
     url = app.config.get("REDIS_URL")
-    app.extensions["redis"] = (
-        redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
-    )
+    app.extensions["redis"] = redis.Redis.from_url(url, **REDIS_TIMEOUTS) if url else None
+
+
+def init_limiter(app: Flask) -> None:
+    """Flask-Limiter with the same Redis timeouts as our own client (it makes its own)."""
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_TIMEOUTS))
+    limiter.init_app(app)
 
 
 def get_redis() -> redis.Redis | None:

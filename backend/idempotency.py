@@ -2,12 +2,19 @@
 
 The first request with a key runs and its answer is kept (24 h at least). The same key with the
 same request gets that answer again, without running anything; the same key with another
-request is refused (422); a retry that arrives while the first is still running is told to wait
-(409). Keys belong to the caller, so two people cannot collide on one. A 5xx answer is not kept:
-the request may be tried again with the same key.
+request is refused (422); a retry that arrives while the first is still running waits for its
+answer (or, where the database cannot wait on one key, is told to wait: 409). Keys belong to the
+caller, so two people cannot collide on one. A 5xx answer is not kept, nor is the work that led
+to it: the request may be tried again with the same key.
 
 A request is told apart by its method, path and body. Multipart bodies use a fingerprint the
 view gives (the multipart boundary changes on every retry).
+
+The key, the work and the answer commit together, in one transaction: the view's own commits
+only release savepoints until its answer is stored. A process killed at any moment (a phone then
+retries on another worker) leaves either all three or none, so the retry gets the first answer
+or runs afresh, never "still running" for a request that died. On PostgreSQL a second request
+with the same key waits on the unique index while the first runs, then replays its answer.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
@@ -30,7 +38,9 @@ from backend.extensions import db
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
-_STALE_AFTER = timedelta(minutes=2)  # a request "still running" this long has died
+# A key claimed without an answer (left by a version that committed the claim on its own) and
+# this old belonged to a request that died.
+_STALE_AFTER = timedelta(minutes=2)
 
 
 class IdempotencyRecord(db.Model):
@@ -102,7 +112,7 @@ def _owner() -> str:
 
 
 def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> IdempotencyRecord | None:
-    """Our own record to fill in, or None with the earlier one replayed by the caller."""
+    """Our record, added to the work's transaction, or None when the key is already taken."""
     ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_KEY_SECONDS"])
     record = IdempotencyRecord(
         owner=owner, key=key, fingerprint=fingerprint, created_at=now, expires_at=now + ttl
@@ -110,11 +120,9 @@ def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> Idempotency
     try:
         with db.session.begin_nested():
             db.session.add(record)
-        db.session.commit()
-        return record
     except sa.exc.IntegrityError:
-        db.session.rollback()
-    return None
+        return None
+    return record
 
 
 def _existing(owner: str, key: str) -> IdempotencyRecord | None:
@@ -187,31 +195,60 @@ def _replay(earlier: IdempotencyRecord, print_: str, now: datetime):
     return response
 
 
+@contextmanager
+def _commits_held() -> Iterator[None]:
+    """The view's commits release a savepoint and its rollbacks return to the last one.
+
+    Nothing is committed for real until the caller has stored the answer. Objects are expired
+    as a real commit or rollback would, so the view reads what it wrote. Anything the view left
+    uncommitted is dropped on the way out.
+    """
+    session = db.session()
+    savepoint = [session.begin_nested()]
+
+    def commit() -> None:
+        savepoint[0].commit()
+        session.expire_all()
+        savepoint[0] = session.begin_nested()
+
+    def rollback() -> None:
+        savepoint[0].rollback()
+        session.expire_all()
+        savepoint[0] = session.begin_nested()
+
+    session.commit, session.rollback = commit, rollback
+    try:
+        yield
+    finally:
+        del session.commit, session.rollback
+    savepoint[0].rollback()
+
+
 def _run_and_keep(record: IdempotencyRecord, view, args, kwargs) -> Any:
     record_id = record.id
     try:
-        response = make_response(view(*args, **kwargs))
-    except DomainError as error:
-        from backend.errors import handle_domain_error
+        with _commits_held():
+            try:
+                response = make_response(view(*args, **kwargs))
+            except DomainError as error:
+                from backend.errors import handle_domain_error
 
-        response = handle_domain_error(error)
+                response = handle_domain_error(error)
     except Exception:
-        _forget(record_id)
+        _forget(record_id)  # the work goes with the key: a retry runs afresh
         raise
     if response.status_code >= 500:
         _forget(record_id)
         return response
-    db.session.rollback()  # anything the view left uncommitted is not ours to keep
-    kept = db.session.get(IdempotencyRecord, record_id)
-    if kept is not None:
-        kept.status_code = response.status_code
-        kept.body = response.get_data(as_text=True)
-        kept.content_type = response.content_type
-        db.session.commit()
+    record.status_code = response.status_code
+    record.body = response.get_data(as_text=True)
+    record.content_type = response.content_type
+    db.session.commit()
     return response
 
 
 def _forget(record_id: str) -> None:
+    """Roll back; a claim taken over from a request that died was committed: drop it too."""
     db.session.rollback()
     db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
     db.session.commit()

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from backend import create_app
 from backend.errors import NotFound
+from backend.extensions import db
 from backend.security import public
 from backend.web import Blueprint
 from tests.conftest import app_config
@@ -44,6 +45,15 @@ def _probe_blueprint() -> Blueprint:
     @public
     def db_down():
         raise sa.exc.OperationalError("SELECT 1", {}, psycopg.OperationalError("server closed"))
+
+    @blp.route("/connection-lost")
+    @public
+    def connection_lost():
+        """Reads, then its connection dies (a database restart) before the request ends."""
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with db.engine.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        return {"read": True}
 
     @blp.route("/missing")
     @public
@@ -164,6 +174,18 @@ def test_database_outage_is_503_with_retry_after(probe):
     response = probe.get("/probe/db-down")
     _problem(response, 503)
     assert response.headers["Retry-After"] == "5"
+
+
+@pytest.mark.postgres_only
+def test_a_connection_lost_after_the_answer_does_not_become_an_html_500(probe):
+    # The session's rollback at the end of the request fails on the dead connection; that must
+    # not escape to the WSGI server, which would send its own HTML error page.
+    response = probe.get("/probe/connection-lost")
+    assert response.status_code == 200
+    assert response.get_json() == {"read": True}
+    with probe.application.app_context():  # the pool gave the dead connection up
+        assert db.session.execute(sa.text("SELECT 1")).scalar_one() == 1
+        db.session.remove()
 
 
 def test_nul_in_query_or_path_is_refused(client):
