@@ -73,8 +73,12 @@ class Dossier(db.Model):
     __table_args__ = (
         # My dossiers, newest change first, and delta sync by updated_at.
         sa.Index("ix_dossiers_citizen_id_updated_at", "citizen_id", "updated_at", "id"),
-        # An agency's work queue by status and deadline.
+        # An agency's work queue by status and deadline, and the officers' daily digest.
         sa.Index("ix_dossiers_agency_id_status_due_at", "agency_id", "status", "due_at"),
+        # The work queue in its own order (due_at, id) when no status is picked: one agency's,
+        # and that of officers whose grants reach several agencies.
+        sa.Index("ix_dossiers_agency_id_due_at_id", "agency_id", "due_at", "id"),
+        sa.Index("ix_dossiers_due_at_id", "due_at", "id"),
         # Reports per procedure over a period.
         sa.Index("ix_dossiers_procedure_id_submitted_at", "procedure_id", "submitted_at"),
         # Reports per agency over a period; on PostgreSQL the index carries every column the
