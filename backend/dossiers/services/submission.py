@@ -72,14 +72,18 @@ def submit(*, principal: Principal, dossier: Dossier, now: datetime) -> Dossier:
     _check_documents(dossier, version)
     dossier.procedure_version_id = version.id
     dossier.procedure_version = version
-    dossier.code = issue_code(dossier.agency, at=now)
     dossier.submitted_at = now
     dossier.submitted_acr = principal.acr
     dossier.verifier_digests = verifier_digests(
         dossier, national_id=_national_id(dossier, principal)
     )
-    workflow.move(dossier, "submit", actor=principal, now=now)
+    workflow.move(dossier, "submit", actor=principal, now=now, announced=False)
     workflow.recompute_due(dossier)
+    db.session.flush()
+    # The number last: it locks the agency's counter row of the day until the commit, and
+    # every other submission to that agency waits for the lock. The message carries the code.
+    dossier.code = issue_code(dossier.agency, at=now)
+    workflow.announce(dossier, "submit", now)
     db.session.commit()
     return dossier
 
