@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +48,14 @@ class TokenPair:
     refresh_expires_in: int
     session: Session
     mfa_enrollment_required: bool = False
+    # Read when issued: the answer is written after the commit, which expires the session row,
+    # and reading them there would load it again.
+    session_id: str = field(init=False)
+    acr: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.session_id = self.session.id
+        self.acr = self.session.acr
 
 
 def _digest(token: str) -> str:
