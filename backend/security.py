@@ -99,7 +99,13 @@ class Principal:
         for role, agency_id in self._grants:
             for permission in permissions_of(role):
                 roots.setdefault(permission, set()).add(agency_id)
-        return {p: frozenset(with_descendants(ids)) for p, ids in roots.items()}
+        # One tree query per distinct set of grant agencies, not one per permission: a role's
+        # permissions all start from the same agencies (an agency admin holds eleven).
+        reach: dict[frozenset[str], frozenset[str]] = {}
+        for ids in map(frozenset, roots.values()):
+            if ids not in reach:
+                reach[ids] = frozenset(with_descendants(ids))
+        return {p: reach[frozenset(ids)] for p, ids in roots.items()}
 
     def agencies_for(self, permission: str) -> frozenset[str]:
         if not self.is_staff or not self.mfa_complete:
