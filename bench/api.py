@@ -12,9 +12,10 @@ Redis DB 8 of ``BENCH_REDIS_URL`` holds rate limits and jobs, and is emptied fir
 
 gunicorn (``-k gthread``, 2 workers x 4 threads for 2 cores) serves the API on each database
 and ``bench/bare.py`` with the same settings. wrk (``apt-get install wrk``) runs each scenario
-from its own process over loopback right after the bare endpoint, so the ratio of their
-requests per second compares the two under the same machine load. Responses with another
-status than the scenario's are counted apart. Results go to ``bench/results/<name>.json`` and
+from its own process over loopback in slices taking turns with the bare endpoint, so the ratio
+of their requests per second compares the two under the same machine load; the workers' CPU
+time per request (from /proc) is printed too. Responses with another status than the
+scenario's are counted apart. Results go to ``bench/results/<name>.json`` and
 ``.md``; when ``before.json`` is there, the Markdown puts before and after side by side.
 """
 
@@ -25,6 +26,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +49,7 @@ SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
 BIN = Path(sys.executable).parent
 WORKERS, THREADS, CONNECTIONS = 2, 4, 8
+ROUNDS = 4  # slices per scenario, taking turns with the bare endpoint
 LARGE = ("dvc_bench", 100_000, 1_000_000, 8301)
 SMALL = ("dvc_bench_small", 1_000, 10_000, 8302)
 BARE_PORT = 8300
@@ -255,7 +258,29 @@ def single_use(database: str, instance: Path, count: int) -> dict[str, list[str]
     }
 
 
-def wrk(port: int, lines: list[str], *, mode: str, expected: int, seconds: int, work: Path):
+def worker_cpu_seconds(master: subprocess.Popen) -> float:
+    """User + system CPU time of the gunicorn workers (the master's children), from /proc."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == str(master.pid):  # fields[1] is the parent pid
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    port: int,
+    lines: list[str],
+    *,
+    mode: str,
+    expected: int,
+    seconds: int,
+    work: Path,
+    server: subprocess.Popen | None = None,
+):
     requests = work / f"requests-{port}-{time.monotonic_ns()}.tsv"
     requests.write_text("\n".join(lines) + "\n", encoding="utf-8")
     command = [
@@ -274,25 +299,65 @@ def wrk(port: int, lines: list[str], *, mode: str, expected: int, seconds: int, 
         "1",
         str(expected),
     ]
+    cpu = worker_cpu_seconds(server) if server else 0.0
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     result = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["cpu_s"] = (worker_cpu_seconds(server) - cpu) if server else 0.0
     return result
 
 
-def measure(scenario: Scenario, seconds: int, work: Path) -> dict:
-    bare = wrk(
-        BARE_PORT, [_line("GET", "/bare")], mode="cycle", expected=200, seconds=seconds, work=work
-    )
-    run = wrk(
-        scenario.port,
-        scenario.lines,
-        mode=scenario.mode,
-        expected=scenario.expected,
-        seconds=seconds,
-        work=work,
-    )
+def _totals(slices: list[dict]) -> dict:
+    requests = sum(s["requests"] for s in slices)
+    seconds = sum(s["duration_us"] for s in slices) / 1e6
+    return {
+        "requests": requests,
+        "rps": requests / seconds,
+        "expected": sum(s["expected"] for s in slices),
+        "unexpected": sum(s["unexpected"] for s in slices),
+        "exhausted_threads": sum(s["exhausted_threads"] for s in slices),
+        "socket_errors": sum(s["socket_errors"] for s in slices),
+        "p50_us": statistics.median(s["p50_us"] for s in slices),
+        "p99_us": statistics.median(s["p99_us"] for s in slices),
+        "max_us": max(s["max_us"] for s in slices),
+        "cpu_ms_per_request": 1000 * sum(s["cpu_s"] for s in slices) / max(requests, 1),
+    }
+
+
+def measure(scenario: Scenario, seconds: int, work: Path, servers: dict) -> dict:
+    """ROUNDS slices of the bare endpoint and of the scenario, taking turns, so that both see
+    the same machine (other processes come and go on a shared one). Single-use requests are
+    dealt out to the slices so that none is sent twice."""
+    bare_slices, slices = [], []
+    piece = max(1, seconds // ROUNDS)
+    for number in range(ROUNDS):
+        lines = scenario.lines
+        if scenario.mode == "once":
+            lines = lines[number::ROUNDS]
+        bare_slices.append(
+            wrk(
+                BARE_PORT,
+                [_line("GET", "/bare")],
+                mode="cycle",
+                expected=200,
+                seconds=piece,
+                work=work,
+                server=servers[BARE_PORT],
+            )
+        )
+        slices.append(
+            wrk(
+                scenario.port,
+                lines,
+                mode=scenario.mode,
+                expected=scenario.expected,
+                seconds=piece,
+                work=work,
+                server=servers[scenario.port],
+            )
+        )
+    run, bare = _totals(slices), _totals(bare_slices)
     run["bare_rps"] = bare["rps"]
+    run["bare_cpu_ms_per_request"] = bare["cpu_ms_per_request"]
     run["ratio"] = run["rps"] / bare["rps"]
     return run
 
@@ -355,7 +420,12 @@ def main(argv: list[str] | None = None) -> int:
         spent = single_use(LARGE[0], instance, args.spend)
         results = {}
         for title, scenario in scenarios(large, small, spent):
-            results[title] = measure(scenario, args.duration, instance)
+            by_port = {
+                BARE_PORT: servers["bare"],
+                LARGE[3]: servers["large"],
+                SMALL[3]: servers["small"],
+            }
+            results[title] = measure(scenario, args.duration, instance, by_port)
             print(f"  {title:<22} {results[title]['rps']:8.1f} req/s", flush=True)
         memory = {name: worker_rss(server) for name, server in servers.items()}
     finally:
@@ -397,23 +467,28 @@ def main(argv: list[str] | None = None) -> int:
 def _row(title: str, result: dict) -> str:
     return (
         f"| {title} | {result['rps']:,.0f} | {result['p50_us'] / 1000:.1f} | "
-        f"{result['p99_us'] / 1000:.1f} | {result['ratio']:.3f} | {result['unexpected']} |"
+        f"{result['p99_us'] / 1000:.1f} | {result['ratio']:.3f} | "
+        f"{result['cpu_ms_per_request']:.2f} | {result['unexpected']} |"
     )
 
 
 def markdown(report: dict, before: dict | None) -> str:
     settings = report["settings"]
+    bare_cpu = statistics.median(r["bare_cpu_ms_per_request"] for r in report["scenarios"].values())
     lines = [
         "# API under load",
         "",
         f"gunicorn -k gthread, {settings['workers']} workers x {settings['threads']} threads; "
         f"wrk 1 thread, {settings['connections']} connections, {settings['duration_s']} s per "
-        f"run, {settings['cpus']} CPUs shared by server, database and wrk. Ratio = requests/s "
-        "over the bare Flask endpoint's, measured just before. Other = responses with another "
-        "status than the scenario's (200; 304 for the conditional view).",
+        f"scenario in {ROUNDS} slices taking turns with the bare endpoint, {settings['cpus']} "
+        "CPUs shared by server, database and wrk. Ratio = requests/s over the bare Flask "
+        "endpoint's in the same slices. p50 and p99: median over the slices. CPU = user + "
+        "system time of the gunicorn workers per request (PostgreSQL's not included); the bare "
+        f"endpoint takes about {bare_cpu:.2f} ms. Other = responses with another status than "
+        "the scenario's (200; 304 for the conditional view).",
         "",
-        "| scenario | req/s | p50 ms | p99 ms | ratio to bare | other |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| scenario | req/s | p50 ms | p99 ms | ratio to bare | CPU ms/req | other |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [_row(title, result) for title, result in report["scenarios"].items()]
     scale = report["scale"]
@@ -436,9 +511,13 @@ def markdown(report: dict, before: dict | None) -> str:
             "",
             "## Before and after the fixes",
             "",
+            "Before: `bench/results/before.json`, the same bench on the code before the fixes. "
+            "Ratios to the bare endpoint compare across runs; CPU per request is the steadiest "
+            "figure on a shared machine.",
+            "",
             "| scenario | ratio before | ratio after | after / before "
-            "| p99 ms before | p99 ms after |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| p99 ms before | p99 ms after | CPU ms before | CPU ms after |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for title, after in report["scenarios"].items():
             old = before["scenarios"].get(title)
@@ -447,7 +526,8 @@ def markdown(report: dict, before: dict | None) -> str:
             lines.append(
                 f"| {title} | {old['ratio']:.3f} | {after['ratio']:.3f} | "
                 f"{after['ratio'] / old['ratio']:.2f}x | {old['p99_us'] / 1000:.1f} | "
-                f"{after['p99_us'] / 1000:.1f} |"
+                f"{after['p99_us'] / 1000:.1f} | {old.get('cpu_ms_per_request', 0):.2f} | "
+                f"{after['cpu_ms_per_request']:.2f} |"
             )
     return "\n".join(lines) + "\n"
 
