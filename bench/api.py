@@ -307,8 +307,10 @@ def wrk(
 
 
 def _totals(slices: list[dict]) -> dict:
+    """The slices summed up; latencies and CPU are None when no request finished in time."""
     requests = sum(s["requests"] for s in slices)
     seconds = sum(s["duration_us"] for s in slices) / 1e6
+    answered = [s for s in slices if s["requests"]] or [{"p50_us": None, "p99_us": None}]
     return {
         "requests": requests,
         "rps": requests / seconds,
@@ -316,10 +318,12 @@ def _totals(slices: list[dict]) -> dict:
         "unexpected": sum(s["unexpected"] for s in slices),
         "exhausted_threads": sum(s["exhausted_threads"] for s in slices),
         "socket_errors": sum(s["socket_errors"] for s in slices),
-        "p50_us": statistics.median(s["p50_us"] for s in slices),
-        "p99_us": statistics.median(s["p99_us"] for s in slices),
+        "p50_us": statistics.median(s["p50_us"] for s in answered) if requests else None,
+        "p99_us": statistics.median(s["p99_us"] for s in answered) if requests else None,
         "max_us": max(s["max_us"] for s in slices),
-        "cpu_ms_per_request": 1000 * sum(s["cpu_s"] for s in slices) / max(requests, 1),
+        "cpu_ms_per_request": 1000 * sum(s["cpu_s"] for s in slices) / requests
+        if requests
+        else None,
     }
 
 
@@ -464,11 +468,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _ms(microseconds: float | None) -> str:
+    return "none in time" if microseconds is None else f"{microseconds / 1000:.1f}"
+
+
+def _cpu(result: dict) -> str:
+    value = result.get("cpu_ms_per_request")
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _row(title: str, result: dict) -> str:
     return (
-        f"| {title} | {result['rps']:,.0f} | {result['p50_us'] / 1000:.1f} | "
-        f"{result['p99_us'] / 1000:.1f} | {result['ratio']:.3f} | "
-        f"{result['cpu_ms_per_request']:.2f} | {result['unexpected']} |"
+        f"| {title} | {result['rps']:,.1f} | {_ms(result['p50_us'])} | "
+        f"{_ms(result['p99_us'])} | {result['ratio']:.3f} | {_cpu(result)} | "
+        f"{result['unexpected']} |"
     )
 
 
@@ -485,7 +498,8 @@ def markdown(report: dict, before: dict | None) -> str:
         "endpoint's in the same slices. p50 and p99: median over the slices. CPU = user + "
         "system time of the gunicorn workers per request (PostgreSQL's not included); the bare "
         f"endpoint takes about {bare_cpu:.2f} ms. Other = responses with another status than "
-        "the scenario's (200; 304 for the conditional view).",
+        "the scenario's (200; 304 for the conditional view). None in time: no answer came "
+        "back within a slice.",
         "",
         "| scenario | req/s | p50 ms | p99 ms | ratio to bare | CPU ms/req | other |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -523,11 +537,10 @@ def markdown(report: dict, before: dict | None) -> str:
             old = before["scenarios"].get(title)
             if old is None:
                 continue
+            gain = f"{after['ratio'] / old['ratio']:.2f}x" if old["ratio"] else "from 0"
             lines.append(
-                f"| {title} | {old['ratio']:.3f} | {after['ratio']:.3f} | "
-                f"{after['ratio'] / old['ratio']:.2f}x | {old['p99_us'] / 1000:.1f} | "
-                f"{after['p99_us'] / 1000:.1f} | {old.get('cpu_ms_per_request', 0):.2f} | "
-                f"{after['cpu_ms_per_request']:.2f} |"
+                f"| {title} | {old['ratio']:.3f} | {after['ratio']:.3f} | {gain} | "
+                f"{_ms(old['p99_us'])} | {_ms(after['p99_us'])} | {_cpu(old)} | {_cpu(after)} |"
             )
     return "\n".join(lines) + "\n"
 
