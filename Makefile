@@ -9,10 +9,11 @@ PORT ?= 5000
 # pytest-xdist workers for `make test` (0 runs the suite in one process).
 TEST_WORKERS ?= 2
 
-.PHONY: help install run test lint format openapi migration bench clean
+.PHONY: help install run test lint format openapi migration bench bench-reports \
+	bench-notifications clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,9 +49,16 @@ openapi: $(STAMP) ## regenerate openapi.yaml from the code
 migration: $(STAMP) ## new migration from the models: make migration m="what changed"
 	$(BIN)/flask db revision --autogenerate -m "$(m)"
 
-bench: $(STAMP) ## all benchmarks: quality report at 10k vs 1M dossiers, notifications per second
+bench: $(STAMP) ## the API under load (gunicorn, wrk) at 1M dossiers, beside a bare endpoint
+	@command -v wrk >/dev/null || apt-get install -y wrk || \
+		{ echo "wrk is missing: sudo apt-get install -y wrk"; exit 2; }
+	$(BIN)/python bench/api.py $(ARGS)
+
+bench-reports: $(STAMP) ## the quality report's time at 10k vs 1M dossiers
 	$(BIN)/python bench/reports.py $(ARGS)
-	$(BIN)/python bench/notifications.py
+
+bench-notifications: $(STAMP) ## notifications per second of one worker vs a bare loop
+	$(BIN)/python bench/notifications.py $(ARGS)
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

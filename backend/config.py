@@ -175,6 +175,10 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
+            # At least one connection per gunicorn thread (the image runs 8): connections past
+            # the pool size are closed when returned, so a smaller pool (SQLAlchemy's default
+            # is 5) opens a new PostgreSQL connection for many requests under load.
+            "pool_size": _int(environ, "DATABASE_POOL_SIZE", 10),
         },
         "REDIS_URL": environ.get("REDIS_URL") or None,
         # Uploads are the biggest bodies; JSON bodies have their own, much smaller, limit.

@@ -13,12 +13,14 @@ from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import cached_property, wraps
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 
 from backend.db import utcnow
 from backend.errors import DomainError
+from backend.extensions import db
 from backend.identity import tokens
-from backend.identity.models import AccountKind, Session
+from backend.identity.models import AccountKind, RoleGrant, Session
 from backend.identity.roles import permissions_of
 
 # Endpoints served by libraries that are public by nature.
@@ -73,7 +75,8 @@ class StepUpRequired(DomainError):
 class Principal:
     account_id: str
     kind: AccountKind
-    session: Session
+    session_id: str
+    mfa_complete: bool
     acr: int
     amr: list[str]
     _grants: list[tuple[str, str]] = field(default_factory=list)
@@ -82,9 +85,10 @@ class Principal:
     def is_staff(self) -> bool:
         return self.kind is AccountKind.STAFF
 
-    @property
-    def session_id(self) -> str:
-        return self.session.id
+    @cached_property
+    def session(self) -> Session:
+        """The session row (and its account), loaded only by the views that use them."""
+        return db.session.get(Session, self.session_id)
 
     @cached_property
     def _permission_agencies(self) -> dict[str, frozenset[str]]:
@@ -95,10 +99,16 @@ class Principal:
         for role, agency_id in self._grants:
             for permission in permissions_of(role):
                 roots.setdefault(permission, set()).add(agency_id)
-        return {p: frozenset(with_descendants(ids)) for p, ids in roots.items()}
+        # One tree query per distinct set of grant agencies, not one per permission: a role's
+        # permissions all start from the same agencies (an agency admin holds eleven).
+        reach: dict[frozenset[str], frozenset[str]] = {}
+        for ids in map(frozenset, roots.values()):
+            if ids not in reach:
+                reach[ids] = frozenset(with_descendants(ids))
+        return {p: reach[frozenset(ids)] for p, ids in roots.items()}
 
     def agencies_for(self, permission: str) -> frozenset[str]:
-        if not self.is_staff or not self.session.mfa_complete:
+        if not self.is_staff or not self.mfa_complete:
             return frozenset()
         return self._permission_agencies.get(permission, frozenset())
 
@@ -188,7 +198,7 @@ def staff_required(permission: str | None = None):
             principal = require_principal()
             if not principal.is_staff:
                 raise NotStaff()
-            if not principal.session.mfa_complete:
+            if not principal.mfa_complete:
                 raise SecondFactorMissing()
             if permission and not principal.agencies_for(permission):
                 raise Forbidden(
@@ -238,20 +248,25 @@ def _establish(token: str) -> None:
 
     now = utcnow()
     claims = tokens.verify_access_token(token, now=now)
-    session = live_session(session_id=claims["sid"], account_id=claims["sub"], now=now)
-    account = session.account
+    kind, mfa_complete = live_session(session_id=claims["sid"], account_id=claims["sub"], now=now)
     g.principal = Principal(
-        account_id=account.id,
-        kind=account.kind,
-        session=session,
+        account_id=claims["sub"],
+        kind=kind,
+        session_id=claims["sid"],
+        mfa_complete=mfa_complete,
         acr=int(claims["acr"]),
         amr=list(claims.get("amr", [])),
         # Citizens hold no grants: skip the query.
-        _grants=[(grant.role, grant.agency_id) for grant in account.grants]
-        if account.kind is AccountKind.STAFF
-        else [],
+        _grants=_grants_of(claims["sub"]) if kind is AccountKind.STAFF else [],
     )
-    g.principal_id = session.account_id
+    g.principal_id = claims["sub"]
+
+
+def _grants_of(account_id: str) -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        sa.select(RoleGrant.role, RoleGrant.agency_id).where(RoleGrant.account_id == account_id)
+    )
+    return [(role, agency_id) for role, agency_id in rows]
 
 
 def init_app(app: Flask) -> None:

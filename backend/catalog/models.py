@@ -78,15 +78,16 @@ class Procedure(db.Model):
     status: Mapped[ProcedureStatus] = mapped_column(
         str_enum(ProcedureStatus), default=ProcedureStatus.DRAFT
     )
-    # The working copy an editor changes; citizens never see it until it is frozen.
-    draft: Mapped[dict[str, Any]] = mapped_column()
+    # The working copy an editor changes; citizens never see it until it is frozen. Loaded
+    # only when read: every dossier loads its procedure, and none of them needs this.
+    draft: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     current_version: Mapped[int | None] = mapped_column()
     name: Mapped[str] = mapped_column(sa.String(500))
     field: Mapped[str] = mapped_column(sa.String(255))
     field_key: Mapped[str] = mapped_column(sa.String(255), index=True)
     delivery_mode: Mapped[DeliveryMode] = mapped_column(str_enum(DeliveryMode))
     min_assurance_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
-    search_text: Mapped[str] = mapped_column(sa.Text)
+    search_text: Mapped[str] = mapped_column(sa.Text, deferred=True)  # searched, never shown
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
 

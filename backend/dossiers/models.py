@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from backend.catalog.models import Agency, Procedure, ProcedureVersion
 from backend.db import created_column, id_column, str_enum, updated_column
@@ -73,8 +73,12 @@ class Dossier(db.Model):
     __table_args__ = (
         # My dossiers, newest change first, and delta sync by updated_at.
         sa.Index("ix_dossiers_citizen_id_updated_at", "citizen_id", "updated_at", "id"),
-        # An agency's work queue by status and deadline.
+        # An agency's work queue by status and deadline, and the officers' daily digest.
         sa.Index("ix_dossiers_agency_id_status_due_at", "agency_id", "status", "due_at"),
+        # The work queue in its own order (due_at, id) when no status is picked: one agency's,
+        # and that of officers whose grants reach several agencies.
+        sa.Index("ix_dossiers_agency_id_due_at_id", "agency_id", "due_at", "id"),
+        sa.Index("ix_dossiers_due_at_id", "due_at", "id"),
         # Reports per procedure over a period.
         sa.Index("ix_dossiers_procedure_id_submitted_at", "procedure_id", "submitted_at"),
         # Reports per agency over a period; on PostgreSQL the index carries every column the
@@ -121,12 +125,22 @@ class Dossier(db.Model):
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
 
+    # The pinned version's number, read with the dossier: views show it, and loading the
+    # version itself would bring its whole content (form, documents) along.
+    procedure_version_number: Mapped[int] = column_property(
+        sa.select(ProcedureVersion.number)
+        .where(ProcedureVersion.id == procedure_version_id)
+        .correlate_except(ProcedureVersion)
+        .scalar_subquery()
+    )
+
     procedure: Mapped[Procedure] = relationship(lazy="joined", innerjoin=True)
     procedure_version: Mapped[ProcedureVersion] = relationship(lazy="select")
     agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+    # Loaded when read (one query), so lists of dossiers, which never show them, skip it.
     attachments: Mapped[list[DossierAttachment]] = relationship(
         back_populates="dossier",
-        lazy="selectin",
+        lazy="select",
         cascade="all, delete-orphan",
         order_by="DossierAttachment.slot",
     )

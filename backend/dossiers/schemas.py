@@ -51,7 +51,7 @@ class DossierSummarySchema(ma.Schema):
 
 class DossierSchema(DossierSummarySchema):
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
-    procedure_version = ma.fields.Function(lambda d: d.procedure_version.number, required=True)
+    procedure_version = ma.fields.Function(lambda d: d.procedure_version_number, required=True)
     data = ma.fields.Dict(required=True)
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
     applicant_name = ma.fields.String(allow_none=True)
@@ -81,7 +81,7 @@ class ReceiptSchema(ma.Schema):
     id = ma.fields.String(required=True)
     code = ma.fields.String(required=True)
     procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
-    procedure_version = ma.fields.Function(lambda d: d.procedure_version.number, required=True)
+    procedure_version = ma.fields.Function(lambda d: d.procedure_version_number, required=True)
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
     received_at = ma.fields.DateTime(attribute="submitted_at", required=True)
     due_at = ma.fields.DateTime(required=True)

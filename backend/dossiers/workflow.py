@@ -124,7 +124,7 @@ ANNOUNCED = {
 }
 
 
-def _announce(dossier: Dossier, action: str, now: datetime) -> None:
+def announce(dossier: Dossier, action: str, now: datetime) -> None:
     """Queue the citizen's notification in the same transaction as the step it tells of.
 
     A counter dossier may have no account behind it; its applicant hears from the counter.
@@ -147,7 +147,9 @@ def record(
     note: str | None = None,
     details: dict[str, Any] | None = None,
     now: datetime,
+    announced: bool = True,
 ) -> DossierEvent:
+    """Append the step to the timeline and, unless ``announced=False``, queue its message."""
     event = DossierEvent(
         dossier_id=dossier.id,
         seq=_next_seq(dossier.id),
@@ -161,7 +163,8 @@ def record(
         created_at=now,
     )
     db.session.add(event)
-    _announce(dossier, action, now)
+    if announced:
+        announce(dossier, action, now)
     return event
 
 
@@ -225,11 +228,13 @@ def move(
     now: datetime,
     note: str | None = None,
     details: dict[str, Any] | None = None,
+    announced: bool = True,
 ) -> DossierEvent:
     """Apply one step of the table to a dossier the actor can see; the caller commits.
 
     The caller has already refused (404) a dossier outside the actor's reach; here a step the
     actor may not take is 403, and a step the status does not allow is 409 with the allowed ones.
+    With ``announced=False`` the caller queues the message itself (``announce``).
     """
     step = check(dossier, action, actor=actor)
     before = dossier.status
@@ -254,5 +259,12 @@ def move(
     if action in RESUMING:
         recompute_due(dossier)
     return record(
-        dossier, action=action, actor=actor, from_status=before, note=note, details=details, now=now
+        dossier,
+        action=action,
+        actor=actor,
+        from_status=before,
+        note=note,
+        details=details,
+        now=now,
+        announced=announced,
     )

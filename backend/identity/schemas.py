@@ -60,8 +60,8 @@ class TokenSchema(ma.Schema):
     expires_in = ma.fields.Integer(required=True)
     refresh_token = ma.fields.String(required=True)
     refresh_expires_in = ma.fields.Integer(required=True)
-    session_id = ma.fields.Function(lambda pair: pair.session.id, required=True)
-    acr = ma.fields.Function(lambda pair: str(pair.session.acr), required=True)
+    session_id = ma.fields.Function(lambda pair: pair.session_id, required=True)
+    acr = ma.fields.Function(lambda pair: str(pair.acr), required=True)
     mfa_enrollment_required = ma.fields.Boolean(
         dump_default=False,
         metadata={"description": "Staff must set up an authenticator before anything else"},

@@ -70,16 +70,23 @@ def submit(*, principal: Principal, dossier: Dossier, now: datetime) -> Dossier:
         raise StepUpRequired(required_acr=required)
     dossier.data = check_form(version, dossier.data, partial=False)
     _check_documents(dossier, version)
-    dossier.procedure_version_id = version.id
-    dossier.procedure_version = version
+    # The reads below need none of these changes: one UPDATE of the dossier afterwards rather
+    # than one before each read (each writes a new row version into every dossier index).
+    with db.session.no_autoflush:
+        dossier.procedure_version_id = version.id
+        dossier.procedure_version = version
+        dossier.submitted_at = now
+        dossier.submitted_acr = principal.acr
+        dossier.verifier_digests = verifier_digests(
+            dossier, national_id=_national_id(dossier, principal)
+        )
+        workflow.move(dossier, "submit", actor=principal, now=now, announced=False)
+        workflow.recompute_due(dossier)
+    db.session.flush()
+    # The number last: it locks the agency's counter row of the day until the commit, and
+    # every other submission to that agency waits for the lock. The message carries the code.
     dossier.code = issue_code(dossier.agency, at=now)
-    dossier.submitted_at = now
-    dossier.submitted_acr = principal.acr
-    dossier.verifier_digests = verifier_digests(
-        dossier, national_id=_national_id(dossier, principal)
-    )
-    workflow.move(dossier, "submit", actor=principal, now=now)
-    workflow.recompute_due(dossier)
+    workflow.announce(dossier, "submit", now)
     db.session.commit()
     return dossier
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from backend.db import utcnow
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
 from backend.identity import tokens
-from backend.identity.models import Account, AccountStatus, RefreshToken, Session
+from backend.identity.models import Account, AccountKind, AccountStatus, RefreshToken, Session
 from backend.identity.services.events import record_event
 
 
@@ -48,6 +48,14 @@ class TokenPair:
     refresh_expires_in: int
     session: Session
     mfa_enrollment_required: bool = False
+    # Read when issued: the answer is written after the commit, which expires the session row,
+    # and reading them there would load it again.
+    session_id: str = field(init=False)
+    acr: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.session_id = self.session.id
+        self.acr = self.session.acr
 
 
 def _digest(token: str) -> str:
@@ -156,12 +164,27 @@ def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
     return pair
 
 
-def live_session(*, session_id: str, account_id: str, now: datetime) -> Session:
-    """The session behind an access token, if it is still live; InvalidToken otherwise."""
-    session = db.session.get(Session, session_id)
-    if session is None or session.account_id != account_id or not _is_live(session, now):
+def live_session(*, session_id: str, account_id: str, now: datetime) -> tuple[AccountKind, bool]:
+    """The account kind and second-factor state behind an access token; InvalidToken when the
+    session was revoked, has expired or its account is no longer active.
+
+    Every authenticated request asks this, so it reads two columns by primary key rather than
+    the session and account rows; ``Principal.session`` loads the row for the few that need it.
+    """
+    row = db.session.execute(
+        sa.select(Account.kind, Session.mfa_complete)
+        .join(Account, Account.id == Session.account_id)
+        .where(
+            Session.id == session_id,
+            Session.account_id == account_id,
+            Session.revoked_at.is_(None),
+            Session.expires_at > now,
+            Account.status == AccountStatus.ACTIVE,
+        )
+    ).first()
+    if row is None:
         raise tokens.InvalidToken()
-    return session
+    return row.kind, row.mfa_complete
 
 
 def _revoke(session: Session, *, reason: str, now: datetime) -> None:
