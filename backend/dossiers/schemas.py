@@ -179,6 +179,13 @@ class ReuseSchema(ma.Schema):
 
 
 class QueueQuerySchema(CursorArgs):
+    state = ma.fields.String(
+        validate=validate.OneOf(["open", "finished", "all"]),
+        metadata={
+            "description": "open (the default): still to be worked on or handed back; "
+            "finished: returned, refused, withdrawn or stopped; all. A status overrides it."
+        },
+    )
     status = ma.fields.Enum(DossierStatus, by_value=True)
     procedure = ma.fields.String(validate=PROCEDURE_CODE)
     agency = ma.fields.String(validate=AGENCY_CODE)

@@ -135,3 +135,18 @@ def test_a_draft_stays_the_citizens_own_until_it_is_submitted(filing, client, re
     assert receipt.status_code == 200
     seen = client.get(f"/api/v1/agency/dossiers/{dossier_id}", headers=bearer(receiver))
     assert seen.status_code == 200
+
+
+def test_the_queue_shows_open_work_unless_asked_for_finished(filing, client, receiver):
+    refused = filing.filed()
+    open_ = filing.filed()
+    answer = officer_post(client, receiver, refused["id"], "refuse", {"reason": "Thiếu giấy tờ"})
+    assert answer.status_code == 200, answer.get_json()
+    assert queue(client, receiver) == [open_["code"]]
+    assert queue(client, receiver, state="open") == [open_["code"]]
+    assert queue(client, receiver, state="finished") == [refused["code"]]
+    assert sorted(queue(client, receiver, state="all")) == sorted([refused["code"], open_["code"]])
+    assert queue(client, receiver, status="refused") == [refused["code"]]
+    bad = client.get("/api/v1/agency/dossiers?state=closed", headers=bearer(receiver))
+    assert bad.status_code == 422
+    assert bad.mimetype == "application/problem+json"

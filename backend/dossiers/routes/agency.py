@@ -22,10 +22,13 @@ def _ours(dossier_id: str, *, lock: bool = False):
 @blp.arguments(schemas.QueueQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.DossierPageSchema)
 @blp.alt_response(403, response="FORBIDDEN")
-def work_queue(status=None, procedure=None, agency=None, due=None, cursor=None, limit=20):
-    """My agencies' dossiers, most urgent first (filters: status, procedure, due soon, overdue)"""
+def work_queue(
+    state="open", status=None, procedure=None, agency=None, due=None, cursor=None, limit=20
+):
+    """My agencies' open dossiers, most urgent first (filters: state, status, procedure, due)"""
     return officer.queue(
         principal=require_principal(),
+        state=state,
         status=status,
         procedure_code=procedure,
         agency_code=agency,

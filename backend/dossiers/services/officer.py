@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from backend.catalog.models import Agency, Procedure
 from backend.dossiers import workflow
 from backend.dossiers.codes import issue_code
-from backend.dossiers.models import FINISHED, Channel, Dossier, DossierStatus
+from backend.dossiers.models import FINISHED, OPEN_SQL, Channel, Dossier, DossierStatus
 from backend.dossiers.services.access import officer_scope
 from backend.dossiers.services.drafts import check_form, fileable_procedure
 from backend.dossiers.services.submission import verifier_digests
@@ -47,13 +47,23 @@ def queue(
     cursor: str | None,
     limit: int,
     now: datetime,
+    state: str = "open",
 ) -> Page:
-    """Submitted dossiers of the officer's agencies, most urgent first."""
+    """Dossiers of the officer's agencies, most urgent first.
+
+    ``state`` picks the open ones (the default: still to be worked on or handed back), the
+    finished ones or all; a ``status`` picks exactly that status, whatever the state.
+    """
     statement = sa.select(Dossier).where(
         Dossier.agency_id.in_(officer_scope(principal)), Dossier.status != DossierStatus.DRAFT
     )
     if status is not None:
         statement = statement.where(Dossier.status == status)
+    elif state == "open":
+        # The same words as the partial indexes' predicate, so the planner can use them.
+        statement = statement.where(sa.text(f"dossiers.{OPEN_SQL}"))
+    elif state == "finished":
+        statement = statement.where(Dossier.status.in_(FINISHED))
     if procedure_code is not None:
         statement = statement.join(Procedure, Procedure.id == Dossier.procedure_id).where(
             Procedure.code == procedure_code
