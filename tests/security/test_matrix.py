@@ -4,7 +4,9 @@ The table has one row per endpoint of ``app.url_map`` (HEAD and OPTIONS aside). 
 the callers: nobody (``anon``), citizen A who owns every resource in the path, citizen B, an
 officer of agency X (the ward that works A's dossiers), an officer of agency Y (a department
 next to it), an administrator of the province above both, and an anonymous petitioner holding a
-phone proof for another phone (``proof``). A cell says what that caller must get:
+phone proof for another phone (``proof``), a catalog manager of agency X who holds no dossier,
+petition, report, staff or provider permission (``Xc``), and an administrator of X whose first
+sign-in has not set up an authenticator yet (``mfa``). A cell says what that caller must get:
 
     ok    the authorization layer lets the call through (any answer but 401, 403, 404 or 5xx:
           a 409 or 422 about the resource's state or the body still proves it was reached)
@@ -33,132 +35,132 @@ from tests.providers.oidc_provider import LoopbackProvider, serving
 from tests.security.world import BIRTH, BIRTH_DATA, PETITION, PILOT, WARD, build
 from tests.storage.samples import pdf, png
 
-PRINCIPALS = ("anon", "A", "B", "X", "Y", "admin", "proof")
+PRINCIPALS = ("anon", "A", "B", "X", "Y", "admin", "proof", "Xc", "mfa")
 
 MATRIX = """
-# method path                                                              with       anon A   B   X   Y   admin proof
-GET    /healthz                                                            -          pub  pub pub pub pub pub pub
-GET    /readyz                                                             -          pub  pub pub pub pub pub pub
-GET    /openapi.json                                                       -          pub  pub pub pub pub pub pub
-GET    /.well-known/jwks.json                                              -          pub  pub pub pub pub pub pub
-GET    /.well-known/client-jwks.json                                       -          pub  pub pub pub pub pub pub
-GET    /static/<path:filename>                                             -          404  404 404 404 404 404 404
+# method path                                                              with       anon A   B   X   Y   admin proof Xc  mfa
+GET    /healthz                                                            -          pub  pub pub pub pub pub pub pub pub
+GET    /readyz                                                             -          pub  pub pub pub pub pub pub pub pub
+GET    /openapi.json                                                       -          pub  pub pub pub pub pub pub pub pub
+GET    /.well-known/jwks.json                                              -          pub  pub pub pub pub pub pub pub pub
+GET    /.well-known/client-jwks.json                                       -          pub  pub pub pub pub pub pub pub pub
+GET    /static/<path:filename>                                             -          404  404 404 404 404 404 404 404 404
 # signing in
-POST   /api/v1/auth/otp                                                    -          pub  pub pub pub pub pub pub
-POST   /api/v1/auth/otp/verify                                             -          pub  pub pub pub pub pub pub
-POST   /api/v1/auth/token                                                  -          pub  pub pub pub pub pub pub
-POST   /api/v1/auth/logout                                                 -          401  ok  ok  ok  ok  ok  401
-POST   /api/v1/auth/step-up                                                -          401  ok  ok  ok  ok  ok  401
-GET    /api/v1/auth/providers                                              -          pub  pub pub pub pub pub pub
-GET    /api/v1/auth/providers/<slug>/authorize                             -          pub  pub pub pub pub pub pub
-GET    /api/v1/auth/providers/<slug>/callback                              -          pub  pub pub pub pub pub pub
+POST   /api/v1/auth/otp                                                    -          pub  pub pub pub pub pub pub pub pub
+POST   /api/v1/auth/otp/verify                                             -          pub  pub pub pub pub pub pub pub pub
+POST   /api/v1/auth/token                                                  -          pub  pub pub pub pub pub pub pub pub
+POST   /api/v1/auth/logout                                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
+POST   /api/v1/auth/step-up                                                -          401  ok  ok  ok  ok  ok  401 ok  ok
+GET    /api/v1/auth/providers                                              -          pub  pub pub pub pub pub pub pub pub
+GET    /api/v1/auth/providers/<slug>/authorize                             -          pub  pub pub pub pub pub pub pub pub
+GET    /api/v1/auth/providers/<slug>/callback                              -          pub  pub pub pub pub pub pub pub pub
 # me: profile, sessions, second factor, identities, devices, inbox
-GET    /api/v1/me                                                          -          401  ok  ok  ok  ok  ok  401
-PATCH  /api/v1/me                                                          -          401  ok  ok  ok  ok  ok  401
-GET    /api/v1/me/sessions                                                 -          401  ok  ok  ok  ok  ok  401
-DELETE /api/v1/me/sessions/<session_id>                                    -          401  ok  404 404 404 404 401
-POST   /api/v1/me/totp                                                     -          401  ok  ok  ok  ok  ok  401
-POST   /api/v1/me/totp/confirm                                             -          401  ok  ok  ok  ok  ok  401
-POST   /api/v1/me/totp/recovery-codes                                      -          401  ok  ok  ok  ok  ok  401
-POST   /api/v1/me/totp/disable                                             -          401  ok  ok  403 403 403 401
-GET    /api/v1/me/identities                                               -          401  ok  ok  403 403 403 401
-POST   /api/v1/me/identities/link                                          -          401  ok  ok  403 403 403 401
-GET    /api/v1/me/documents                                                -          401  ok  ok  403 403 403 401
-POST   /api/v1/me/devices                                                  -          401  ok  ok  ok  ok  ok  401
-GET    /api/v1/me/notifications                                            -          401  ok  ok  ok  ok  ok  401
-GET    /api/v1/me/notifications/unread-count                               -          401  ok  ok  ok  ok  ok  401
-POST   /api/v1/me/notifications/read-all                                   -          401  ok  ok  ok  ok  ok  401
-POST   /api/v1/me/notifications/<notification_id>/read                     -          401  ok  404 404 404 404 401
-GET    /api/v1/me/notification-preferences                                 -          401  ok  ok  ok  ok  ok  401
-PUT    /api/v1/me/notification-preferences                                 -          401  ok  ok  ok  ok  ok  401
+GET    /api/v1/me                                                          -          401  ok  ok  ok  ok  ok  401 ok  ok
+PATCH  /api/v1/me                                                          -          401  ok  ok  ok  ok  ok  401 ok  ok
+GET    /api/v1/me/sessions                                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
+DELETE /api/v1/me/sessions/<session_id>                                    -          401  ok  404 404 404 404 401 404 404
+POST   /api/v1/me/totp                                                     -          401  ok  ok  ok  ok  ok  401 ok  ok
+POST   /api/v1/me/totp/confirm                                             -          401  ok  ok  ok  ok  ok  401 ok  ok
+POST   /api/v1/me/totp/recovery-codes                                      -          401  ok  ok  ok  ok  ok  401 ok  ok
+POST   /api/v1/me/totp/disable                                             -          401  ok  ok  403 403 403 401 403 403
+GET    /api/v1/me/identities                                               -          401  ok  ok  403 403 403 401 403 403
+POST   /api/v1/me/identities/link                                          -          401  ok  ok  403 403 403 401 403 403
+GET    /api/v1/me/documents                                                -          401  ok  ok  403 403 403 401 403 403
+POST   /api/v1/me/devices                                                  -          401  ok  ok  ok  ok  ok  401 ok  ok
+GET    /api/v1/me/notifications                                            -          401  ok  ok  ok  ok  ok  401 ok  ok
+GET    /api/v1/me/notifications/unread-count                               -          401  ok  ok  ok  ok  ok  401 ok  ok
+POST   /api/v1/me/notifications/read-all                                   -          401  ok  ok  ok  ok  ok  401 ok  ok
+POST   /api/v1/me/notifications/<notification_id>/read                     -          401  ok  404 404 404 404 401 404 404
+GET    /api/v1/me/notification-preferences                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
+PUT    /api/v1/me/notification-preferences                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
 # staff and identity-provider administration
-GET    /api/v1/admin/staff                                                 -          401  403 403 ok  ok  ok  401
-POST   /api/v1/admin/staff                                                 -          401  403 403 ok  404 ok  401
-POST   /api/v1/admin/staff/<account_id>/roles                              staff      401  403 403 ok  404 ok  401
-DELETE /api/v1/admin/staff/<account_id>/roles/<grant_id>                   staff      401  403 403 ok  404 ok  401
-GET    /api/v1/admin/identity-providers                                    -          401  403 403 ok  ok  ok  401
-POST   /api/v1/admin/identity-providers                                    -          401  403 403 ok  404 ok  401
-GET    /api/v1/admin/identity-providers/<slug>                             -          401  403 403 ok  404 ok  401
-PATCH  /api/v1/admin/identity-providers/<slug>                             -          401  403 403 ok  404 ok  401
-POST   /api/v1/admin/identity-providers/<slug>/staff-links                 staff      401  403 403 ok  404 ok  401
+GET    /api/v1/admin/staff                                                 -          401  403 403 ok  ok  ok  401 403 403
+POST   /api/v1/admin/staff                                                 -          401  403 403 ok  404 ok  401 403 403
+POST   /api/v1/admin/staff/<account_id>/roles                              staff      401  403 403 ok  404 ok  401 403 403
+DELETE /api/v1/admin/staff/<account_id>/roles/<grant_id>                   staff      401  403 403 ok  404 ok  401 403 403
+GET    /api/v1/admin/identity-providers                                    -          401  403 403 ok  ok  ok  401 403 403
+POST   /api/v1/admin/identity-providers                                    -          401  403 403 ok  404 ok  401 403 403
+GET    /api/v1/admin/identity-providers/<slug>                             -          401  403 403 ok  404 ok  401 403 403
+PATCH  /api/v1/admin/identity-providers/<slug>                             -          401  403 403 ok  404 ok  401 403 403
+POST   /api/v1/admin/identity-providers/<slug>/staff-links                 staff      401  403 403 ok  404 ok  401 403 403
 # catalog: public, and its administration
-GET    /api/v1/agencies                                                    -          pub  pub pub pub pub pub pub
-GET    /api/v1/agencies/<code>                                             ward       pub  pub pub pub pub pub pub
-GET    /api/v1/procedures                                                  -          pub  pub pub pub pub pub pub
-GET    /api/v1/procedures/<code>                                           birth      pub  pub pub pub pub pub pub
-GET    /api/v1/admin/catalog/procedures                                    -          401  403 403 ok  ok  ok  401
-POST   /api/v1/admin/catalog/procedures                                    -          401  403 403 ok  404 ok  401
-GET    /api/v1/admin/catalog/procedures/<code>                             pilot      401  403 403 ok  404 ok  401
-PUT    /api/v1/admin/catalog/procedures/<code>/draft                       pilot      401  403 403 ok  404 ok  401
-POST   /api/v1/admin/catalog/procedures/<code>/status                      pilot      401  403 403 ok  404 ok  401
-GET    /api/v1/admin/catalog/procedures/<code>/audit                       pilot      401  403 403 ok  404 ok  401
-GET    /api/v1/admin/catalog/procedures/<code>/pilot-figures               pilot      401  403 403 ok  404 ok  401
-GET    /api/v1/admin/catalog/procedures/<code>/pilot-members               pilot      401  403 403 ok  404 ok  401
-POST   /api/v1/admin/catalog/procedures/<code>/pilot-members               pilot      401  403 403 ok  404 ok  401
-DELETE /api/v1/admin/catalog/procedures/<code>/pilot-members/<account_id>  pilot      401  403 403 ok  404 ok  401
+GET    /api/v1/agencies                                                    -          pub  pub pub pub pub pub pub pub pub
+GET    /api/v1/agencies/<code>                                             ward       pub  pub pub pub pub pub pub pub pub
+GET    /api/v1/procedures                                                  -          pub  pub pub pub pub pub pub pub pub
+GET    /api/v1/procedures/<code>                                           birth      pub  pub pub pub pub pub pub pub pub
+GET    /api/v1/admin/catalog/procedures                                    -          401  403 403 ok  ok  ok  401 ok  403
+POST   /api/v1/admin/catalog/procedures                                    -          401  403 403 ok  404 ok  401 ok  403
+GET    /api/v1/admin/catalog/procedures/<code>                             pilot      401  403 403 ok  404 ok  401 ok  403
+PUT    /api/v1/admin/catalog/procedures/<code>/draft                       pilot      401  403 403 ok  404 ok  401 ok  403
+POST   /api/v1/admin/catalog/procedures/<code>/status                      pilot      401  403 403 ok  404 ok  401 ok  403
+GET    /api/v1/admin/catalog/procedures/<code>/audit                       pilot      401  403 403 ok  404 ok  401 ok  403
+GET    /api/v1/admin/catalog/procedures/<code>/pilot-figures               pilot      401  403 403 ok  404 ok  401 ok  403
+GET    /api/v1/admin/catalog/procedures/<code>/pilot-members               pilot      401  403 403 ok  404 ok  401 ok  403
+POST   /api/v1/admin/catalog/procedures/<code>/pilot-members               pilot      401  403 403 ok  404 ok  401 ok  403
+DELETE /api/v1/admin/catalog/procedures/<code>/pilot-members/<account_id>  pilot      401  403 403 ok  404 ok  401 ok  403
 # the national calendar: administrators of a top-level agency only
-GET    /api/v1/admin/calendar/overrides                                    -          401  403 403 ok  ok  ok  401
-POST   /api/v1/admin/calendar/overrides                                    -          401  403 403 403 403 ok  401
-DELETE /api/v1/admin/calendar/overrides/<day>                              -          401  403 403 403 403 ok  401
+GET    /api/v1/admin/calendar/overrides                                    -          401  403 403 ok  ok  ok  401 ok  403
+POST   /api/v1/admin/calendar/overrides                                    -          401  403 403 403 403 ok  401 403 403
+DELETE /api/v1/admin/calendar/overrides/<day>                              -          401  403 403 403 403 ok  401 403 403
 # a citizen's dossiers
-POST   /api/v1/dossiers                                                    -          401  ok  ok  403 403 403 401
-GET    /api/v1/dossiers                                                    -          401  ok  ok  403 403 403 401
-GET    /api/v1/dossiers/<dossier_id>                                       draft      401  ok  404 403 403 403 401
-PATCH  /api/v1/dossiers/<dossier_id>                                       draft      401  ok  404 403 403 403 401
-DELETE /api/v1/dossiers/<dossier_id>                                       draft      401  ok  404 403 403 403 401
-POST   /api/v1/dossiers/<dossier_id>/submit                                draft      401  ok  404 403 403 403 401
-POST   /api/v1/dossiers/<dossier_id>/resubmit                              submitted  401  ok  404 403 403 403 401
-POST   /api/v1/dossiers/<dossier_id>/withdraw                              submitted  401  ok  404 403 403 403 401
-GET    /api/v1/dossiers/<dossier_id>/events                                submitted  401  ok  404 403 403 403 401
-GET    /api/v1/dossiers/<dossier_id>/result                                returned   401  ok  404 403 403 403 401
-POST   /api/v1/dossiers/<dossier_id>/attachments/<slot>                    draft      401  ok  404 403 403 403 401
-DELETE /api/v1/dossiers/<dossier_id>/attachments/<slot>                    draft      401  ok  404 403 403 403 401
-GET    /api/v1/dossiers/<dossier_id>/attachments/<slot>/content            submitted  401  ok  404 ok  404 ok  401
-POST   /api/v1/dossiers/<dossier_id>/attachments/<slot>/reuse              draft      401  ok  404 403 403 403 401
-POST   /api/v1/dossiers/<dossier_id>/attachments/<slot>/uploads            draft      401  ok  404 403 403 403 401
-POST   /api/v1/dossiers/<dossier_id>/uploads/<upload_id>/confirm           draft      401  ok  404 403 403 403 401
-POST   /api/v1/dossiers/<dossier_id>/rating                                returned   401  ok  404 403 403 403 401
-GET    /api/v1/dossiers/<dossier_id>/rating                                returned   401  ok  404 403 403 403 401
-GET    /api/v1/tracking/<code>                                             tracking   pub  pub pub pub pub pub pub
+POST   /api/v1/dossiers                                                    -          401  ok  ok  403 403 403 401 403 403
+GET    /api/v1/dossiers                                                    -          401  ok  ok  403 403 403 401 403 403
+GET    /api/v1/dossiers/<dossier_id>                                       draft      401  ok  404 403 403 403 401 403 403
+PATCH  /api/v1/dossiers/<dossier_id>                                       draft      401  ok  404 403 403 403 401 403 403
+DELETE /api/v1/dossiers/<dossier_id>                                       draft      401  ok  404 403 403 403 401 403 403
+POST   /api/v1/dossiers/<dossier_id>/submit                                draft      401  ok  404 403 403 403 401 403 403
+POST   /api/v1/dossiers/<dossier_id>/resubmit                              submitted  401  ok  404 403 403 403 401 403 403
+POST   /api/v1/dossiers/<dossier_id>/withdraw                              submitted  401  ok  404 403 403 403 401 403 403
+GET    /api/v1/dossiers/<dossier_id>/events                                submitted  401  ok  404 403 403 403 401 403 403
+GET    /api/v1/dossiers/<dossier_id>/result                                returned   401  ok  404 403 403 403 401 403 403
+POST   /api/v1/dossiers/<dossier_id>/attachments/<slot>                    draft      401  ok  404 403 403 403 401 403 403
+DELETE /api/v1/dossiers/<dossier_id>/attachments/<slot>                    draft      401  ok  404 403 403 403 401 403 403
+GET    /api/v1/dossiers/<dossier_id>/attachments/<slot>/content            submitted  401  ok  404 ok  404 ok  401 404 404
+POST   /api/v1/dossiers/<dossier_id>/attachments/<slot>/reuse              draft      401  ok  404 403 403 403 401 403 403
+POST   /api/v1/dossiers/<dossier_id>/attachments/<slot>/uploads            draft      401  ok  404 403 403 403 401 403 403
+POST   /api/v1/dossiers/<dossier_id>/uploads/<upload_id>/confirm           draft      401  ok  404 403 403 403 401 403 403
+POST   /api/v1/dossiers/<dossier_id>/rating                                returned   401  ok  404 403 403 403 401 403 403
+GET    /api/v1/dossiers/<dossier_id>/rating                                returned   401  ok  404 403 403 403 401 403 403
+GET    /api/v1/tracking/<code>                                             tracking   pub  pub pub pub pub pub pub pub pub
 # the agency side of dossiers
-GET    /api/v1/agency/dossiers                                             -          401  403 403 ok  ok  ok  401
-POST   /api/v1/agency/dossiers                                             -          401  403 403 ok  404 ok  401
-GET    /api/v1/agency/dossiers/<dossier_id>                                submitted  401  403 403 ok  404 ok  401
-GET    /api/v1/agency/dossiers/<dossier_id>/events                         submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/accept                         submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/refuse                         submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/start                          submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/request-supplement             submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/request-fees                   submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/confirm-fees                   submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/result                         submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/decide                         submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/return                         submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/stop                           submitted  401  403 403 ok  404 ok  401
-POST   /api/v1/agency/dossiers/<dossier_id>/extend                         submitted  401  403 403 ok  404 ok  401
+GET    /api/v1/agency/dossiers                                             -          401  403 403 ok  ok  ok  401 ok  403
+POST   /api/v1/agency/dossiers                                             -          401  403 403 ok  404 ok  401 403 403
+GET    /api/v1/agency/dossiers/<dossier_id>                                submitted  401  403 403 ok  404 ok  401 404 403
+GET    /api/v1/agency/dossiers/<dossier_id>/events                         submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/accept                         submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/refuse                         submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/start                          submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/request-supplement             submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/request-fees                   submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/confirm-fees                   submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/result                         submitted  401  403 403 ok  404 ok  401 403 403
+POST   /api/v1/agency/dossiers/<dossier_id>/decide                         submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/return                         submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/stop                           submitted  401  403 403 ok  404 ok  401 404 403
+POST   /api/v1/agency/dossiers/<dossier_id>/extend                         submitted  401  403 403 ok  404 ok  401 404 403
 # petitions: senders (an account or a proven phone), officers, everyone
-POST   /api/v1/feedback/phone-proofs                                       -          pub  pub pub pub pub pub pub
-POST   /api/v1/feedback/phone-proofs/verify                                -          pub  pub pub pub pub pub pub
-POST   /api/v1/feedback                                                    -          401  ok  ok  403 403 403 ok
-GET    /api/v1/feedback                                                    -          401  ok  ok  403 403 403 ok
-GET    /api/v1/feedback/<string(length=26):feedback_id>                    -          401  ok  404 403 403 403 404
-POST   /api/v1/feedback/<string(length=26):feedback_id>/attachments        -          401  ok  404 403 403 403 404
-POST   /api/v1/feedback/<string(length=26):feedback_id>/supplement         -          401  ok  404 403 403 403 404
-POST   /api/v1/feedback/<string(length=26):feedback_id>/helpful            published  401  ok  404 403 403 403 404
-GET    /api/v1/feedback/public                                             -          pub  pub pub pub pub pub pub
-GET    /api/v1/feedback/public/<string(length=26):feedback_id>             published  pub  pub pub pub pub pub pub
-GET    /api/v1/agency/feedback                                             -          401  403 403 ok  ok  ok  401
-GET    /api/v1/agency/feedback/<feedback_id>                               -          401  403 403 ok  404 ok  401
-GET    /api/v1/agency/feedback/<feedback_id>/attachments/<attachment_id>   -          401  403 403 ok  404 ok  401
-POST   /api/v1/agency/feedback/<feedback_id>/start                         -          401  403 403 ok  404 ok  401
-POST   /api/v1/agency/feedback/<feedback_id>/refuse                        -          401  403 403 ok  404 ok  401
-POST   /api/v1/agency/feedback/<feedback_id>/request-supplement            -          401  403 403 ok  404 ok  401
-POST   /api/v1/agency/feedback/<feedback_id>/answer                        -          401  403 403 ok  404 ok  401
-POST   /api/v1/agency/feedback/<feedback_id>/publish                       -          401  403 403 ok  404 ok  401
+POST   /api/v1/feedback/phone-proofs                                       -          pub  pub pub pub pub pub pub pub pub
+POST   /api/v1/feedback/phone-proofs/verify                                -          pub  pub pub pub pub pub pub pub pub
+POST   /api/v1/feedback                                                    -          401  ok  ok  403 403 403 ok 403 403
+GET    /api/v1/feedback                                                    -          401  ok  ok  403 403 403 ok 403 403
+GET    /api/v1/feedback/<string(length=26):feedback_id>                    -          401  ok  404 403 403 403 404 403 403
+POST   /api/v1/feedback/<string(length=26):feedback_id>/attachments        -          401  ok  404 403 403 403 404 403 403
+POST   /api/v1/feedback/<string(length=26):feedback_id>/supplement         -          401  ok  404 403 403 403 404 403 403
+POST   /api/v1/feedback/<string(length=26):feedback_id>/helpful            published  401  ok  404 403 403 403 404 403 403
+GET    /api/v1/feedback/public                                             -          pub  pub pub pub pub pub pub pub pub
+GET    /api/v1/feedback/public/<string(length=26):feedback_id>             published  pub  pub pub pub pub pub pub pub pub
+GET    /api/v1/agency/feedback                                             -          401  403 403 ok  ok  ok  401 403 403
+GET    /api/v1/agency/feedback/<feedback_id>                               -          401  403 403 ok  404 ok  401 403 403
+GET    /api/v1/agency/feedback/<feedback_id>/attachments/<attachment_id>   -          401  403 403 ok  404 ok  401 403 403
+POST   /api/v1/agency/feedback/<feedback_id>/start                         -          401  403 403 ok  404 ok  401 403 403
+POST   /api/v1/agency/feedback/<feedback_id>/refuse                        -          401  403 403 ok  404 ok  401 403 403
+POST   /api/v1/agency/feedback/<feedback_id>/request-supplement            -          401  403 403 ok  404 ok  401 403 403
+POST   /api/v1/agency/feedback/<feedback_id>/answer                        -          401  403 403 ok  404 ok  401 403 403
+POST   /api/v1/agency/feedback/<feedback_id>/publish                       -          401  403 403 ok  404 ok  401 403 403
 # quality figures of agency X
-GET    /api/v1/reports/quality                                             -          401  403 403 ok  404 ok  401
-GET    /api/v1/reports/quality.csv                                         -          401  403 403 ok  404 ok  401
-GET    /api/v1/reports/quality/chart.svg                                   -          401  403 403 ok  404 ok  401
+GET    /api/v1/reports/quality                                             -          401  403 403 ok  404 ok  401 403 403
+GET    /api/v1/reports/quality.csv                                         -          401  403 403 ok  404 ok  401 403 403
+GET    /api/v1/reports/quality/chart.svg                                   -          401  403 403 ok  404 ok  401 403 403
 """
 
 

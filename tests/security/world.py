@@ -104,6 +104,24 @@ def staff(app, client, phone: str, *, agency: str, role: str) -> tuple[dict, pyo
     return _ok(confirmed)["tokens"], totp
 
 
+def _half_signed_in_staff(app, client, phone: str, *, agency: str) -> dict:
+    """An administrator of ``agency`` whose first sign-in has not set up an authenticator."""
+    from backend.identity.services.accounts import create_staff
+
+    with app.app_context():
+        create_staff(
+            phone=to_e164(phone),
+            full_name="Cán bộ mới",
+            agency_code=agency,
+            role="agency_admin",
+            granted_by=None,
+        )
+        db.session.remove()
+    tokens = sign_in(app, client, phone, audience="staff")
+    assert tokens["mfa_enrollment_required"] is True
+    return tokens
+
+
 def phone_proof(app, client, phone: str) -> dict:
     asked = _ok(client.post("/api/v1/feedback/phone-proofs", json={"phone": phone}), 202)
     body = {"challenge_id": asked["challenge_id"], "code": _code(app, phone)}
@@ -130,6 +148,10 @@ def build(app, *, issuer: str) -> World:
     admin, world.totp["admin"] = staff(
         app, client, "0911100003", agency=PROVINCE, role="agency_admin"
     )
+    catalog_x, world.totp["Xc"] = staff(
+        app, client, "0911100004", agency=WARD, role="catalog_manager"
+    )
+    half_staff = _half_signed_in_staff(app, client, "0911100005", agency=WARD)
     world.headers = {
         "anon": {},
         "A": bearer(a),
@@ -138,6 +160,8 @@ def build(app, *, issuer: str) -> World:
         "Y": bearer(y),
         "admin": bearer(admin),
         "proof": phone_proof(app, client, PHONE_PROOF),
+        "Xc": bearer(catalog_x),
+        "mfa": bearer(half_staff),
     }
     ha, hx = world.headers["A"], world.headers["X"]
     ids = world.ids
