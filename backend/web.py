@@ -80,6 +80,20 @@ def parse_json_body(raw: bytes) -> Any:
     return value
 
 
+def json_body_or_none() -> Any:
+    """The request's JSON read the hardened way, or None when it is absent or refused.
+
+    For code that looks at the body before the view's arguments do (rate-limit keys,
+    idempotency fingerprints): the arguments parser gives the refusal its proper 400 later.
+    """
+    if not request.is_json:
+        return None
+    try:
+        return parse_json_body(request.get_data(cache=True))
+    except json.JSONDecodeError:
+        return None
+
+
 class NulInQuery(ValidationFailed):
     code = "nul-character"
 

@@ -225,3 +225,48 @@ def test_an_enormous_authorization_header_is_401(client):
     for value in ("Bearer " + HUGE, "Bearer " + "a.b." + HUGE, "Basic " + HUGE, HUGE):
         answer = client.get("/api/v1/me", headers={"Authorization": value})
         assert_problem(answer, 401)
+
+
+NASTY = {
+    name: BODIES[name]
+    for name in (
+        "nested 100000 deep",
+        "unclosed 100000 deep",
+        "lone surrogate escape",
+        "invalid UTF-8",
+        "duplicate keys",
+        "NaN",
+        "integer of 5000 digits",
+    )
+}
+
+
+def _body_routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.rule == "/api/v1/auth/logout":
+            continue  # it reads no body, and would sign the citizen out for the rest
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH"}):
+            yield method, rule.rule
+
+
+@pytest.mark.parametrize("name", sorted(NASTY))
+def test_no_endpoint_breaks_on_a_nasty_json_body(app, client, citizen, name):
+    """Whatever reads the body first (a rate-limit key, an idempotency fingerprint, the
+    arguments) must refuse it with a problem, on every endpoint that takes a body."""
+    import re
+
+    for method, rule in _body_routes(app):
+        url = re.sub(r"<[^>]+>", "01ARZ3NDEKTSV4RRFFQ69G5FAV", rule)
+        for headers in (bearer(citizen), {}):
+            answer = client.open(
+                url,
+                method=method,
+                data=NASTY[name],
+                content_type="application/json",
+                headers={**headers, "Idempotency-Key": "nasty-body-0001"},
+            )
+            assert answer.status_code < 500, (method, rule, answer.status_code)
+            if answer.status_code >= 400:  # a view that reads no body may answer 2xx
+                assert answer.mimetype == PROBLEM_CONTENT_TYPE, (method, rule)
+    with app.app_context():  # (a view that reads no body keeps its key's answer, as it should)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 0

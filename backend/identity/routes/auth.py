@@ -10,14 +10,14 @@ from backend.identity import schemas, tokens
 from backend.identity.services import login, otp, sessions
 from backend.providers import login as provider_login
 from backend.security import public, require_principal
-from backend.web import Blueprint, body_accepts
+from backend.web import Blueprint, body_accepts, json_body_or_none
 
 blp = Blueprint("auth", __name__, description="Sign-in and tokens")
 well_known = Blueprint("well_known", __name__, description="Published keys")
 
 
 def _device_key() -> str:
-    body = request.get_json(silent=True) or {}
+    body = json_body_or_none() or {}
     device = body.get("device") if isinstance(body, dict) else None
     device_id = device.get("id") if isinstance(device, dict) else None
     return f"device:{device_id}" if isinstance(device_id, str) else f"ip:{request.remote_addr}"
