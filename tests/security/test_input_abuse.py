@@ -270,3 +270,28 @@ def test_no_endpoint_breaks_on_a_nasty_json_body(app, client, citizen, name):
                 assert answer.mimetype == PROBLEM_CONTENT_TYPE, (method, rule)
     with app.app_context():  # (a view that reads no body keeps its key's answer, as it should)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 0
+
+
+NASTY_HEADERS = {
+    "Accept-Language": "*;q=abc, en-US;q=2, ;;;, vi;q=-1, " + HUGE,
+    "If-None-Match": '"' + HUGE + '", W/"x", *',
+    "If-Match": 'W/"' + HUGE + '"',
+    "X-Phone-Proof": HUGE,
+    "Idempotency-Key": HUGE,
+    "Range": "bytes=0-1,2-3," + "4-5," * 2000,
+}
+
+
+def test_no_endpoint_breaks_on_nasty_headers(app, client, citizen):
+    import re
+
+    for rule in app.url_map.iter_rules():
+        if rule.rule == "/api/v1/auth/logout":
+            continue
+        url = re.sub(r"<[^>]+>", "01ARZ3NDEKTSV4RRFFQ69G5FAV", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for headers in (bearer(citizen), {}):
+                answer = client.open(url, method=method, headers={**headers, **NASTY_HEADERS})
+                assert answer.status_code < 500, (method, rule.rule, answer.status_code)
+                if answer.status_code >= 400:
+                    assert answer.mimetype == PROBLEM_CONTENT_TYPE, (method, rule.rule)
