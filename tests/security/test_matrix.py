@@ -445,3 +445,37 @@ def test_row(app, world, method, rule):
             assert response.mimetype == PROBLEM_CONTENT_TYPE, (principal, response.mimetype)
     assert not wrong, f"{method} {path}: {wrong}"
     assert len(public_answers) <= 1, f"{method} {path}: a public answer depends on the caller"
+
+
+# Lists answer 200 to everyone allowed to call them; what they must not hold is someone else's.
+LISTS = {
+    "B": [
+        "/api/v1/dossiers",
+        "/api/v1/feedback",
+        "/api/v1/me/documents",
+        "/api/v1/me/notifications",
+        "/api/v1/me/sessions",
+        "/api/v1/me/identities",
+    ],
+    "proof": ["/api/v1/feedback"],
+    "Y": [
+        "/api/v1/agency/dossiers",
+        f"/api/v1/agency/dossiers?agency={WARD}",
+        "/api/v1/agency/feedback",
+        "/api/v1/admin/staff",
+        "/api/v1/admin/identity-providers",
+        "/api/v1/admin/catalog/procedures",
+    ],
+    "Xc": ["/api/v1/agency/dossiers", "/api/v1/me/notifications"],
+}
+
+
+@pytest.mark.parametrize("principal", sorted(LISTS))
+def test_lists_hold_nothing_of_anyone_else(app, world, principal):
+    client = app.test_client()
+    theirs = (set(world.ids.values()) | {PILOT}) - {WARD, BIRTH}
+    for url in LISTS[principal]:
+        answer = client.get(url, headers=world.headers[principal])
+        assert answer.status_code == 200, (url, answer.get_json())
+        leaked = {value for value in theirs if value in answer.get_data(as_text=True)}
+        assert not leaked, (principal, url, leaked)
