@@ -7,6 +7,7 @@ from flask import current_app, request
 from backend.db import utcnow
 from backend.extensions import limiter
 from backend.identity import schemas, tokens
+from backend.identity.routes import totp_guesses_limited
 from backend.identity.services import login, otp, sessions
 from backend.providers import login as provider_login
 from backend.security import public, require_principal
@@ -110,7 +111,9 @@ def logout():
 
 
 @blp.route("/step-up", methods=["POST"])
+@totp_guesses_limited
 @blp.arguments(schemas.CodeSchema)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 @blp.response(200, schemas.TokenSchema)
 @blp.alt_response(409, response="CONFLICT")
 def step_up(data):
