@@ -15,7 +15,8 @@ sign-in has not set up an authenticator yet (``mfa``). A cell says what that cal
     401   not signed in          403   signed in, but not allowed
     404   hidden as absent: the resource exists, but not for this caller
 
-A new endpoint fails ``test_the_table_covers_every_endpoint`` until it gets a row, and a row whose
+A refusal must also leave every table as it was (its security event and idempotency record
+aside). A new endpoint fails ``test_the_table_covers_every_endpoint`` until it gets a row, and a row whose
 endpoint is gone fails it too. The ``with`` column names the resources put in the path.
 """
 
@@ -27,6 +28,7 @@ import io
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from backend.apidoc import PROBLEM_CONTENT_TYPE
 from backend.extensions import db
@@ -408,6 +410,31 @@ def _within_savepoint(app, send):
         savepoint.rollback()
 
 
+# Bookkeeping that a refusal may leave: the refusal itself is a security event, and a key
+# sent with it keeps its answer.
+_REFUSAL_TRAIL = {"security_events", "idempotency_keys"}
+
+
+def _state(app) -> tuple:
+    """Rows per table, versions of dossiers and petitions, sessions still live."""
+    from backend.dossiers.models import Dossier
+    from backend.engagement.models import Feedback
+    from backend.identity.models import Session
+
+    counts = [
+        sa.select(sa.func.count()).select_from(table).scalar_subquery()
+        for table in db.metadata.sorted_tables
+        if table.name not in _REFUSAL_TRAIL
+    ]
+    extras = [
+        sa.select(sa.func.coalesce(sa.func.sum(Dossier.version), 0)).scalar_subquery(),
+        sa.select(sa.func.coalesce(sa.func.sum(Feedback.version), 0)).scalar_subquery(),
+        sa.select(sa.func.count()).where(Session.revoked_at.is_(None)).scalar_subquery(),
+    ]
+    connection = app.extensions["sqlalchemy"]._app_engines[app][None]
+    return tuple(connection.execute(sa.select(*counts, *extras)).one())
+
+
 def _meets(expected: str, response) -> bool:
     status = response.status_code
     if status >= 500:
@@ -427,7 +454,7 @@ def test_row(app, world, method, rule):
     using, expected = ROWS[(method, rule)]
     client = app.test_client()
     path = path_for(rule, using, world)
-    # Refusals first: they must change nothing, and each call is rolled back anyway.
+    # Refusals first; each must change nothing (checked), and every call is rolled back.
     order = sorted(PRINCIPALS, key=lambda p: expected[p] in ("ok", "pub"))
     wrong, public_answers = {}, set()
     for principal in order:
