@@ -295,3 +295,28 @@ def test_no_endpoint_breaks_on_nasty_headers(app, client, citizen):
                 assert answer.status_code < 500, (method, rule.rule, answer.status_code)
                 if answer.status_code >= 400:
                     assert answer.mimetype == PROBLEM_CONTENT_TYPE, (method, rule.rule)
+
+
+NASTY_QUERIES = [
+    "limit=99999999999999999999999&cursor=%ff%fe&updated_since=0001-01-01T00:00:00Z"
+    "&from=0001-01-01&to=9999-12-31&year=99999999999&due=soon&due=overdue",
+    "limit=-1&cursor=" + "A" * 5000 + "&updated_since=9999-12-31T23:59:59%2B14:00&status=zzz"
+    "&from=2026-12-31&to=2026-01-01&procedure=1.001193&agency=001.01.00.H56",
+    "q=" + "%E1%BB%A6" * 3000 + "&verifier=%00000&code=%00&cursor=eyJ4IjoxfQ",
+]
+
+
+def test_no_endpoint_breaks_on_nasty_queries(app, client, citizen, make_staff):
+    import re
+
+    officer = make_staff("0911100001", agency=dossiers.WARD, role="agency_admin")[0]
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods:
+            continue
+        url = re.sub(r"<[^>]+>", "01ARZ3NDEKTSV4RRFFQ69G5FAV", rule.rule)
+        for query in NASTY_QUERIES:
+            for headers in (bearer(citizen), bearer(officer)):
+                answer = client.get(f"{url}?{query}", headers=headers)
+                assert answer.status_code < 500, (rule.rule, query[:40], answer.status_code)
+                if answer.status_code >= 400:
+                    assert answer.mimetype == PROBLEM_CONTENT_TYPE, (rule.rule, query[:40])
