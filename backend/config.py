@@ -212,6 +212,10 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "RATELIMIT_VERIFY_PER_DEVICE": environ.get("RATELIMIT_VERIFY_PER_DEVICE", "10/minute"),
         "RATELIMIT_TOKEN_PER_IP": environ.get("RATELIMIT_TOKEN_PER_IP", "60/minute"),
         "RATELIMIT_TRACKING_PER_IP": environ.get("RATELIMIT_TRACKING_PER_IP", "20/minute"),
+        # Wrong authenticator codes of one signed-in account (step-up, confirm, disable, ...).
+        "RATELIMIT_TOTP_PER_ACCOUNT": environ.get("RATELIMIT_TOTP_PER_ACCOUNT", "5/minute;20/hour"),
+        # Wrong verifiers for one dossier code, from anywhere: addresses are cheap to change.
+        "RATELIMIT_TRACKING_PER_CODE": environ.get("RATELIMIT_TRACKING_PER_CODE", "10/hour"),
         "RATELIMIT_PROVIDER_LOGIN_PER_IP": environ.get(
             "RATELIMIT_PROVIDER_LOGIN_PER_IP", "30/minute;300/hour"
         ),

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.db import created_column, id_column, utcnow
 from backend.errors import Conflict, DomainError, ValidationFailed
 from backend.extensions import db
+from backend.web import parse_json_body
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
@@ -79,7 +80,19 @@ class RequestInProgress(Conflict):
 
 
 def json_fingerprint() -> str:
-    body = request.get_json(silent=True)
+    """The request's JSON, canonical; a body the parser refuses counts by its bytes.
+
+    It is read with the same hardened parser as the view's arguments (this runs first): a
+    body nested too deep or carrying a lone surrogate must become the parser's 400, not a 500
+    here.
+    """
+    if not request.is_json:
+        return _hash(request.method, request.path, "null")
+    raw = request.get_data(cache=True)
+    try:
+        body = parse_json_body(raw)
+    except json.JSONDecodeError:
+        return _hash(request.method, request.path, "raw:" + hashlib.sha256(raw).hexdigest())
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return _hash(request.method, request.path, canonical)
 

@@ -1,4 +1,11 @@
-"""JSON logs: one line per request, each carrying a request id that the client can quote."""
+"""JSON logs: one line per request, each carrying a request id that the client can quote.
+
+Nothing that names a person reaches a log line: phone numbers (``0912 345 678``,
+``+84912345678``, ``84912345678`` and their spaced, dotted or dashed forms) and national ID
+numbers (12-digit CCCD, 9-digit CMND) are masked in every field, the message and the
+exception text alike. They get there through paths a citizen typed, and through the messages
+of database drivers and libraries that quote the values they choked on.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +23,26 @@ from backend.db import new_id
 access_log = logging.getLogger("backend.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+# Not part of a longer word or number on either side; one space, dot or dash may part digits.
+_PHONE = re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .-]?\d){9,10}(?!\w)")
+_ID_NUMBER = re.compile(r"(?<![\w+])(?:\d[ .-]?){11}\d(?!\w)|(?<![\w+.-])\d{9}(?![\w.-])")
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def scrub(value):
+    """``value`` with phone and national ID numbers masked, inside strings, lists and dicts."""
+    if isinstance(value, str):
+        return _ID_NUMBER.sub("[id-number]", _PHONE.sub("[phone]", value))
+    if isinstance(value, dict):
+        return {key: scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(item) for item in value]
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):
+        masked = scrub(str(value))
+        return value if masked == str(value) else masked
+    return scrub(str(value))  # what json.dumps(default=str) would write
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,6 +56,7 @@ class JsonFormatter(logging.Formatter):
         line.update({k: v for k, v in record.__dict__.items() if k not in _RESERVED})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
+        line = scrub(line)
         return json.dumps(line, ensure_ascii=False, default=str)
 
 

@@ -34,6 +34,15 @@ def _reject_constant(name: str) -> Any:
     raise _RejectedJson(f"{name} is not allowed")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object, refused when a name repeats: a proxy that reads the first of two and a
+    reader that keeps the last would act on different requests (RFC 7493 I-JSON, 2.3)."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise _RejectedJson("duplicate member names")
+    return value
+
+
 def _check_tree(value: Any, depth: int = 0) -> None:
     """Refuse what the database or the code behind cannot take: NUL, lone surrogates, depth."""
     if depth > MAX_JSON_DEPTH:
@@ -59,13 +68,30 @@ def parse_json_body(raw: bytes) -> Any:
         raise json.JSONDecodeError("empty body", "", 0)  # webargs reads this as "no body"
     try:
         value = json.loads(
-            raw.decode("utf-8"), parse_float=_finite_float, parse_constant=_reject_constant
+            raw.decode("utf-8"),
+            parse_float=_finite_float,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_unique_keys,
         )
         _check_tree(value)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         # JSONDecodeError is a ValueError; so are over-long integers and our own refusals.
         raise json.JSONDecodeError(str(error), "<body>", 0) from error
     return value
+
+
+def json_body_or_none() -> Any:
+    """The request's JSON read the hardened way, or None when it is absent or refused.
+
+    For code that looks at the body before the view's arguments do (rate-limit keys,
+    idempotency fingerprints): the arguments parser gives the refusal its proper 400 later.
+    """
+    if not request.is_json:
+        return None
+    try:
+        return parse_json_body(request.get_data(cache=True))
+    except json.JSONDecodeError:
+        return None
 
 
 class NulInQuery(ValidationFailed):

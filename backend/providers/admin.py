@@ -6,11 +6,25 @@ from backend.catalog.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.identity.services.accounts import get_staff
 from backend.providers import linking, registry, schemas
-from backend.security import require_principal, staff_required
+from backend.security import Forbidden, require_principal, staff_required
 from backend.web import Blueprint
 
 blp = Blueprint("admin_providers", __name__, description="Identity provider administration")
 MANAGE = "providers.manage"
+
+
+class StaffBeyondYourAgencies(Forbidden):
+    code = "staff-beyond-your-agencies"
+
+    def __init__(self):
+        super().__init__(
+            (
+                "Cán bộ này còn giữ vai trò ở cơ quan bạn không quản lý; chỉ quản trị cấp trên "
+                "của các cơ quan đó gắn được danh tính đăng nhập cho họ.",
+                "This staff member also holds roles at agencies you do not manage; only an "
+                "administrator above all of them can name their sign-in identity.",
+            )
+        )
 
 
 def _visible() -> frozenset[str]:
@@ -88,4 +102,7 @@ def link_staff(data, slug):
     visible = _visible()
     provider = registry.get_provider(slug=slug, visible_agencies=visible)
     staff = get_staff(account_id=data["account_id"], visible_agencies=visible)
+    # Whoever holds the identity signs in with every role the staff member holds anywhere.
+    if any(grant.agency_id not in visible for grant in staff.grants):
+        raise StaffBeyondYourAgencies()
     return linking.link_staff(provider=provider, account=staff, subject=data["subject"])

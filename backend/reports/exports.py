@@ -38,6 +38,16 @@ CSV_FIGURES = (
 CSV_HEADER = ("scope", "procedure_name", "delivery_mode", *CSV_FIGURES, "upgrade_eligible")
 
 
+# A cell opening with one of these is a formula to a spreadsheet; names are set by catalog
+# managers and read by leaders, so a name must never run there (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A name as a spreadsheet shows it: a leading apostrophe keeps it text."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def _cells(figures: Figures) -> list[str]:
     return [str(getattr(figures, name)) for name in CSV_FIGURES]
 
@@ -48,14 +58,14 @@ def to_csv(report: QualityReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    writer.writerow(["total", report.agency.name, "", *_cells(report.totals), ""])
+    writer.writerow(["total", _text(report.agency.name), "", *_cells(report.totals), ""])
     for row in report.by_procedure:
         procedure = row.procedure
         verdict = eligible.get(procedure.id)
         writer.writerow(
             [
                 procedure.code,
-                procedure.name,
+                _text(procedure.name),
                 procedure.delivery_mode.value,
                 *_cells(row.figures),
                 "" if verdict is None else ("yes" if verdict else "no"),

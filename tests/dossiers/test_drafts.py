@@ -134,3 +134,28 @@ def test_only_drafts_are_deleted(filing, client, app):
     receipt = filing.filed()
     gone = client.delete(f"/api/v1/dossiers/{receipt['id']}", headers=filing.headers)
     assert gone.status_code == 409
+
+
+def test_a_draft_with_a_pending_direct_upload_is_deleted_with_it(filing, client, app):
+    from datetime import timedelta
+
+    from backend.db import utcnow
+    from backend.dossiers.models import DirectUploadSlot
+
+    dossier = filing.draft().get_json()
+    with app.app_context():
+        db.session.add(
+            DirectUploadSlot(
+                dossier_id=dossier["id"],
+                slot="giay_chung_sinh",
+                upload_key="incoming/never-confirmed",
+                file_name="chung-sinh.png",
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
+        db.session.commit()
+    gone = client.delete(f"/api/v1/dossiers/{dossier['id']}", headers=filing.headers)
+    assert gone.status_code == 204, gone.get_json()
+    with app.app_context():
+        assert count_dossiers(app) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DirectUploadSlot)) == 0

@@ -12,7 +12,7 @@ from backend.catalog.models import Procedure, ProcedureStatus, ProcedureVersion
 from backend.catalog.services import ProcedureNotFound, is_pilot_member, version_in_force
 from backend.crypto import vault
 from backend.dossiers import workflow
-from backend.dossiers.models import Dossier, DossierEvent, DossierStatus
+from backend.dossiers.models import DirectUploadSlot, Dossier, DossierEvent, DossierStatus
 from backend.errors import Conflict, ValidationFailed, flatten_messages
 from backend.extensions import db
 from backend.identity.models import Account
@@ -139,7 +139,9 @@ def update_draft(*, dossier: Dossier, changes: dict[str, Any], now: datetime) ->
 def delete_draft(*, dossier: Dossier) -> None:
     if dossier.status is not DossierStatus.DRAFT:
         raise DossierNotEditable(("Chỉ xóa được bản nháp.", "Only drafts can be deleted."))
-    # A draft's only event is its creation; it goes with the draft.
+    # A draft's only event is its creation; it goes with the draft, and so do the presigned
+    # uploads still waiting for a confirmation (their files expire with the bucket's rule).
     db.session.execute(sa.delete(DossierEvent).where(DossierEvent.dossier_id == dossier.id))
+    db.session.execute(sa.delete(DirectUploadSlot).where(DirectUploadSlot.dossier_id == dossier.id))
     db.session.delete(dossier)
     db.session.commit()

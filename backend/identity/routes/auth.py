@@ -7,17 +7,18 @@ from flask import current_app, request
 from backend.db import utcnow
 from backend.extensions import limiter
 from backend.identity import schemas, tokens
+from backend.identity.routes import totp_guesses_limited
 from backend.identity.services import login, otp, sessions
 from backend.providers import login as provider_login
 from backend.security import public, require_principal
-from backend.web import Blueprint, body_accepts
+from backend.web import Blueprint, body_accepts, json_body_or_none
 
 blp = Blueprint("auth", __name__, description="Sign-in and tokens")
 well_known = Blueprint("well_known", __name__, description="Published keys")
 
 
 def _device_key() -> str:
-    body = request.get_json(silent=True) or {}
+    body = json_body_or_none() or {}
     device = body.get("device") if isinstance(body, dict) else None
     device_id = device.get("id") if isinstance(device, dict) else None
     return f"device:{device_id}" if isinstance(device_id, str) else f"ip:{request.remote_addr}"
@@ -110,7 +111,9 @@ def logout():
 
 
 @blp.route("/step-up", methods=["POST"])
+@totp_guesses_limited
 @blp.arguments(schemas.CodeSchema)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 @blp.response(200, schemas.TokenSchema)
 @blp.alt_response(409, response="CONFLICT")
 def step_up(data):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from backend.db import utcnow
 from backend.identity import schemas
 from backend.identity.models import AccountKind
+from backend.identity.routes import totp_guesses_limited
 from backend.identity.services import accounts, login, sessions, totp
 from backend.security import Forbidden, require_principal
 from backend.web import Blueprint
@@ -57,7 +58,9 @@ def begin_totp():
 
 
 @blp.route("/totp/confirm", methods=["POST"])
+@totp_guesses_limited
 @blp.arguments(schemas.CodeSchema)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 @blp.response(200, schemas.TotpConfirmedSchema)
 @blp.alt_response(409, response="CONFLICT")
 def confirm_totp(data):
@@ -69,7 +72,9 @@ def confirm_totp(data):
 
 
 @blp.route("/totp/recovery-codes", methods=["POST"])
+@totp_guesses_limited
 @blp.arguments(schemas.CodeSchema)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 @blp.response(200, schemas.RecoveryCodesSchema)
 @blp.alt_response(409, response="CONFLICT")
 def new_recovery_codes(data):
@@ -81,7 +86,9 @@ def new_recovery_codes(data):
 
 
 @blp.route("/totp/disable", methods=["POST"])
+@totp_guesses_limited
 @blp.arguments(schemas.CodeSchema)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 @blp.response(204)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")
