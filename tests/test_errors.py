@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend import create_app
-from backend.errors import NotFound
+from backend.errors import Conflict, NotFound
 from backend.security import public
 from backend.web import Blueprint
 from tests.conftest import app_config
@@ -49,6 +49,11 @@ def _probe_blueprint() -> Blueprint:
     @public
     def missing():
         raise NotFound(("Không có gì ở đây.", "Nothing here."))
+
+    @blp.route("/clash")
+    @public
+    def clash():
+        raise Conflict(extra={"status": "submitted", "title": "x", "current_status": "submitted"})
 
     return blp
 
@@ -142,6 +147,12 @@ def test_domain_error_carries_its_type_and_detail(probe):
     body = _problem(probe.get("/probe/missing", headers={"Accept-Language": "en"}), 404)
     assert body["type"] == "urn:dvc-mobile:problem:not-found"
     assert body["detail"] == "Nothing here."
+
+
+def test_extension_members_never_replace_the_standard_ones(probe):
+    body = _problem(probe.get("/probe/clash", headers={"Accept-Language": "en"}), 409)
+    assert (body["status"], body["title"]) == (409, "Conflict")
+    assert body["current_status"] == "submitted"
 
 
 def test_unknown_route_and_method(probe):
