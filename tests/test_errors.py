@@ -94,8 +94,20 @@ def test_valid_body_passes(probe):
         b'{"name": "a", "count": ' + b"9" * 5000 + b"}",  # over Python's int digit limit
         b"[" * 5000 + b"]" * 5000,  # nesting deep enough to blow the recursion limit
         b'{"a":' * 30 + b"1" + b"}" * 30,
+        b"\x0b",  # Python's str.strip() takes it for blank; JSON does not
     ],
-    ids=["truncated", "utf8", "nul", "surrogate", "nan", "inf", "bigint", "deep", "nested"],
+    ids=[
+        "truncated",
+        "utf8",
+        "nul",
+        "surrogate",
+        "nan",
+        "inf",
+        "bigint",
+        "deep",
+        "nested",
+        "not-json-whitespace",
+    ],
 )
 def test_malformed_json_is_400(probe, raw):
     body = _problem(post_raw(probe, raw), 400)
