@@ -80,12 +80,15 @@ def _ref(method: str, path: str) -> str:
 
 _DOSSIER = "/api/v1/dossiers/{dossier_id}"
 _FEEDBACK = "/api/v1/feedback/{feedback_id}"
+_AGENCY_DOSSIER = "/api/v1/agency/dossiers/{dossier_id}"
 _BY_DOSSIER_ID = {"dossier_id": "$response.body#/id"}
+_SAME_DOSSIER = {"dossier_id": "$request.path.dossier_id"}
 _BY_FEEDBACK_ID = {"feedback_id": "$response.body#/id"}
 
 # What a client can do next with what an operation just created or returned (OpenAPI links):
-# how the app walks from a new draft to its attachments and submission, or from a petition
-# to its answer. (method, path, status) -> {link name: (method, path, parameters)}
+# how the app walks from a new draft to its attachments and submission, an officer from a
+# received dossier to its result, a petitioner from a petition to its supplement.
+# (method, path, status) -> {link name: (method, path, parameters)}
 LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
     ("post", "/api/v1/dossiers", "201"): {
         "GetDossier": ("get", _DOSSIER, _BY_DOSSIER_ID),
@@ -98,14 +101,39 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = 
         "Events": ("get", _DOSSIER + "/events", _BY_DOSSIER_ID),
     },
     ("post", _DOSSIER + "/submit", "200"): {
-        "GetDossier": ("get", _DOSSIER, {"dossier_id": "$request.path.dossier_id"}),
-        "Withdraw": ("post", _DOSSIER + "/withdraw", {"dossier_id": "$request.path.dossier_id"}),
-        "Events": ("get", _DOSSIER + "/events", {"dossier_id": "$request.path.dossier_id"}),
-        "Track": (
-            "get",
-            "/api/v1/tracking/{code}",
-            {"code": "$response.body#/code"},
-        ),
+        "GetDossier": ("get", _DOSSIER, _SAME_DOSSIER),
+        "Withdraw": ("post", _DOSSIER + "/withdraw", _SAME_DOSSIER),
+        "Events": ("get", _DOSSIER + "/events", _SAME_DOSSIER),
+        "Track": ("get", "/api/v1/tracking/{code}", {"code": "$response.body#/code"}),
+        "Accept": ("post", _AGENCY_DOSSIER + "/accept", _SAME_DOSSIER),
+        "Refuse": ("post", _AGENCY_DOSSIER + "/refuse", _SAME_DOSSIER),
+    },
+    # The one-stop workflow, officer side, and the citizen's answers to it.
+    ("post", _AGENCY_DOSSIER + "/accept", "200"): {
+        "Start": ("post", _AGENCY_DOSSIER + "/start", _SAME_DOSSIER),
+        "Stop": ("post", _AGENCY_DOSSIER + "/stop", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/start", "200"): {
+        "RequestSupplement": ("post", _AGENCY_DOSSIER + "/request-supplement", _SAME_DOSSIER),
+        "RequestFees": ("post", _AGENCY_DOSSIER + "/request-fees", _SAME_DOSSIER),
+        "UploadResult": ("post", _AGENCY_DOSSIER + "/result", _SAME_DOSSIER),
+        "Decide": ("post", _AGENCY_DOSSIER + "/decide", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/request-supplement", "200"): {
+        "Resubmit": ("post", _DOSSIER + "/resubmit", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/request-fees", "200"): {
+        "ConfirmFees": ("post", _AGENCY_DOSSIER + "/confirm-fees", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/result", "201"): {
+        "Decide": ("post", _AGENCY_DOSSIER + "/decide", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/decide", "200"): {
+        "Return": ("post", _AGENCY_DOSSIER + "/return", _SAME_DOSSIER),
+        "Result": ("get", _DOSSIER + "/result", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/return", "200"): {
+        "Rate": ("post", _DOSSIER + "/rating", _SAME_DOSSIER),
     },
     ("post", "/api/v1/feedback", "201"): {
         "GetFeedback": ("get", _FEEDBACK, _BY_FEEDBACK_ID),

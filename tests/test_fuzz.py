@@ -225,13 +225,18 @@ def test_every_operation_as_a_signed_in_person(case, world, principal):
     case.call_and_validate(headers=headers, excluded_checks=EXCLUDED_CHECKS)
 
 
-def test_a_citizen_can_follow_every_link(app, world):
-    """Stateful: drafts, attachments, submission and petitions chained through the links."""
+def _signed_by(world: World, path: str) -> dict[str, str]:
+    """The citizen files and answers; the ward's admin works the dossier at the agency."""
+    staff = path.startswith(("/api/v1/agency/", "/api/v1/admin/"))
+    return world.headers["admin" if staff else "citizen"]
+
+
+def test_the_links_can_be_followed_from_draft_to_rating(app, world):
+    """Stateful: a draft, its attachments and submission, the one-stop workflow, petitions."""
     if not app.stack.postgres:
         pytest.skip("schemathesis runs on the PostgreSQL stack")
-    headers = world.headers["citizen"]
 
-    class Citizen(_load(app, world).as_state_machine()):
+    class Workflow(_load(app, world).as_state_machine()):
         # Each scenario starts from the same world, so that Hypothesis can replay and shrink
         # one: the test's transaction is rolled back to a savepoint, Redis emptied.
         def setup(self):
@@ -245,17 +250,17 @@ def test_a_citizen_can_follow_every_link(app, world):
                 redis_client.flushdb()
 
         def get_call_kwargs(self, case):
-            return {"headers": headers}
+            return {"headers": _signed_by(world, case.path)}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(
                 response,
                 additional_checks=additional_checks,
                 excluded_checks=EXCLUDED_CHECKS,
-                headers=headers,
+                headers=_signed_by(world, case.path),
             )
 
-    Citizen.run(
+    Workflow.run(
         settings=settings(
             max_examples=STATEFUL_SCENARIOS,
             stateful_step_count=10,
