@@ -71,3 +71,98 @@ class ProblemResponsesPlugin(BasePlugin):
             for status in statuses:
                 if status not in responses and str(status) not in responses:
                     responses[str(status)] = http.HTTPStatus(status).name
+
+
+def _ref(method: str, path: str) -> str:
+    """A JSON pointer to an operation of this document (RFC 6901 escaping)."""
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+_DOSSIER = "/api/v1/dossiers/{dossier_id}"
+_FEEDBACK = "/api/v1/feedback/{feedback_id}"
+_AGENCY_DOSSIER = "/api/v1/agency/dossiers/{dossier_id}"
+_BY_DOSSIER_ID = {"dossier_id": "$response.body#/id"}
+_SAME_DOSSIER = {"dossier_id": "$request.path.dossier_id"}
+_BY_FEEDBACK_ID = {"feedback_id": "$response.body#/id"}
+
+# What a client can do next with what an operation just created or returned (OpenAPI links):
+# how the app walks from a new draft to its attachments and submission, an officer from a
+# received dossier to its result, a petitioner from a petition to its supplement.
+# (method, path, status) -> {link name: (method, path, parameters)}
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
+    ("post", "/api/v1/dossiers", "201"): {
+        "GetDossier": ("get", _DOSSIER, _BY_DOSSIER_ID),
+        "PatchDossier": ("patch", _DOSSIER, _BY_DOSSIER_ID),
+        "DeleteDossier": ("delete", _DOSSIER, _BY_DOSSIER_ID),
+        "Attach": ("post", _DOSSIER + "/attachments/{slot}", _BY_DOSSIER_ID),
+        "Detach": ("delete", _DOSSIER + "/attachments/{slot}", _BY_DOSSIER_ID),
+        "Submit": ("post", _DOSSIER + "/submit", _BY_DOSSIER_ID),
+        "Withdraw": ("post", _DOSSIER + "/withdraw", _BY_DOSSIER_ID),
+        "Events": ("get", _DOSSIER + "/events", _BY_DOSSIER_ID),
+    },
+    ("post", _DOSSIER + "/submit", "200"): {
+        "GetDossier": ("get", _DOSSIER, _SAME_DOSSIER),
+        "Withdraw": ("post", _DOSSIER + "/withdraw", _SAME_DOSSIER),
+        "Events": ("get", _DOSSIER + "/events", _SAME_DOSSIER),
+        "Track": ("get", "/api/v1/tracking/{code}", {"code": "$response.body#/code"}),
+        "Accept": ("post", _AGENCY_DOSSIER + "/accept", _SAME_DOSSIER),
+        "Refuse": ("post", _AGENCY_DOSSIER + "/refuse", _SAME_DOSSIER),
+    },
+    # The one-stop workflow, officer side, and the citizen's answers to it.
+    ("post", _AGENCY_DOSSIER + "/accept", "200"): {
+        "Start": ("post", _AGENCY_DOSSIER + "/start", _SAME_DOSSIER),
+        "Stop": ("post", _AGENCY_DOSSIER + "/stop", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/start", "200"): {
+        "RequestSupplement": ("post", _AGENCY_DOSSIER + "/request-supplement", _SAME_DOSSIER),
+        "RequestFees": ("post", _AGENCY_DOSSIER + "/request-fees", _SAME_DOSSIER),
+        "UploadResult": ("post", _AGENCY_DOSSIER + "/result", _SAME_DOSSIER),
+        "Decide": ("post", _AGENCY_DOSSIER + "/decide", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/request-supplement", "200"): {
+        "Resubmit": ("post", _DOSSIER + "/resubmit", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/request-fees", "200"): {
+        "ConfirmFees": ("post", _AGENCY_DOSSIER + "/confirm-fees", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/result", "201"): {
+        "Decide": ("post", _AGENCY_DOSSIER + "/decide", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/decide", "200"): {
+        "Return": ("post", _AGENCY_DOSSIER + "/return", _SAME_DOSSIER),
+        "Result": ("get", _DOSSIER + "/result", _SAME_DOSSIER),
+    },
+    ("post", _AGENCY_DOSSIER + "/return", "200"): {
+        "Rate": ("post", _DOSSIER + "/rating", _SAME_DOSSIER),
+    },
+    ("post", "/api/v1/feedback", "201"): {
+        "GetFeedback": ("get", _FEEDBACK, _BY_FEEDBACK_ID),
+        "Attach": ("post", _FEEDBACK + "/attachments", _BY_FEEDBACK_ID),
+        "Supplement": ("post", _FEEDBACK + "/supplement", _BY_FEEDBACK_ID),
+        "Helpful": ("post", _FEEDBACK + "/helpful", _BY_FEEDBACK_ID),
+    },
+    ("get", "/api/v1/me/notifications", "200"): {
+        "MarkRead": (
+            "post",
+            "/api/v1/me/notifications/{notification_id}/read",
+            {"notification_id": "$response.body#/items/0/id"},
+        ),
+    },
+}
+
+
+class LinksPlugin(BasePlugin):
+    """Adds the OpenAPI links of ``LINKS`` to the responses they start from."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in (operations or {}).items():
+            for status, response in operation.get("responses", {}).items():
+                links = LINKS.get((method, path, str(status)))
+                if links and isinstance(response, dict):
+                    response["links"] = {
+                        name: {
+                            "operationRef": _ref(target, target_path),
+                            "parameters": dict(params),
+                        }
+                        for name, (target, target_path, params) in links.items()
+                    }

@@ -230,7 +230,8 @@ def problem_response(
             field: [translate_field_message(m, language) for m in messages]
             for field, messages in errors.items()
         }
-    body.update(extra or {})
+    # Extension members add to a problem; they never replace its standard members (RFC 9457).
+    body.update({name: value for name, value in (extra or {}).items() if name not in body})
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_CONTENT_TYPE
     )

@@ -17,6 +17,9 @@ from backend.errors import ValidationFailed, problem_response
 JSON_TYPES = frozenset({"application/json"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 MAX_JSON_DEPTH = 20
+# RFC 8259 whitespace; bytes.strip() would also drop \x0b and \x0c, which make a body
+# malformed JSON, not an empty one.
+JSON_WHITESPACE = b" \t\n\r"
 
 
 class _RejectedJson(ValueError):
@@ -64,7 +67,7 @@ def _check_tree(value: Any, depth: int = 0) -> None:
 
 
 def parse_json_body(raw: bytes) -> Any:
-    if not raw.strip():
+    if not raw.strip(JSON_WHITESPACE):
         raise json.JSONDecodeError("empty body", "", 0)  # webargs reads this as "no body"
     try:
         value = json.loads(

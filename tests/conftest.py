@@ -251,7 +251,10 @@ def outbox_lines(app) -> list[dict]:
     path = Path(app.config["SMS_OUTBOX_FILE"])
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    # JSON Lines are split on "\n" only: str.splitlines() would also cut at U+2028, U+0085...,
+    # which json.dumps(ensure_ascii=False) leaves unescaped inside strings.
+    text = path.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.split("\n") if line]
 
 
 def last_code(app, phone_e164: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from backend import create_app
-from backend.errors import NotFound
+from backend.errors import Conflict, NotFound
 from backend.extensions import db
 from backend.security import public
 from backend.web import Blueprint
@@ -60,6 +60,11 @@ def _probe_blueprint() -> Blueprint:
     def missing():
         raise NotFound(("Không có gì ở đây.", "Nothing here."))
 
+    @blp.route("/clash")
+    @public
+    def clash():
+        raise Conflict(extra={"status": "submitted", "title": "x", "current_status": "submitted"})
+
     return blp
 
 
@@ -99,8 +104,20 @@ def test_valid_body_passes(probe):
         b'{"name": "a", "count": ' + b"9" * 5000 + b"}",  # over Python's int digit limit
         b"[" * 5000 + b"]" * 5000,  # nesting deep enough to blow the recursion limit
         b'{"a":' * 30 + b"1" + b"}" * 30,
+        b"\x0b",  # Python's str.strip() takes it for blank; JSON does not
     ],
-    ids=["truncated", "utf8", "nul", "surrogate", "nan", "inf", "bigint", "deep", "nested"],
+    ids=[
+        "truncated",
+        "utf8",
+        "nul",
+        "surrogate",
+        "nan",
+        "inf",
+        "bigint",
+        "deep",
+        "nested",
+        "not-json-whitespace",
+    ],
 )
 def test_malformed_json_is_400(probe, raw):
     body = _problem(post_raw(probe, raw), 400)
@@ -152,6 +169,12 @@ def test_domain_error_carries_its_type_and_detail(probe):
     body = _problem(probe.get("/probe/missing", headers={"Accept-Language": "en"}), 404)
     assert body["type"] == "urn:dvc-mobile:problem:not-found"
     assert body["detail"] == "Nothing here."
+
+
+def test_extension_members_never_replace_the_standard_ones(probe):
+    body = _problem(probe.get("/probe/clash", headers={"Accept-Language": "en"}), 409)
+    assert (body["status"], body["title"]) == (409, "Conflict")
+    assert body["current_status"] == "submitted"
 
 
 def test_unknown_route_and_method(probe):

@@ -213,7 +213,7 @@ def check(dossier: Dossier, action: str, *, actor: Principal) -> Step:
                 f"Cannot '{action}' a dossier in status '{dossier.status.value}'.",
             ),
             extra={
-                "status": dossier.status.value,
+                "current_status": dossier.status.value,
                 "allowed_actions": allowed_actions(dossier, actor),
             },
         )

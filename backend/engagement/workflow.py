@@ -158,7 +158,7 @@ def move(
                 f"Cannot '{action}' a petition in status '{feedback.status.value}'.",
             ),
             extra={
-                "status": feedback.status.value,
+                "current_status": feedback.status.value,
                 "allowed_actions": allowed_actions(feedback, actor=step.actor),
             },
         )

@@ -73,7 +73,7 @@ def get_provider(slug):
 
 @blp.route("/<slug>", methods=["PATCH"])
 @staff_required(MANAGE)
-@blp.arguments(schemas.ProviderWriteSchema)
+@blp.arguments(schemas.ProviderWriteSchema, required=False)
 @blp.response(200, schemas.ProviderSchema)
 @blp.alt_response(403, response="FORBIDDEN")
 def update_provider(changes, slug):

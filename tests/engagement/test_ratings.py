@@ -62,7 +62,7 @@ def test_someone_elses_dossier_is_404(finished, filing_b, client):
 def test_an_unfinished_dossier_is_409(filing, client):
     receipt = filing.filed()
     response = rate(client, filing, receipt["id"])
-    assert response.status_code == 409 and response.get_json()["status"] == "submitted"
+    assert response.status_code == 409 and response.get_json()["current_status"] == "submitted"
 
 
 @pytest.mark.parametrize(

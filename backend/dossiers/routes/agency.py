@@ -79,11 +79,12 @@ def events(dossier_id):
 
 
 def _simple_step(path: str, action: str, schema, summary: str, field: str):
-    """An endpoint for a step that takes only a note or a reason."""
+    """An endpoint for a step that takes only a note or a reason (a note may be left out)."""
+    body_required = any(f.required for f in schema().fields.values())
 
     @blp.route(f"/<dossier_id>/{path}", methods=["POST"], endpoint=action)
     @staff_required()
-    @blp.arguments(schema)
+    @blp.arguments(schema, required=body_required)
     @blp.response(200, schemas.DossierSchema)
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(409, response="CONFLICT")

@@ -118,7 +118,7 @@ def submit(dossier_id):
 
 @blp.route("/<dossier_id>/resubmit", methods=["POST"])
 @citizen_required
-@blp.arguments(schemas.NoteSchema)
+@blp.arguments(schemas.NoteSchema, required=False)
 @blp.response(200, schemas.DossierSchema)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")
@@ -241,6 +241,7 @@ def confirm_upload(dossier_id, upload_id):
 @blp.response(204)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")
+@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def detach(dossier_id, slot):
     """Remove a file from a document slot"""
     attachments.detach(dossier=_mine(dossier_id, lock=True), slot_code=slot, now=utcnow())

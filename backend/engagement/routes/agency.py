@@ -59,7 +59,7 @@ def attachment(feedback_id, attachment_id):
 
 @blp.route("/<feedback_id>/start", methods=["POST"])
 @staff_required(PERMISSION)
-@blp.arguments(schemas.NoteSchema)
+@blp.arguments(schemas.NoteSchema, required=False)
 @blp.response(200, schemas.OfficerFeedbackSchema)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")
@@ -124,7 +124,7 @@ def answer(data, feedback_id):
 
 @blp.route("/<feedback_id>/publish", methods=["POST"])
 @staff_required(PERMISSION)
-@blp.arguments(schemas.PublishSchema)
+@blp.arguments(schemas.PublishSchema, required=False)
 @blp.response(200, schemas.OfficerFeedbackSchema)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")

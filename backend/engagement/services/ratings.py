@@ -73,7 +73,7 @@ def rate(
                 "Chỉ đánh giá được hồ sơ đã trả kết quả, bị từ chối hoặc bị dừng xử lý.",
                 "Only dossiers returned, refused or stopped can be rated.",
             ),
-            extra={"status": dossier.status.value},
+            extra={"current_status": dossier.status.value},
         )
     if db.session.scalar(sa.select(DossierRating.id).where(DossierRating.dossier_id == dossier.id)):
         raise AlreadyRated(("Mỗi hồ sơ chỉ đánh giá một lần.", "A dossier is rated once."))

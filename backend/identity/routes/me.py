@@ -22,7 +22,7 @@ def get_me():
 
 
 @blp.route("", methods=["PATCH"])
-@blp.arguments(schemas.ProfilePatchSchema)
+@blp.arguments(schemas.ProfilePatchSchema, required=False)
 @blp.response(200, schemas.ProfileSchema)
 @blp.alt_response(409, response="CONFLICT")
 def patch_me(changes):
