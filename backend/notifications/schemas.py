@@ -14,7 +14,11 @@ from backend.pagination import CursorArgs, page_schema
 class PushDeviceRegistrationSchema(ma.Schema):
     token = ma.fields.String(
         required=True,
-        validate=validate.Length(min=16, max=512),
+        # FCM tokens are printable ASCII; anything else would only fail at every send.
+        validate=[
+            validate.Length(min=16, max=512),
+            validate.Regexp(r"^[!-~]+$", error="Printable ASCII without spaces only."),
+        ],
         metadata={"description": "The FCM registration token of this app installation"},
     )
     platform = ma.fields.String(required=True, validate=validate.OneOf(["android", "ios", "web"]))

@@ -167,3 +167,15 @@ def test_codes_cannot_be_rerouted_and_unknown_channels_are_refused(client, citiz
             "/api/v1/me/notification-preferences", json={"items": items}, headers=headers
         )
         assert response.status_code == 422, items
+
+
+def test_a_push_token_with_spaces_or_control_characters_is_refused(client, app, citizen):
+    for token in ["a" * 20 + " " + "b" * 20, "a" * 20 + "\u2028" + "b" * 20, "é" * 40]:
+        answer = client.post(
+            "/api/v1/me/devices",
+            json={"token": token, "platform": "android"},
+            headers=bearer(citizen),
+        )
+        assert answer.status_code == 422, token
+        assert answer.mimetype == "application/problem+json"
+    assert _devices(app) == []
