@@ -23,27 +23,12 @@ from schemathesis.specs.openapi.checks import missing_required_header
 
 from backend.extensions import db
 from tests.conftest import bearer
+from tests.dossiers.conftest import BIRTH_DATA
+from tests.engagement.conftest import PETITION
 from tests.storage.samples import png
 
 WARD = "001.01.00.H56"
 BIRTH = "1.001193"
-BIRTH_DATA = {
-    "child_full_name": "Nguyễn Minh An",
-    "child_date_of_birth": "2026-11-20",
-    "child_sex": "nam",
-    "place_of_birth": "Bệnh viện Bãi Cháy, Hạ Long",
-    "mother_full_name": "Trần Thị Lan",
-    "mother_national_id": "022199001234",
-    "relationship": "me",
-    "requester_full_name": "Trần Thị Lan",
-    "requester_national_id": "022199001234",
-}
-PETITION = {
-    "subject": {"procedure_code": BIRTH},
-    "category": "delay",
-    "title": "Chậm trả kết quả khai sinh",
-    "text": "Hồ sơ khai sinh của con tôi đã quá hạn nhưng chưa có kết quả.",
-}
 # Operations that end the session they are called with: they get a spare session of the same
 # person, so that the cases of every other operation still run signed in.
 SESSION_ENDING = {("POST", "/api/v1/auth/logout"), ("DELETE", "/api/v1/me/sessions/{session_id}")}

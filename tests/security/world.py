@@ -25,6 +25,8 @@ from backend.db import utcnow
 from backend.extensions import db
 from backend.phones import to_e164
 from tests.conftest import DEVICE, bearer
+from tests.dossiers.conftest import BIRTH_DATA
+from tests.engagement.conftest import PETITION
 from tests.providers.oidc_provider import CLIENT_ID, CLIENT_SECRET
 from tests.storage.samples import pdf, png
 
@@ -34,23 +36,6 @@ PROVINCE = "000.00.00.H56"  # the administrator's agency: above X and Y
 BIRTH = "1.001193"
 PILOT = "1.000656"
 PHONE_A, PHONE_B, PHONE_PROOF = "0912345678", "0987654321", "0933222111"
-BIRTH_DATA = {
-    "child_full_name": "Nguyễn Minh An",
-    "child_date_of_birth": "2026-11-20",
-    "child_sex": "nam",
-    "place_of_birth": "Bệnh viện Bãi Cháy, Hạ Long",
-    "mother_full_name": "Trần Thị Lan",
-    "mother_national_id": "022199001234",
-    "relationship": "me",
-    "requester_full_name": "Trần Thị Lan",
-    "requester_national_id": "022199001234",
-}
-PETITION = {
-    "subject": {"procedure_code": BIRTH},
-    "category": "delay",
-    "title": "Chậm trả kết quả khai sinh",
-    "text": "Hồ sơ khai sinh của con tôi đã quá hạn nhưng chưa có kết quả.",
-}
 
 
 @dataclass
