@@ -45,6 +45,8 @@ STATUS_LABELS: dict[DossierStatus, tuple[str, str]] = {
 FINISHED = frozenset(
     {DossierStatus.REFUSED, DossierStatus.WITHDRAWN, DossierStatus.STOPPED, DossierStatus.RETURNED}
 )
+# The agency's clock runs: received and not yet decided, nor waiting for the citizen.
+RUNNING = frozenset({DossierStatus.SUBMITTED, DossierStatus.ACCEPTED, DossierStatus.PROCESSING})
 # Still to be worked on or handed back: neither a draft nor finished. Spelled out in SQL with
 # literal values so the partial indexes below serve queries that use the same words.
 _NOT_OPEN = sorted({DossierStatus.DRAFT, *FINISHED})

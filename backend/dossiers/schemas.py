@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import g
 from marshmallow import validate
 
 from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
-from backend.dossiers.models import STATUS_LABELS, Channel, DossierStatus
+from backend.db import utcnow
+from backend.dossiers.models import RUNNING, STATUS_LABELS, Channel, DossierStatus
 from backend.i18n import pick
 from backend.pagination import CursorArgs, page_schema
 from backend.phones import PhoneField
+from backend.workdays.services import due_soon_cutoff
 
 NOTE = validate.Length(max=2000)
 
@@ -37,6 +40,18 @@ class AttachmentSchema(ma.Schema):
     document = ma.fields.Nested(DocumentSchema, required=True)
 
 
+def _deadline(dossier) -> str | None:
+    """Where a running dossier stands against its due date; None while the clock stands still."""
+    if dossier.status not in RUNNING or dossier.due_at is None:
+        return None
+    now = utcnow()
+    if dossier.due_at < now:
+        return "overdue"
+    if "due_soon_cutoff" not in g:  # one calendar walk per request, not one per list item
+        g.due_soon_cutoff = due_soon_cutoff(now=now)
+    return "due_soon" if dossier.due_at <= g.due_soon_cutoff else "on_time"
+
+
 class DossierSummarySchema(ma.Schema):
     id = ma.fields.String(required=True)
     code = ma.fields.String(allow_none=True, required=True)
@@ -46,6 +61,17 @@ class DossierSummarySchema(ma.Schema):
     channel = ma.fields.Enum(Channel, by_value=True, required=True)
     submitted_at = ma.fields.DateTime(allow_none=True, required=True)
     due_at = ma.fields.DateTime(allow_none=True, required=True)
+    deadline = ma.fields.Function(
+        _deadline,
+        required=True,
+        allow_none=True,
+        # Read by the OpenAPI document as the field's enum; the field is only ever written.
+        validate=validate.OneOf(["on_time", "due_soon", "overdue"]),
+        metadata={
+            "description": "While the agency's clock runs: overdue, due_soon (within one "
+            "working day of office time) or on_time; null when it stands still or is done",
+        },
+    )
     updated_at = ma.fields.DateTime(required=True)
 
 

@@ -46,6 +46,7 @@ def test_late_dossier_gets_a_new_date_with_an_apology(filing, client, leader, re
     extended = client.post(url, json=body, headers=bearer(tokens))
     assert extended.status_code == 200, extended.get_json()
     assert extended.get_json()["due_at"] == "2026-12-04T10:00:00+00:00"
+    assert extended.get_json()["deadline"] == "on_time"  # Friday, days of office time away
     filing.refresh()
     events = client.get(
         f"/api/v1/dossiers/{receipt['id']}/events", headers=filing.headers
@@ -150,3 +151,20 @@ def test_the_queue_shows_open_work_unless_asked_for_finished(filing, client, rec
     bad = client.get("/api/v1/agency/dossiers?state=closed", headers=bearer(receiver))
     assert bad.status_code == 422
     assert bad.mimetype == "application/problem+json"
+
+
+def test_each_dossier_says_where_it_stands_against_its_deadline(filing, client, receiver, clock):
+    def deadlines(tokens):
+        response = client.get("/api/v1/agency/dossiers?state=all", headers=bearer(tokens))
+        return {d["code"]: d["deadline"] for d in response.get_json()["items"]}
+
+    soon = filing.filed()  # Monday 09:00, 8 working hours: due Tuesday 09:00
+    refused = filing.filed()
+    officer_post(client, receiver, refused["id"], "refuse", {"reason": "Thiếu giấy tờ"})
+    assert deadlines(receiver) == {soon["code"]: "due_soon", refused["code"]: None}
+    clock.shift(timedelta(hours=25))  # Tuesday 10:00
+    receiver = refreshed(client, receiver)
+    assert deadlines(receiver)[soon["code"]] == "overdue"
+    filing.refresh()
+    mine = client.get(f"/api/v1/dossiers/{soon['id']}", headers=filing.headers).get_json()
+    assert mine["deadline"] == "overdue"

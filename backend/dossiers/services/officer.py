@@ -10,7 +10,14 @@ import sqlalchemy as sa
 from backend.catalog.models import Agency, Procedure
 from backend.dossiers import workflow
 from backend.dossiers.codes import issue_code
-from backend.dossiers.models import FINISHED, OPEN_SQL, Channel, Dossier, DossierStatus
+from backend.dossiers.models import (
+    FINISHED,
+    OPEN_SQL,
+    RUNNING,
+    Channel,
+    Dossier,
+    DossierStatus,
+)
 from backend.dossiers.services.access import officer_scope
 from backend.dossiers.services.drafts import check_form, fileable_procedure
 from backend.dossiers.services.submission import verifier_digests
@@ -20,10 +27,8 @@ from backend.pagination import Page, keyset_page
 from backend.security import Principal
 from backend.workdays.services import due_soon_cutoff
 
+
 # Dossiers whose clock runs: officers owe the next step.
-RUNNING = frozenset({DossierStatus.SUBMITTED, DossierStatus.ACCEPTED, DossierStatus.PROCESSING})
-
-
 class SupplementAlreadyRequested(Conflict):
     code = "supplement-already-requested"
     title = ("Đã yêu cầu bổ sung một lần", "A supplement was already requested")
