@@ -21,7 +21,7 @@ from backend.dossiers.models import (
 )
 from backend.errors import Conflict, DomainError
 from backend.extensions import db
-from backend.notifications.services import notify
+from backend.notifications.services import notify, notify_phone
 from backend.security import Principal
 from backend.workdays.calendar import LEGAL_TIMEZONE
 from backend.workdays.services import DeadlineUnit, compute_due, current_calendar
@@ -124,18 +124,40 @@ ANNOUNCED = {
 }
 
 
+# What an applicant at the counter, with a phone but no account, is texted about.
+COUNTER_ANNOUNCED = {
+    "register": "dossier.counter_received",
+    "request_supplement": "dossier.counter_supplement_requested",
+    "request_fees": "dossier.counter_fees_due",
+    "decide": "dossier.counter_decided",
+    "extend_due": "dossier.counter_due_date_extended",
+}
+
+
+def _legal_date(moment: datetime) -> str:
+    return moment.astimezone(LEGAL_TIMEZONE).date().isoformat()
+
+
 def announce(dossier: Dossier, action: str, now: datetime) -> None:
     """Queue the citizen's notification in the same transaction as the step it tells of.
 
-    A counter dossier may have no account behind it; its applicant hears from the counter.
+    A counter dossier may have no account behind it: its applicant, when they left a phone,
+    gets the steps that ask something of them or tell them when to come, by SMS.
     """
-    kind = ANNOUNCED.get(action)
-    if kind is None or dossier.citizen_id is None:
-        return
     data = {"dossier_id": dossier.id, "code": dossier.code}
     if action == "extend_due":
-        data["new_due_date"] = dossier.due_at.astimezone(LEGAL_TIMEZONE).date().isoformat()
-    notify(dossier.citizen_id, kind, data, now=now)
+        data["new_due_date"] = _legal_date(dossier.due_at)
+    if dossier.citizen_id is not None:
+        kind = ANNOUNCED.get(action)
+        if kind is not None:
+            notify(dossier.citizen_id, kind, data, now=now)
+        return
+    kind = COUNTER_ANNOUNCED.get(action)
+    if kind is None or not dossier.applicant_phone:
+        return
+    if action == "register":
+        data["due_date"] = _legal_date(dossier.due_at) if dossier.due_at else "-"
+    notify_phone(phone=dossier.applicant_phone, kind=kind, data=data, now=now)
 
 
 def record(

@@ -75,6 +75,67 @@ def _dossier(kind: str, title, body, sms, *, sms_default: bool = False, **extra)
     )
 
 
+def _counter(kind: str, title, sms) -> Template:
+    """A step of a dossier handed in at the counter, texted to the applicant's phone: there is
+    no account or app behind it, so the message says where to look or to go."""
+    return Template(
+        kind=f"dossier.counter_{kind}",
+        audience="phone",
+        defaults=frozenset({SMS}),
+        title=title,
+        body=sms,
+        sms=sms,
+        always=frozenset({SMS}),
+        choosable=False,
+    )
+
+
+_COUNTER_TEMPLATES = [
+    _counter(
+        "received",
+        ("Hồ sơ đã được tiếp nhận", "Dossier received"),
+        (
+            "DVC: Ho so {code} da duoc tiep nhan, hen tra ket qua ngay {due_date}. Tra cuu "
+            "bang ma ho so va 4 so cuoi dien thoai.",
+            "DVC: Dossier {code} was received; result due on {due_date}. Look it up with the "
+            "dossier code and the last 4 digits of your phone.",
+        ),
+    ),
+    _counter(
+        "supplement_requested",
+        ("Hồ sơ cần bổ sung", "More documents needed"),
+        (
+            "DVC: Ho so {code} can bo sung giay to. Vui long lien he bo phan mot cua.",
+            "DVC: Dossier {code} needs more documents. Please contact the one-stop desk.",
+        ),
+    ),
+    _counter(
+        "fees_due",
+        ("Hồ sơ cần nộp phí", "Fees due"),
+        (
+            "DVC: Ho so {code} can nop phi, le phi. Vui long lien he bo phan mot cua.",
+            "DVC: Fees are due for dossier {code}. Please contact the one-stop desk.",
+        ),
+    ),
+    _counter(
+        "decided",
+        ("Hồ sơ đã có kết quả", "Result ready"),
+        (
+            "DVC: Ho so {code} da co ket qua. Moi ong/ba den bo phan mot cua de nhan.",
+            "DVC: Dossier {code} has its result. Please collect it at the one-stop desk.",
+        ),
+    ),
+    _counter(
+        "due_date_extended",
+        ("Hồ sơ có hẹn mới", "New due date"),
+        (
+            "DVC: Xin loi, ho so {code} cham tra ket qua; hen moi ngay {new_due_date}.",
+            "DVC: We are sorry: dossier {code} is late; its new due date is {new_due_date}.",
+        ),
+    ),
+]
+
+
 _TEMPLATES = [
     _dossier(
         "submitted",
@@ -290,7 +351,9 @@ _TEMPLATES = [
     ),
 ]
 
-TEMPLATES: dict[str, Template] = {template.kind: template for template in _TEMPLATES}
+TEMPLATES: dict[str, Template] = {
+    template.kind: template for template in [*_TEMPLATES, *_COUNTER_TEMPLATES]
+}
 
 
 def template_for(kind: str) -> Template:

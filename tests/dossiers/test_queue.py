@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import bearer
+from tests.conftest import bearer, outbox_lines
 from tests.dossiers.conftest import BIRTH_DATA, officer_post, refreshed
 
 
@@ -68,7 +68,12 @@ def test_a_dossier_on_time_needs_no_new_date(filing, client, leader):
     assert response.status_code == 409
 
 
-def test_counter_dossier_is_registered_received_and_counted(client, receiver, outsider):
+def _texts_to(app, phone, before=0):
+    return [line for line in outbox_lines(app)[before:] if line["to"] == phone]
+
+
+def test_counter_dossier_is_registered_received_and_counted(client, app, receiver, outsider):
+    sent_before = len(outbox_lines(app))
     body = {
         "procedure_code": "1.001193",
         "channel": "counter",
@@ -96,6 +101,32 @@ def test_counter_dossier_is_registered_received_and_counted(client, receiver, ou
     assert found.status_code == 200
     assert found.get_json()["status_label"] == "Được tiếp nhận"
     assert client.get(f"/api/v1/tracking/{code}?verifier=4321").status_code == 200
+    # The applicant has no account, but left a phone: the receipt and due date come by SMS.
+    [received] = _texts_to(app, "+84977000111", sent_before)
+    assert received["kind"] == "dossier.counter_received"
+    assert code in received["text"] and "01/12/2026" in received["text"]
+
+
+def test_a_counter_applicant_is_texted_what_to_do_and_when_to_come(client, app, receiver, leader):
+    body = {
+        "procedure_code": "1.001193",
+        "channel": "counter",
+        "applicant": {"full_name": "Lê Văn Cường", "phone": "0977000222"},
+        "data": {**BIRTH_DATA, "requester_phone": "0977000222"},
+    }
+    sent_before = len(outbox_lines(app))
+    dossier = client.post("/api/v1/agency/dossiers", json=body, headers=bearer(receiver))
+    assert dossier.status_code == 201, dossier.get_json()
+    dossier_id = dossier.get_json()["id"]
+    started = officer_post(client, leader, dossier_id, "start")
+    assert started.status_code == 200, started.get_json()
+    supplement = officer_post(
+        client, leader, dossier_id, "request-supplement", {"items": ["Bản sao giấy chứng sinh"]}
+    )
+    assert supplement.status_code == 200, supplement.get_json()
+    kinds = [line["kind"] for line in _texts_to(app, "+84977000222", sent_before)]
+    # Starting the work asks nothing of the applicant: no text for it.
+    assert kinds == ["dossier.counter_received", "dossier.counter_supplement_requested"]
 
 
 def test_tracking_shows_little_and_hides_behind_the_verifier(filing, client, app, monkeypatch):

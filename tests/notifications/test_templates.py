@@ -11,6 +11,7 @@ SAMPLE = {
     "dossier_id": "01JDOSSIER0000000000000001",
     "feedback_id": "01JFEEDBACK000000000000001",
     "new_due_date": "2026-12-24",
+    "due_date": "2026-12-24",
     "due_soon": 120,
     "overdue": 35,
     "minutes": 5,
@@ -55,6 +56,10 @@ def test_the_required_kinds_are_all_there():
             "due_date_extended",
         ]
     }
+    counter = {
+        f"dossier.counter_{k}"
+        for k in ["received", "supplement_requested", "fees_due", "decided", "due_date_extended"]
+    }
     others = {
         "feedback.answered",
         "feedback.answered_phone",
@@ -63,12 +68,19 @@ def test_the_required_kinds_are_all_there():
         "otp",
         "otp.feedback",
     }
-    assert dossier | others == set(TEMPLATES)
+    assert dossier | counter | others == set(TEMPLATES)
 
 
 def test_a_code_goes_only_by_sms_and_cannot_be_chosen_otherwise():
     otp = template_for("otp")
     assert {c.value for c in otp.defaults} == {"sms"} and not otp.choosable and otp.secret
+
+
+def test_counter_applicants_are_only_texted():
+    for kind in [k for k in TEMPLATES if k.startswith("dossier.counter_")]:
+        template = template_for(kind)
+        assert template.audience == "phone" and {c.value for c in template.defaults} == {"sms"}
+        assert not template.choosable and template.link is None
 
 
 def test_unknown_kind_raises():
