@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from backend.catalog.models import Agency
 from backend.catalog.services import AgencyNotFound, get_agency
 from backend.db import utcnow
+from backend.extensions import db
 from backend.identity.services.accounts import get_staff
 from backend.providers import linking, registry, schemas
 from backend.security import Forbidden, require_principal, staff_required
@@ -27,8 +31,34 @@ class StaffBeyondYourAgencies(Forbidden):
         )
 
 
+class TopAdministratorNeeded(Forbidden):
+    code = "level-2-needs-a-top-administrator"
+
+    def __init__(self):
+        super().__init__(
+            (
+                "Chỉ quản trị cơ quan cấp cao nhất mới được công nhận mức định danh 2 cho một nhà "
+                "cung cấp; hãy ánh xạ tối đa mức 1 hoặc đề nghị cấp trên.",
+                "Only an administrator of a top-level agency may let a provider vouch for level "
+                "2; map at most level 1, or ask them.",
+            )
+        )
+
+
 def _visible() -> frozenset[str]:
     return require_principal().agencies_for(MANAGE)
+
+
+def _check_levels(acr_levels: dict | None) -> None:
+    """Level 2 opens every procedure that asks for an identity as sure as the national e-ID's,
+    in every agency: a provider may vouch for it only on the word of an administrator at the
+    top of the agency tree, not of one agency's own (the command line, run by the operators,
+    is not limited)."""
+    if not acr_levels or 2 not in acr_levels.values():
+        return
+    top = sa.select(Agency.id).where(Agency.id.in_(_visible()), Agency.parent_id.is_(None))
+    if db.session.scalar(sa.select(top.exists())) is not True:
+        raise TopAdministratorNeeded()
 
 
 @blp.route("")
@@ -52,6 +82,7 @@ def create_provider(data):
     agency = get_agency(code=data["agency"])
     if agency.id not in _visible():
         raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
+    _check_levels(data.get("acr_levels"))
     return registry.create_provider(
         data=data,
         client_secret=data.pop("client_secret", None),
@@ -79,6 +110,7 @@ def get_provider(slug):
 def update_provider(changes, slug):
     """Change a provider; saving with enabled=true checks discovery again"""
     provider = registry.get_provider(slug=slug, visible_agencies=_visible())
+    _check_levels(changes.get("acr_levels"))
     client_secret = changes.pop("client_secret", None)
     enable = changes.pop("enabled", None)
     return registry.update_provider(

@@ -36,8 +36,9 @@ def body(issuer: str, **changes) -> dict:
         "client_secret": CLIENT_SECRET,
         "scopes": ["openid", "profile"],
         "claim_mapping": {"national_id": "cccd"},
-        "acr_levels": {"urn:test:loa2": 2},
-        "minimum_level": 2,
+        # An agency's own administrator may let its provider vouch for level 1 at most.
+        "acr_levels": {"urn:test:loa2": 1},
+        "minimum_level": 1,
         **changes,
     }
 
@@ -71,6 +72,38 @@ def test_admin_plugs_in_a_provider(app, client, op, admin):
     )
     assert patched.status_code == 200 and patched.get_json()["enabled"] is False
     assert client.get("/api/v1/auth/providers").get_json()["items"] == []
+
+
+def test_only_a_top_level_administrator_lets_a_provider_vouch_for_level_2(
+    client, op, admin, make_staff
+):
+    level_2 = {"acr_levels": {"urn:test:loa2": 2}, "minimum_level": 2}
+    refused = client.post(
+        "/api/v1/admin/identity-providers", json=body(op.issuer, **level_2), headers=bearer(admin)
+    )
+    assert refused.status_code == 403
+    assert refused.get_json()["type"].endswith("level-2-needs-a-top-administrator")
+    created = client.post(
+        "/api/v1/admin/identity-providers", json=body(op.issuer), headers=bearer(admin)
+    )
+    assert created.status_code == 201
+    raised = client.patch(
+        "/api/v1/admin/identity-providers/tinh_h56", json=level_2, headers=bearer(admin)
+    )
+    assert raised.status_code == 403
+    top, _ = make_staff("0911000777", agency=PROVINCE, role="agency_admin")
+    vouched = client.patch(
+        "/api/v1/admin/identity-providers/tinh_h56", json=level_2, headers=bearer(top)
+    )
+    assert vouched.status_code == 200, vouched.get_json()
+    assert vouched.get_json()["acr_levels"] == {"urn:test:loa2": 2}
+    # The agency's own administrator keeps running it, without touching the levels.
+    renamed = client.patch(
+        "/api/v1/admin/identity-providers/tinh_h56",
+        json={"name": "Định danh"},
+        headers=bearer(admin),
+    )
+    assert renamed.status_code == 200
 
 
 def test_a_provider_failing_discovery_is_saved_disabled_with_the_reason(client, op, admin):
