@@ -28,9 +28,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from backend.catalog.services import with_descendants
 from backend.crypto import vault
 from backend.extensions import db
-from backend.identity.models import Account, AccountKind, AccountStatus
+from backend.identity.models import Account, AccountKind, AccountStatus, RoleGrant
 from backend.identity.services.events import record_event
 from backend.phones import InvalidPhone, to_e164
 from backend.providers.models import IdentityLink, IdentityProvider
@@ -107,6 +108,21 @@ class StaffSignInTooWeak(LinkRefused):
             (
                 "Cán bộ phải đăng nhập nhiều lớp (mức 2) tại nhà cung cấp định danh.",
                 "Staff must sign in with several factors (level 2) at the identity provider.",
+            )
+        )
+
+
+class StaffRolesBeyondProvider(LinkRefused):
+    code = "staff-roles-beyond-provider"
+    kind = "forbidden"
+
+    def __init__(self):
+        super().__init__(
+            (
+                "Cán bộ còn giữ vai trò ở cơ quan ngoài phạm vi của nhà cung cấp định danh này; "
+                "hãy đăng nhập bằng số điện thoại và ứng dụng xác thực.",
+                "This staff member holds roles outside this identity provider's agencies; sign "
+                "in with the phone and the authenticator app.",
             )
         )
 
@@ -276,6 +292,13 @@ def staff_for_login(
     account = db.session.get(Account, link.account_id)
     if account is None or account.status is not AccountStatus.ACTIVE:
         raise AccountDisabled()
+    # An agency's provider vouches for its own people: roles granted since at agencies outside
+    # its tree were never that agency's to open, so such a sign-in takes the app's own factors.
+    grant_agencies = set(
+        db.session.scalars(sa.select(RoleGrant.agency_id).where(RoleGrant.account_id == account.id))
+    )
+    if not grant_agencies <= with_descendants({provider.agency_id}):
+        raise StaffRolesBeyondProvider()
     link.last_login_at = now
     return account
 

@@ -148,6 +148,35 @@ def test_staff_sign_in_through_their_agencys_provider(app, client, op, registere
         db.session.remove()
 
 
+def test_a_provider_opens_no_roles_outside_its_agencies(app, client, op, registered, make_staff):
+    from backend.catalog.services import get_agency
+    from backend.identity.services.accounts import grant_role
+
+    admin, _ = make_staff("0911000222", agency="000.00.00.H56", role="agency_admin")
+    officer, _ = make_staff("0911000333", agency="000.00.00.H56", role="receiving_officer")
+    officer_id = me(client, officer)["id"]
+    op.subject = "officer-at-idp"
+    op.claims["amr"] = ["pwd", "otp"]
+    client.post(
+        "/api/v1/admin/identity-providers/testidp/staff-links",
+        json={"account_id": officer_id, "subject": "officer-at-idp"},
+        headers=bearer(admin),
+    )
+    assert redeem(client, browser_login(client, "testidp", audience="staff")).status_code == 200
+    # Later, a ministry outside the province's tree gives the officer a role of its own.
+    admin_id = me(client, admin)["id"]
+    with app.app_context():
+        grant_role(
+            account=db.session.get(Account, officer_id),
+            role="receiving_officer",
+            agency_id=get_agency(code="000.00.00.G12").id,
+            granted_by=admin_id,
+        )
+        db.session.remove()
+    leg = browser_login(client, "testidp", audience="staff")
+    assert leg.answer["error_code"] == "staff-roles-beyond-provider"
+
+
 def test_staff_need_a_strong_sign_in_at_the_provider(app, client, op, registered, make_staff):
     admin, _ = make_staff("0911000222", agency="000.00.00.H56", role="agency_admin")
     officer_id = me(client, admin)["id"]
