@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -14,6 +15,7 @@ from backend.catalog.models import (
     STATUS_TRANSITIONS,
     Agency,
     AgencyLevel,
+    CatalogAuditRecord,
     DeliveryMode,
     PilotMember,
     Procedure,
@@ -21,6 +23,7 @@ from backend.catalog.models import (
     ProcedureVersion,
 )
 from backend.catalog.schemas import CatalogImportSchema
+from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed, flatten_messages
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
@@ -199,6 +202,40 @@ class ImportSummary:
     versions_frozen: int = 0
 
 
+def append_audit(
+    procedure: Procedure,
+    *,
+    actor_id: str | None,
+    action: str,
+    status_before: ProcedureStatus | None,
+    version_before: int | None,
+    now: datetime,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """One more act in the procedure's append-only audit trail; the caller commits."""
+    last = db.session.scalar(
+        sa.select(sa.func.max(CatalogAuditRecord.seq)).where(
+            CatalogAuditRecord.procedure_id == procedure.id
+        )
+    )
+    db.session.add(
+        CatalogAuditRecord(
+            procedure_id=procedure.id,
+            seq=(last or 0) + 1,
+            actor_id=actor_id,
+            action=action,
+            status_before=status_before,
+            status_after=procedure.status,
+            version_before=version_before,
+            version_after=procedure.current_version,
+            note=note,
+            details=details or {},
+            created_at=now,
+        )
+    )
+
+
 def _import_agencies(rows: list[dict[str, Any]], errors: dict[str, list[str]], summary) -> None:
     for index, row in enumerate(rows):
         agency = db.session.scalar(sa.select(Agency).where(Agency.code == row["code"]))
@@ -228,7 +265,9 @@ def _import_agencies(rows: list[dict[str, Any]], errors: dict[str, list[str]], s
         db.session.flush()
 
 
-def _import_procedures(rows: list[dict[str, Any]], errors: dict[str, list[str]], summary) -> None:
+def _import_procedures(
+    rows: list[dict[str, Any]], errors: dict[str, list[str]], summary, *, now: datetime
+) -> None:
     for index, row in enumerate(rows):
         content = {k: v for k, v in row.items() if k not in {"code", "agency", "status"}}
         agency = db.session.scalar(sa.select(Agency).where(Agency.code == row["agency"]))
@@ -236,27 +275,44 @@ def _import_procedures(rows: list[dict[str, Any]], errors: dict[str, list[str]],
             errors[f"procedures.{index}.agency"] = ["Unknown agency."]
             continue
         procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == row["code"]))
-        if procedure is None:
+        created = procedure is None
+        if created:
             procedure = Procedure(code=row["code"], status=ProcedureStatus.DRAFT)
             db.session.add(procedure)
             summary.procedures_created += 1
         else:
             summary.procedures_updated += 1
+        status_before = None if created else procedure.status
+        before = procedure.current_version
+        draft_before = None if created else procedure.draft
         procedure.agency = agency
         procedure.draft = content
         if procedure.current_version is None:
             copy_searchable(procedure, content, agency)
         db.session.flush()
         target = ProcedureStatus(row["status"])
-        if target == ProcedureStatus.DRAFT and procedure.status == ProcedureStatus.DRAFT:
-            continue
-        before = procedure.current_version
-        try:
-            move_procedure(procedure, target)
-        except ProcedureTransitionNotAllowed as error:
-            errors[f"procedures.{index}.status"] = [str(error)]
-            continue
+        if not (target == ProcedureStatus.DRAFT and procedure.status == ProcedureStatus.DRAFT):
+            try:
+                move_procedure(procedure, target)
+            except ProcedureTransitionNotAllowed as error:
+                errors[f"procedures.{index}.status"] = [str(error)]
+                continue
         summary.versions_frozen += int(procedure.current_version != before)
+        # An import that changes a procedure is an act on the catalog like any other, by the
+        # operator who ran it; importing the same document again adds nothing.
+        if (status_before, before, draft_before) != (
+            procedure.status,
+            procedure.current_version,
+            content,
+        ):
+            append_audit(
+                procedure,
+                actor_id=None,
+                action="import",
+                status_before=status_before,
+                version_before=before,
+                now=now,
+            )
         db.session.flush()
 
 
@@ -270,7 +326,7 @@ def import_catalog(*, document: Any) -> ImportSummary:
     errors: dict[str, list[str]] = {}
     _import_agencies(data["agencies"], errors, summary)
     if not errors:
-        _import_procedures(data["procedures"], errors, summary)
+        _import_procedures(data["procedures"], errors, summary, now=utcnow())
     if errors:
         db.session.rollback()
         raise CatalogInvalid(errors=errors)

@@ -184,3 +184,32 @@ def test_suspended_is_visible_retired_is_not(document):
     db.session.commit()
     with pytest.raises(services.ProcedureNotFound):
         services.get_public_version(code="1.001193")
+
+
+def test_imports_that_change_a_procedure_are_audited(document):
+    from backend.catalog.models import CatalogAuditRecord
+
+    def trail(code):
+        return [
+            (r.action, r.actor_id, r.status_before, r.status_after, r.version_after)
+            for r in db.session.scalars(
+                sa.select(CatalogAuditRecord)
+                .join(Procedure)
+                .where(Procedure.code == code)
+                .order_by(CatalogAuditRecord.seq)
+            )
+        ]
+
+    services.import_catalog(document=document)
+    assert trail("1.000656") == [("import", None, None, ProcedureStatus.PILOT, 1)]
+    services.import_catalog(document=document)  # the same document again: nothing to record
+    assert len(trail("1.000656")) == 1
+    document["procedures"][5]["fee"] = {"amount": 250000}
+    services.import_catalog(document=document)
+    assert trail("2.000488")[-1] == (
+        "import",
+        None,
+        ProcedureStatus.PUBLISHED,
+        ProcedureStatus.PUBLISHED,
+        2,
+    )

@@ -25,6 +25,7 @@ from backend.catalog.models import (
 from backend.catalog.services import (
     AgencyNotFound,
     ProcedureNotFound,
+    append_audit,
     copy_searchable,
     get_agency,
     move_procedure,
@@ -107,25 +108,15 @@ def _audit(
     details: dict[str, Any] | None = None,
     now: datetime,
 ) -> None:
-    last = db.session.scalar(
-        sa.select(sa.func.max(CatalogAuditRecord.seq)).where(
-            CatalogAuditRecord.procedure_id == procedure.id
-        )
-    )
-    db.session.add(
-        CatalogAuditRecord(
-            procedure_id=procedure.id,
-            seq=(last or 0) + 1,
-            actor_id=principal.account_id,
-            action=action,
-            status_before=status_before,
-            status_after=procedure.status,
-            version_before=version_before,
-            version_after=procedure.current_version,
-            note=note,
-            details=details or {},
-            created_at=now,
-        )
+    append_audit(
+        procedure,
+        actor_id=principal.account_id,
+        action=action,
+        status_before=status_before,
+        version_before=version_before,
+        note=note,
+        details=details,
+        now=now,
     )
 
 
@@ -306,7 +297,8 @@ def audit_trail(*, procedure: Procedure) -> list[CatalogAuditRecord]:
 def pilot_period(*, procedure: Procedure, now: datetime) -> tuple[datetime, datetime]:
     """From the last time the procedure entered pilot to when it next left it (or now).
 
-    A procedure imported straight into pilot has no audit record; its pilot began with it.
+    Imports leave a record too; a procedure with none (imported before they did) began its
+    pilot when it was created.
     """
     trail = audit_trail(procedure=procedure)
     pilot = ProcedureStatus.PILOT
