@@ -20,6 +20,7 @@ from backend.extensions import (
     init_limiter,
     init_redis,
     migrate,
+    tune_postgres,
     tune_sqlite,
 )
 from backend.notifications import channels, dispatch
@@ -40,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     observability.init_app(app)
+    tune_postgres(app)
     db.init_app(app)
     end_sessions_safely(app)
     with app.app_context():

@@ -180,6 +180,9 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
             # is 5) opens a new PostgreSQL connection for many requests under load.
             "pool_size": _int(environ, "DATABASE_POOL_SIZE", 10),
         },
+        # Seconds to wait for PostgreSQL to answer a new connection: an unreachable database
+        # turns requests into quick 503s instead of hanging them (libpq: 2 at the least).
+        "DATABASE_CONNECT_TIMEOUT": _int(environ, "DATABASE_CONNECT_TIMEOUT", 5),
         "REDIS_URL": environ.get("REDIS_URL") or None,
         # Uploads are the biggest bodies; JSON bodies have their own, much smaller, limit.
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 25 * 1024 * 1024),

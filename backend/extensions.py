@@ -48,6 +48,28 @@ def init_api(app) -> ProblemApi:
     return api
 
 
+def tune_postgres(app: Flask) -> None:
+    """Bound how long a request waits on a PostgreSQL that went away (call before db.init_app).
+
+    A new connection gives up after DATABASE_CONNECT_TIMEOUT; an open one whose server stopped
+    answering on the network is noticed by TCP keepalives within about a minute, and unsent
+    data is given up after 30 s, so the pool drops it and the request answers 503.
+    """
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = {
+        "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT"],
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,
+        **options.get("connect_args", {}),
+    }
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
+
+
 def tune_sqlite(engine) -> None:
     """Make the embedded SQLite behave: real transactions and savepoints, foreign keys, WAL."""
     if engine.dialect.name != "sqlite":

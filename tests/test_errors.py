@@ -226,3 +226,30 @@ def test_request_id_is_echoed_or_made(client, caplog):
     lines = [r for r in caplog.records if r.name == "backend.access"]
     assert [r.request_id for r in lines] == ["req-12345678", made.headers["X-Request-ID"]]
     assert all(r.path == "/healthz" for r in lines)  # query strings are never logged
+
+
+@pytest.mark.postgres_only
+def test_a_database_that_never_answers_is_a_503_not_a_hang(stack, tmp_path):
+    import socket
+    import threading
+
+    # A server that takes the TCP connection and then says nothing: a PostgreSQL host gone
+    # silent. The kernel completes the handshake from the backlog; no one ever reads.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/test"
+    app = create_app(
+        app_config(stack, tmp_path, SQLALCHEMY_DATABASE_URI=url, DATABASE_CONNECT_TIMEOUT=2)
+    )
+    answers = []
+    asking = threading.Thread(
+        target=lambda: answers.append(app.test_client().get("/api/v1/procedures")), daemon=True
+    )
+    try:
+        asking.start()
+        asking.join(120)  # without a connect timeout this never ends
+        assert answers, "the request hung on a silent database"
+        _problem(answers[0], 503)
+    finally:
+        silent.close()
