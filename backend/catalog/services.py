@@ -23,7 +23,7 @@ from backend.catalog.models import (
     ProcedureVersion,
 )
 from backend.catalog.schemas import CatalogImportSchema
-from backend.db import utcnow
+from backend.db import next_seq, utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed, flatten_messages
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
@@ -214,15 +214,10 @@ def append_audit(
     details: dict[str, Any] | None = None,
 ) -> None:
     """One more act in the procedure's append-only audit trail; the caller commits."""
-    last = db.session.scalar(
-        sa.select(sa.func.max(CatalogAuditRecord.seq)).where(
-            CatalogAuditRecord.procedure_id == procedure.id
-        )
-    )
     db.session.add(
         CatalogAuditRecord(
             procedure_id=procedure.id,
-            seq=(last or 0) + 1,
+            seq=next_seq(CatalogAuditRecord.seq, CatalogAuditRecord.procedure_id == procedure.id),
             actor_id=actor_id,
             action=action,
             status_before=status_before,

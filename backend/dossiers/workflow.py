@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
+from backend.db import next_seq
 from backend.dossiers.models import (
     FINISHED,
     Dossier,
@@ -99,13 +98,6 @@ def _may(principal: Principal, step: Step, dossier: Dossier) -> bool:
     return principal.is_staff and principal.can(step.permission, dossier.agency_id)
 
 
-def _next_seq(dossier_id: str) -> int:
-    last = db.session.scalar(
-        sa.select(sa.func.max(DossierEvent.seq)).where(DossierEvent.dossier_id == dossier_id)
-    )
-    return (last or 0) + 1
-
-
 # What the citizen hears about each step (backend.notifications.templates has the words).
 ANNOUNCED = {
     "submit": "dossier.submitted",
@@ -174,7 +166,7 @@ def record(
     """Append the step to the timeline and, unless ``announced=False``, queue its message."""
     event = DossierEvent(
         dossier_id=dossier.id,
-        seq=_next_seq(dossier.id),
+        seq=next_seq(DossierEvent.seq, DossierEvent.dossier_id == dossier.id),
         action=action,
         from_status=from_status,
         to_status=dossier.status,

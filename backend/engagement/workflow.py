@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import current_app
 
+from backend.db import next_seq
 from backend.engagement.models import Feedback, FeedbackEvent, FeedbackStatus
 from backend.errors import Conflict
 from backend.extensions import db
@@ -122,13 +122,10 @@ def record(
     note: str | None,
     now: datetime,
 ) -> None:
-    last = db.session.scalar(
-        sa.select(sa.func.max(FeedbackEvent.seq)).where(FeedbackEvent.feedback_id == feedback.id)
-    )
     db.session.add(
         FeedbackEvent(
             feedback_id=feedback.id,
-            seq=(last or 0) + 1,
+            seq=next_seq(FeedbackEvent.seq, FeedbackEvent.feedback_id == feedback.id),
             action=action,
             from_status=from_status,
             to_status=feedback.status,
