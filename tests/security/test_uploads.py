@@ -18,33 +18,12 @@ import pytest
 from backend.apidoc import PROBLEM_CONTENT_TYPE
 from tests.dossiers import conftest as dossiers
 from tests.dossiers.test_attachments import stored
-from tests.storage.samples import HTML, jpeg, pdf, png, png_chunk, zip_archive
+from tests.storage.samples import HTML, jpeg, pdf, pdf_with_stream, png, png_chunk, zip_archive
 
 # The ward, its catalog and citizen A filing through the API, at Monday 9:00 (shared fixtures).
 _catalog, clock, filing = dossiers._catalog, dossiers.clock, dossiers.filing
 
 INFLATED = 256 * 1024 * 1024  # what the bombs below would become if anything inflated them
-
-
-def _pdf_with_stream(stream: bytes, *, filters: bytes = b"/FlateDecode") -> bytes:
-    """A well-formed one-page PDF whose page content is ``stream`` (with a true xref)."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter %s >>\nstream\n" % (len(stream), filters) + stream + b"\nendstream",
-    ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
 
 
 def _bomb() -> bytes:
@@ -101,7 +80,7 @@ def test_a_pdf_carrying_a_deflate_bomb_is_kept_as_is_and_never_inflated(
     filing, client, app, inflated
 ):
     """A valid PDF may compress its pages; we keep its bytes and never open its streams."""
-    bomb_pdf = _pdf_with_stream(BOMB)
+    bomb_pdf = pdf_with_stream(BOMB)
     assert len(bomb_pdf) < 400_000
     dossier = filing.draft().get_json()
     attached = filing.attach(dossier["id"], content=bomb_pdf, name="to-khai.pdf")
@@ -134,7 +113,7 @@ def test_a_png_with_a_compressed_text_bomb_is_bounded(filing, app, inflated):
 
 def _zip_inside_pdf() -> bytes:
     """A PDF whose last object holds a ZIP: readers of either format open it."""
-    return _pdf_with_stream(zip_archive(), filters=b"/ASCIIHexDecode")
+    return pdf_with_stream(zip_archive(), filters=b"/ASCIIHexDecode")
 
 
 def _jpeg_with_comment(payload: bytes) -> bytes:

@@ -25,13 +25,8 @@ def jpeg(width: int = 40, height: int = 30, *, progressive: bool = False) -> byt
     return buffer.getvalue()
 
 
-def pdf(trailer_padding: bytes = b"\n") -> bytes:
-    """A one-page PDF with a correct cross-reference table."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ]
+def _pdf(objects: list[bytes], trailer_padding: bytes) -> bytes:
+    """A PDF of these numbered objects (1 is the catalog) with a correct cross-reference table."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -43,6 +38,33 @@ def pdf(trailer_padding: bytes = b"\n") -> bytes:
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
     out += b"startxref\n%d\n%%%%EOF" % xref + trailer_padding
     return bytes(out)
+
+
+def pdf(trailer_padding: bytes = b"\n") -> bytes:
+    """A one-page PDF with a correct cross-reference table."""
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+        ],
+        trailer_padding,
+    )
+
+
+def pdf_with_stream(stream: bytes, *, filters: bytes = b"/FlateDecode") -> bytes:
+    """A well-formed one-page PDF whose page content is ``stream``, encoded by ``filters``."""
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            b"<< /Length %d /Filter %s >>\nstream\n" % (len(stream), filters)
+            + stream
+            + b"\nendstream",
+        ],
+        b"\n",
+    )
 
 
 def box(kind: bytes, payload: bytes) -> bytes:
