@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -270,26 +271,59 @@ def bearer(tokens: dict) -> dict:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-@pytest.fixture
-def sign_in(app, client):
+def sign_in_with_code(
+    app, client, phone="0912345678", *, audience="citizen", device=None, **extra
+) -> dict:
     """Sign in through /auth/otp and /auth/otp/verify, reading the code from the outbox."""
     from backend.phones import to_e164
 
-    def _sign_in(phone="0912345678", *, audience="citizen", device=None, **extra) -> dict:
-        sent = client.post("/api/v1/auth/otp", json={"phone": phone, "audience": audience})
-        assert sent.status_code == 202, sent.get_json()
-        code = last_code(app, to_e164(phone))
-        body = {
-            "challenge_id": sent.get_json()["challenge_id"],
-            "code": code,
-            "device": device or DEVICE,
-            **extra,
-        }
-        verified = client.post("/api/v1/auth/otp/verify", json=body)
-        assert verified.status_code == 200, verified.get_json()
-        return verified.get_json()
+    sent = client.post("/api/v1/auth/otp", json={"phone": phone, "audience": audience})
+    assert sent.status_code == 202, sent.get_json()
+    body = {
+        "challenge_id": sent.get_json()["challenge_id"],
+        "code": last_code(app, to_e164(phone)),
+        "device": device or DEVICE,
+        **extra,
+    }
+    verified = client.post("/api/v1/auth/otp/verify", json=body)
+    assert verified.status_code == 200, verified.get_json()
+    return verified.get_json()
 
-    return _sign_in
+
+def staff_with_authenticator(app, client, phone: str, *, agency: str, role: str):
+    """Create a staff member, set up their authenticator through the API, sign them in.
+
+    Returns ``(tokens, totp)`` where ``totp`` is a pyotp.TOTP for later codes.
+    """
+    import pyotp
+
+    from backend.identity.services.accounts import create_staff
+    from backend.phones import to_e164
+
+    with app.app_context():
+        create_staff(
+            phone=to_e164(phone),
+            full_name=f"Cán bộ {phone[-4:]}",
+            agency_code=agency,
+            role=role,
+            granted_by=None,
+        )
+        db.session.remove()
+    first = sign_in_with_code(app, client, phone, audience="staff")
+    assert first["mfa_enrollment_required"] is True
+    secret = client.post("/api/v1/me/totp", headers=bearer(first)).get_json()["secret"]
+    totp = pyotp.TOTP(secret)
+    confirmed = client.post(
+        "/api/v1/me/totp/confirm", json={"code": totp.now()}, headers=bearer(first)
+    )
+    assert confirmed.status_code == 200, confirmed.get_json()
+    return confirmed.get_json()["tokens"], totp
+
+
+@pytest.fixture
+def sign_in(app, client):
+    """``sign_in_with_code`` on this test's app and client."""
+    return partial(sign_in_with_code, app, client)
 
 
 @pytest.fixture
@@ -305,34 +339,6 @@ def citizen_b(sign_in) -> dict:
 
 
 @pytest.fixture
-def make_staff(app, client, sign_in):
-    """Create a staff member, set up their authenticator through the API, sign them in.
-
-    Returns ``(tokens, totp)`` where ``totp`` is a pyotp.TOTP for later codes.
-    """
-    import pyotp
-
-    from backend.identity.services.accounts import create_staff
-    from backend.phones import to_e164
-
-    def _make(phone: str, *, agency: str, role: str) -> tuple[dict, pyotp.TOTP]:
-        with app.app_context():
-            create_staff(
-                phone=to_e164(phone),
-                full_name=f"Cán bộ {phone[-4:]}",
-                agency_code=agency,
-                role=role,
-                granted_by=None,
-            )
-            db.session.remove()
-        first = sign_in(phone, audience="staff")
-        assert first["mfa_enrollment_required"] is True
-        secret = client.post("/api/v1/me/totp", headers=bearer(first)).get_json()["secret"]
-        totp = pyotp.TOTP(secret)
-        confirmed = client.post(
-            "/api/v1/me/totp/confirm", json={"code": totp.now()}, headers=bearer(first)
-        )
-        assert confirmed.status_code == 200, confirmed.get_json()
-        return confirmed.get_json()["tokens"], totp
-
-    return _make
+def make_staff(app, client):
+    """``staff_with_authenticator`` on this test's app and client: ``(tokens, totp)``."""
+    return partial(staff_with_authenticator, app, client)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import pyotp
 import sqlalchemy as sa
@@ -24,7 +22,12 @@ from backend.catalog.services import import_catalog
 from backend.db import utcnow
 from backend.extensions import db
 from backend.phones import to_e164
-from tests.conftest import DEVICE, bearer
+from tests.conftest import (
+    bearer,
+    last_code,
+    sign_in_with_code,
+    staff_with_authenticator,
+)
 from tests.dossiers.conftest import BIRTH_DATA
 from tests.engagement.conftest import PETITION
 from tests.providers.oidc_provider import CLIENT_ID, CLIENT_SECRET
@@ -45,15 +48,6 @@ class World:
     totp: dict[str, pyotp.TOTP] = field(default_factory=dict)  # staff principal -> authenticator
 
 
-def _code(app, phone: str) -> str:
-    path = Path(app.config["SMS_OUTBOX_FILE"])
-    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
-        sent = json.loads(line)
-        if sent["to"] == to_e164(phone):
-            return re.search(r"\b(\d{6})\b", sent["text"]).group(1)
-    raise AssertionError(f"no code was sent to {phone}")
-
-
 def _ok(response, *statuses: int) -> dict:
     assert response.status_code in (statuses or (200, 201, 204)), (
         response.status_code,
@@ -63,30 +57,10 @@ def _ok(response, *statuses: int) -> dict:
 
 
 def sign_in(app, client, phone: str, *, audience: str = "citizen") -> dict:
-    sent = _ok(client.post("/api/v1/auth/otp", json={"phone": phone, "audience": audience}), 202)
-    body = {"challenge_id": sent["challenge_id"], "code": _code(app, phone), "device": DEVICE}
-    return _ok(client.post("/api/v1/auth/otp/verify", json=body))
+    return sign_in_with_code(app, client, phone, audience=audience)
 
 
-def staff(app, client, phone: str, *, agency: str, role: str) -> tuple[dict, pyotp.TOTP]:
-    from backend.identity.services.accounts import create_staff
-
-    with app.app_context():
-        create_staff(
-            phone=to_e164(phone),
-            full_name=f"Cán bộ {phone[-4:]}",
-            agency_code=agency,
-            role=role,
-            granted_by=None,
-        )
-        db.session.remove()
-    first = sign_in(app, client, phone, audience="staff")
-    secret = _ok(client.post("/api/v1/me/totp", headers=bearer(first)))["secret"]
-    totp = pyotp.TOTP(secret)
-    confirmed = client.post(
-        "/api/v1/me/totp/confirm", json={"code": totp.now()}, headers=bearer(first)
-    )
-    return _ok(confirmed)["tokens"], totp
+staff = staff_with_authenticator
 
 
 def _half_signed_in_staff(app, client, phone: str, *, agency: str) -> dict:
@@ -109,7 +83,7 @@ def _half_signed_in_staff(app, client, phone: str, *, agency: str) -> dict:
 
 def phone_proof(app, client, phone: str) -> dict:
     asked = _ok(client.post("/api/v1/feedback/phone-proofs", json={"phone": phone}), 202)
-    body = {"challenge_id": asked["challenge_id"], "code": _code(app, phone)}
+    body = {"challenge_id": asked["challenge_id"], "code": last_code(app, to_e164(phone))}
     proof = _ok(client.post("/api/v1/feedback/phone-proofs/verify", json=body))
     return {"X-Phone-Proof": proof["phone_proof"]}
 
