@@ -7,7 +7,6 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from backend.db import UTCDateTime
 from backend.errors import ValidationFailed
 from backend.extensions import db
+from backend.parsing import Token, Unparsable, check_text, check_token, parse_moment
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -26,9 +26,12 @@ class InvalidCursor(ValidationFailed):
 
 
 class CursorArgs(ma.Schema):
-    cursor = ma.fields.String(
-        validate=ma.validate.Length(max=512),
-        metadata={"description": "`next_cursor` of the previous page"},
+    cursor = Token(
+        max_length=512,
+        metadata={
+            "description": "`next_cursor` of the previous page, passed back unchanged: an opaque "
+            "base64url string (no padding) that only this API reads"
+        },
     )
     limit = ma.fields.Integer(
         load_default=DEFAULT_LIMIT, validate=ma.validate.Range(min=1, max=MAX_LIMIT)
@@ -55,30 +58,37 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _invalid() -> InvalidCursor:
+    return InvalidCursor(errors={"cursor": ["Not a valid cursor."]})
+
+
 def decode_cursor(cursor: str, width: int) -> list[Any]:
+    """The values a cursor holds; anyone can forge one, so each value is checked in ``_bind``."""
     try:
+        check_token(cursor, max_length=512)
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as error:
-        raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]}) from error
+    except (Unparsable, binascii.Error, ValueError, RecursionError) as error:
+        raise _invalid() from error
     if not isinstance(values, list) or len(values) != width:
-        raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]})
-    if not all(isinstance(v, str | int | float) for v in values):
-        raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]})
+        raise _invalid()
+    if not all(type(v) in (str, int) for v in values):
+        raise _invalid()
     return values
 
 
 def _bind(value: Any, column: sa.ColumnElement) -> sa.BindParameter:
-    if isinstance(column.type, UTCDateTime | sa.DateTime):
-        try:
-            value = datetime.fromisoformat(str(value))
-        except ValueError as error:
-            raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]}) from error
-        if value.tzinfo is None:
-            raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]})
-    elif (
-        isinstance(column.type, sa.Integer) and (type(value) is not int or abs(value) > 2**62)
-    ) or (isinstance(column.type, sa.String) and not isinstance(value, str)):
-        raise InvalidCursor(errors={"cursor": ["Not a valid cursor."]})
+    try:
+        if isinstance(column.type, UTCDateTime | sa.DateTime):
+            value = parse_moment(value)
+        elif isinstance(column.type, sa.Integer):
+            if type(value) is not int or abs(value) > 2**62:
+                raise Unparsable("not an integer in range")
+        elif isinstance(column.type, sa.String):
+            check_text(value, max_length=512)
+        else:
+            raise Unparsable(f"no cursor rule for {column.type!r}")
+    except Unparsable as error:
+        raise _invalid() from error
     return sa.bindparam(None, value, type_=column.type)
 
 

@@ -9,13 +9,14 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.db import utcnow
+from backend.parsing import Day
 from backend.phones import PhoneField
 
 NATIONAL_ID = validate.Regexp(r"^\d{12}$", error="A national ID number has 12 digits.")
 _TEXT_MAX = 2000
 
 
-class PastDateField(ma.fields.Date):
+class PastDateField(Day):
     """A date kept as ISO text, optionally refused when it lies in the future."""
 
     def __init__(self, *, not_in_future: bool = False, **kwargs):

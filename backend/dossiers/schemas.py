@@ -11,6 +11,7 @@ from backend.db import utcnow
 from backend.dossiers.models import RUNNING, STATUS_LABELS, Channel, DossierStatus
 from backend.i18n import pick
 from backend.pagination import CursorArgs, page_schema
+from backend.parsing import Moment
 from backend.phones import PhoneField
 from backend.workdays.services import due_soon_cutoff
 
@@ -159,7 +160,7 @@ class DossierPatchSchema(ma.Schema):
 
 class MyDossiersQuerySchema(CursorArgs):
     status = ma.fields.Enum(DossierStatus, by_value=True)
-    updated_since = ma.fields.AwareDateTime(
+    updated_since = Moment(
         metadata={"description": "Only dossiers changed after this moment (delta sync)"}
     )
 
@@ -237,7 +238,7 @@ class FeesSchema(ma.Schema):
 
 
 class ExtendSchema(ma.Schema):
-    due_at = ma.fields.AwareDateTime(required=True)
+    due_at = Moment(required=True)
     apology = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 

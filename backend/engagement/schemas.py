@@ -18,6 +18,7 @@ from backend.engagement.models import (
 from backend.engagement.services.ratings import level_of
 from backend.i18n import pick
 from backend.pagination import CursorArgs, page_schema
+from backend.parsing import Token
 from backend.phones import PhoneField
 
 TEXT = validate.Length(min=1, max=10000)
@@ -204,7 +205,7 @@ class PhoneProofRequestSchema(ma.Schema):
 
 
 class PhoneProofVerifySchema(ma.Schema):
-    challenge_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    challenge_id = Token(required=True, max_length=40)
     code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6}$"))
 
 

@@ -10,6 +10,7 @@ from backend.catalog.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.identity.models import AccountKind, AccountStatus
 from backend.identity.roles import ROLES
 from backend.identity.services.accounts import masked_national_id
+from backend.parsing import Token
 from backend.phones import PhoneField
 from backend.security import require_principal
 
@@ -45,7 +46,7 @@ class DeviceSchema(ma.Schema):
 
 
 class OtpVerifySchema(ma.Schema):
-    challenge_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    challenge_id = Token(required=True, max_length=40)
     code = ma.fields.String(required=True, validate=SIX_DIGITS)
     device = ma.fields.Nested(DeviceSchema, required=True)
     totp_code = ma.fields.String(validate=SIX_DIGITS, metadata={"description": "Staff"})
@@ -72,11 +73,14 @@ class TokenRequestSchema(ma.Schema):
     grant_type = ma.fields.String(
         required=True, validate=validate.OneOf(["refresh_token", "authorization_code"])
     )
-    refresh_token = ma.fields.String(
-        validate=validate.Length(min=20, max=200), metadata={"description": "refresh_token grant"}
+    refresh_token = Token(
+        max_length=200,
+        validate=validate.Length(min=20),
+        metadata={"description": "refresh_token grant"},
     )
-    code = ma.fields.String(
-        validate=validate.Length(min=20, max=200),
+    code = Token(
+        max_length=200,
+        validate=validate.Length(min=20),
         metadata={"description": "authorization_code grant: the one-time code from the callback"},
     )
     code_verifier = ma.fields.String(

@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from backend.catalog.schemas import AGENCY_CODE, SLUG, AgencyRefSchema
 from backend.identity.models import AccountKind
+from backend.parsing import Token
 from backend.providers.idtoken import ASYMMETRIC_ALGORITHMS
 from backend.providers.linking import PROFILE_FIELDS
 from backend.providers.models import ClientAuthMethod
@@ -60,7 +61,7 @@ class CallbackArgsSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE  # providers add their own parameters (session_state, ...)
 
-    state = ma.fields.String(validate=validate.Length(max=200))
+    state = Token(max_length=200)
     code = ma.fields.String(validate=validate.Length(max=2000))
     iss = ma.fields.String(validate=validate.Length(max=500))
     error = ma.fields.String(validate=validate.Length(max=200))

@@ -9,6 +9,7 @@ from marshmallow import validate
 
 from backend.catalog.models import DeliveryMode
 from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
+from backend.parsing import Day
 
 MAX_PERIOD = timedelta(days=3 * 366)
 PERCENT = {"description": "Percent, cut to one decimal"}
@@ -17,10 +18,8 @@ PERCENT = {"description": "Percent, cut to one decimal"}
 class QualityQuerySchema(ma.Schema):
     agency = ma.fields.String(required=True, validate=AGENCY_CODE)
     procedure = ma.fields.String(validate=PROCEDURE_CODE)
-    from_ = ma.fields.Date(
-        required=True, data_key="from", metadata={"description": "First day, YYYY-MM-DD"}
-    )
-    to = ma.fields.Date(required=True, metadata={"description": "Last day, YYYY-MM-DD"})
+    from_ = Day(required=True, data_key="from", metadata={"description": "First day, YYYY-MM-DD"})
+    to = Day(required=True, metadata={"description": "Last day, YYYY-MM-DD"})
 
     @ma.validates_schema
     def _period(self, data, **kwargs):

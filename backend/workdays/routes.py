@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from backend.errors import ValidationFailed
+from backend.parsing import Unparsable, parse_day
 from backend.security import require_principal, staff_required
 from backend.web import Blueprint
 from backend.workdays import schemas, services
@@ -48,7 +50,11 @@ def add_override(data):
     return services.add_override(day=data["day"], kind=data["kind"], note=data["note"])
 
 
-@blp.route("/overrides/<day>", methods=["DELETE"])
+@blp.route(
+    "/overrides/<day>",
+    methods=["DELETE"],
+    parameters=[{"in": "path", "name": "day", "schema": {"type": "string", "format": "date"}}],
+)
 @staff_required(MANAGE)
 @blp.response(204)
 @blp.alt_response(403, response="FORBIDDEN")
@@ -60,11 +66,7 @@ def remove_override(day):
 
 
 def _parse_day(text: str):
-    from datetime import date
-
-    from backend.errors import ValidationFailed
-
     try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise ValidationFailed(errors={"day": ["Not a valid date (YYYY-MM-DD)."]}) from error
+        return parse_day(text)
+    except Unparsable as error:
+        raise ValidationFailed(errors={"day": [f"Not a valid date: {error}."]}) from error

@@ -5,11 +5,12 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.parsing import Day
 from backend.workdays.models import OverrideKind
 
 
 class OverrideSchema(ma.Schema):
-    day = ma.fields.Date(required=True)
+    day = Day(required=True)
     kind = ma.fields.Enum(OverrideKind, by_value=True, required=True)
     note = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 

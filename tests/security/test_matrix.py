@@ -32,9 +32,7 @@ import sqlalchemy as sa
 
 from backend.apidoc import PROBLEM_CONTENT_TYPE
 from backend.extensions import db
-from tests.conftest import _empty_tables, _flush_redis
-from tests.providers.oidc_provider import LoopbackProvider, serving
-from tests.security.world import BIRTH, BIRTH_DATA, PETITION, PILOT, WARD, build
+from tests.security.world import BIRTH, BIRTH_DATA, PETITION, PILOT, WARD, within_savepoint
 from tests.storage.samples import pdf, png
 
 PRINCIPALS = ("anon", "A", "B", "X", "Y", "admin", "proof", "Xc", "mfa")
@@ -385,31 +383,6 @@ def test_the_table_covers_every_endpoint(app):
     assert sorted(set(ROWS) - served) == [], "rows for endpoints that no longer exist"
 
 
-@pytest.fixture(scope="module")
-def world(app):
-    """Built and committed once per stack; every request below runs in a rolled-back savepoint."""
-    _flush_redis(app)
-    provider = LoopbackProvider()
-    try:
-        with serving(provider.app) as base:
-            provider.issuer = base
-            yield build(app, issuer=base)
-    finally:
-        with app.app_context():
-            db.session.remove()
-            _empty_tables()
-        _flush_redis(app)
-
-
-def _within_savepoint(app, send):
-    connection = app.extensions["sqlalchemy"]._app_engines[app][None]
-    savepoint = connection.begin_nested()
-    try:
-        return send()
-    finally:
-        savepoint.rollback()
-
-
 # Bookkeeping that a refusal may leave: the refusal itself is a security event, and a key
 # sent with it keeps its answer.
 _REFUSAL_TRAIL = {"security_events", "idempotency_keys"}
@@ -460,7 +433,7 @@ def test_row(app, world, method, rule):
     for principal in order:
         request = request_for(method, rule, world, principal)
         request["headers"] = {**request["headers"], **world.headers[principal]}
-        response = _within_savepoint(app, lambda r=request: client.open(path, method=method, **r))
+        response = within_savepoint(app, lambda r=request: client.open(path, method=method, **r))
         if expected[principal] == "pub":
             public_answers.add(response.status_code)
         if not _meets(expected[principal], response):

@@ -272,3 +272,13 @@ def build(app, *, issuer: str) -> World:
     )
     ids["override_day"] = override["day"]
     return world
+
+
+def within_savepoint(app, send):
+    """``send()`` inside a savepoint of the test connection, rolled back afterwards."""
+    connection = app.extensions["sqlalchemy"]._app_engines[app][None]
+    savepoint = connection.begin_nested()
+    try:
+        return send()
+    finally:
+        savepoint.rollback()
