@@ -217,8 +217,10 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "RATELIMIT_TRACKING_PER_IP": environ.get("RATELIMIT_TRACKING_PER_IP", "20/minute"),
         # Wrong authenticator codes of one signed-in account (step-up, confirm, disable, ...).
         "RATELIMIT_TOTP_PER_ACCOUNT": environ.get("RATELIMIT_TOTP_PER_ACCOUNT", "5/minute;20/hour"),
-        # Wrong verifiers for one dossier code, from anywhere: addresses are cheap to change.
-        "RATELIMIT_TRACKING_PER_CODE": environ.get("RATELIMIT_TRACKING_PER_CODE", "10/hour"),
+        # Wrong four-digit verifiers (counter dossiers) one address may try, whatever the code.
+        "RATELIMIT_TRACKING_VERIFIER_PER_IP": environ.get(
+            "RATELIMIT_TRACKING_VERIFIER_PER_IP", "10/hour"
+        ),
         "RATELIMIT_PROVIDER_LOGIN_PER_IP": environ.get(
             "RATELIMIT_PROVIDER_LOGIN_PER_IP", "30/minute;300/hour"
         ),

@@ -9,6 +9,7 @@ from marshmallow import validate
 from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
 from backend.db import utcnow
 from backend.dossiers.models import RUNNING, STATUS_LABELS, Channel, DossierStatus
+from backend.dossiers.services.tracking import lookup_secret
 from backend.i18n import pick
 from backend.pagination import CursorArgs, page_schema
 from backend.parsing import Moment
@@ -92,6 +93,12 @@ class DossierSchema(DossierSummarySchema):
         ),
         required=True,
     )
+    lookup_secret = ma.fields.Function(
+        lambda d: lookup_secret(d.id) if d.code else None,
+        allow_none=True,
+        required=True,
+        metadata={"description": "With `code`, opens the public status lookup; null for a draft"},
+    )
     version = ma.fields.Integer(required=True)
     allowed_actions = ma.fields.Method("_actions", required=True)
 
@@ -107,6 +114,11 @@ class ReceiptSchema(ma.Schema):
 
     id = ma.fields.String(required=True)
     code = ma.fields.String(required=True)
+    lookup_secret = ma.fields.Function(
+        lambda d: lookup_secret(d.id),
+        required=True,
+        metadata={"description": "With `code`, opens the public status lookup"},
+    )
     procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
     procedure_version = ma.fields.Function(lambda d: d.procedure_version_number, required=True)
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
@@ -174,11 +186,29 @@ class ReasonSchema(ma.Schema):
 
 
 class TrackingQuerySchema(ma.Schema):
-    verifier = ma.fields.String(
-        required=True,
-        validate=validate.Regexp(r"^\d{4}$", error="Four digits."),
-        metadata={"description": "Last 4 digits of the applicant's phone or ID number"},
+    secret = ma.fields.String(
+        validate=validate.Regexp(
+            r"^[0-9A-Za-z]{5}[- ]?[0-9A-Za-z]{5}$", error="Ten letters or digits (XXXXX-XXXXX)."
+        ),
+        metadata={
+            "description": "The lookup secret on the receipt and in the confirmation "
+            "(XXXXX-XXXXX; case, the dash, O/0 and I/L/1 do not matter)",
+            "example": "7K2QD-M9XHP",
+        },
     )
+    verifier = ma.fields.String(
+        validate=validate.Regexp(r"^\d{4}$", error="Four digits."),
+        metadata={
+            "description": "Dossiers handed in at the counter or by post only, instead of "
+            "`secret`: the last 4 digits of the applicant's phone or ID number; wrong ones are "
+            "limited per caller"
+        },
+    )
+
+    @ma.validates_schema
+    def _one_of_them(self, data, **kwargs):
+        if ("secret" in data) == ("verifier" in data):
+            raise ma.ValidationError("Give either the lookup secret or the verifier.", "secret")
 
 
 class SlotFileSchema(ma.Schema):

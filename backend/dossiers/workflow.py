@@ -18,6 +18,7 @@ from backend.dossiers.models import (
     DossierPause,
     DossierStatus,
 )
+from backend.dossiers.services.tracking import lookup_secret
 from backend.errors import Conflict, DomainError
 from backend.extensions import db
 from backend.notifications.services import notify, notify_phone
@@ -137,6 +138,8 @@ def announce(dossier: Dossier, action: str, now: datetime) -> None:
     gets the steps that ask something of them or tell them when to come, by SMS.
     """
     data = {"dossier_id": dossier.id, "code": dossier.code}
+    if action in ("submit", "register"):
+        data["lookup_secret"] = lookup_secret(dossier.id)
     if action == "extend_due":
         data["new_due_date"] = _legal_date(dossier.due_at)
     if dossier.citizen_id is not None:

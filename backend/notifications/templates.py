@@ -45,6 +45,8 @@ class Template:
     choosable: bool = True
     # Retried within seconds rather than minutes: someone is waiting for it.
     urgent: bool = False
+    # Fields added to a kind after rows of it were written: those rows show "-" in their place.
+    later: frozenset[str] = frozenset()
 
     @property
     def fields(self) -> frozenset[str]:
@@ -75,7 +77,7 @@ def _dossier(kind: str, title, body, sms, *, sms_default: bool = False, **extra)
     )
 
 
-def _counter(kind: str, title, sms) -> Template:
+def _counter(kind: str, title, sms, **extra) -> Template:
     """A step of a dossier handed in at the counter, texted to the applicant's phone: there is
     no account or app behind it, so the message says where to look or to go."""
     return Template(
@@ -87,6 +89,7 @@ def _counter(kind: str, title, sms) -> Template:
         sms=sms,
         always=frozenset({SMS}),
         choosable=False,
+        **extra,
     )
 
 
@@ -95,11 +98,12 @@ _COUNTER_TEMPLATES = [
         "received",
         ("Hồ sơ đã được tiếp nhận", "Dossier received"),
         (
-            "DVC: Ho so {code} da duoc tiep nhan, hen tra ket qua ngay {due_date}. Tra cuu "
-            "bang ma ho so va 4 so cuoi dien thoai.",
-            "DVC: Dossier {code} was received; result due on {due_date}. Look it up with the "
-            "dossier code and the last 4 digits of your phone.",
+            "DVC: Ho so {code} da duoc tiep nhan, hen tra ket qua ngay {due_date}. Ma tra "
+            "cuu: {lookup_secret}.",
+            "DVC: Dossier {code} was received; result due on {due_date}. Lookup secret: "
+            "{lookup_secret}.",
         ),
+        later=frozenset({"lookup_secret"}),
     ),
     _counter(
         "supplement_requested",
@@ -141,10 +145,14 @@ _TEMPLATES = [
         "submitted",
         ("Đã nộp hồ sơ", "Dossier submitted"),
         (
-            "Hồ sơ {code} đã được gửi đến cơ quan giải quyết.",
-            "Dossier {code} was sent to the agency.",
+            "Hồ sơ {code} đã được gửi đến cơ quan giải quyết. Mã tra cứu: {lookup_secret}.",
+            "Dossier {code} was sent to the agency. Lookup secret: {lookup_secret}.",
         ),
-        ("DVC: Ho so {code} da duoc nop.", "DVC: Dossier {code} was submitted."),
+        (
+            "DVC: Ho so {code} da duoc nop. Ma tra cuu: {lookup_secret}.",
+            "DVC: Dossier {code} was submitted. Lookup secret: {lookup_secret}.",
+        ),
+        later=frozenset({"lookup_secret"}),
     ),
     _dossier(
         "accepted",
@@ -363,8 +371,9 @@ def template_for(kind: str) -> Template:
         raise UnknownKind(f"no notification template for kind {kind!r}") from None
 
 
-def check_data(template: Template, data: dict[str, Any]) -> None:
-    missing = sorted(template.fields - set(data))
+def check_data(template: Template, data: dict[str, Any], *, stored: bool = False) -> None:
+    """Every field the texts need; a row written earlier may lack the kind's ``later`` ones."""
+    missing = sorted(template.fields - set(data) - (template.later if stored else frozenset()))
     if missing:
         raise MissingData(f"{template.kind} needs data fields {', '.join(missing)}")
 
@@ -381,9 +390,10 @@ def _shown(name: str, value: Any) -> str:
 def render(kind: str, data: dict[str, Any], language: str) -> Rendered:
     """The texts of a kind in ``language`` (``vi`` or ``en``; anything else reads Vietnamese)."""
     template = template_for(kind)
-    check_data(template, data)
+    check_data(template, data, stored=True)
     index = 1 if language == "en" else 0
-    values = {name: _shown(name, value) for name, value in data.items()}
+    values = {name: "-" for name in template.later}
+    values.update((name, _shown(name, value)) for name, value in data.items())
     return Rendered(
         title=template.title[index].format_map(values),
         body=template.body[index].format_map(values),

@@ -101,10 +101,14 @@ def test_counter_dossier_is_registered_received_and_counted(client, app, receive
     assert found.status_code == 200
     assert found.get_json()["status_label"] == "Được tiếp nhận"
     assert client.get(f"/api/v1/tracking/{code}?verifier=4321").status_code == 200
+    # The officer prints the lookup secret on the receipt; the applicant's phone gets it too.
+    secret = dossier["lookup_secret"]
+    assert client.get(f"/api/v1/tracking/{code}?secret={secret}").status_code == 200
     # The applicant has no account, but left a phone: the receipt and due date come by SMS.
     [received] = _texts_to(app, "+84977000111", sent_before)
     assert received["kind"] == "dossier.counter_received"
     assert code in received["text"] and "01/12/2026" in received["text"]
+    assert secret in received["text"]
 
 
 def test_a_counter_applicant_is_texted_what_to_do_and_when_to_come(client, app, receiver, leader):
@@ -129,10 +133,12 @@ def test_a_counter_applicant_is_texted_what_to_do_and_when_to_come(client, app, 
     assert kinds == ["dossier.counter_received", "dossier.counter_supplement_requested"]
 
 
-def test_tracking_shows_little_and_hides_behind_the_verifier(filing, client, app, monkeypatch):
+def test_tracking_shows_little_and_hides_behind_the_secret(filing, client, app, monkeypatch):
     receipt = filing.filed()
-    code = receipt["code"]
-    found = client.get(f"/api/v1/tracking/{code}?verifier=5678", headers={"Accept-Language": "en"})
+    code, secret = receipt["code"], receipt["lookup_secret"]
+    found = client.get(
+        f"/api/v1/tracking/{code}?secret={secret}", headers={"Accept-Language": "en"}
+    )
     assert found.status_code == 200
     assert set(found.get_json()) == {
         "code",
@@ -144,13 +150,16 @@ def test_tracking_shows_little_and_hides_behind_the_verifier(filing, client, app
         "finished_at",
     }
     assert found.get_json()["status_label"] == "Submitted"
-    wrong = client.get(f"/api/v1/tracking/{code}?verifier=0000")
-    unknown = client.get("/api/v1/tracking/000.00.00.X00-000000-0000?verifier=5678")
+    wrong = client.get(f"/api/v1/tracking/{code}?secret=00000-00000")
+    unknown = client.get(f"/api/v1/tracking/000.00.00.X00-000000-0000?secret={secret}")
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.get_json()["type"] == unknown.get_json()["type"]
-    assert client.get(f"/api/v1/tracking/{code}?verifier=56").status_code == 422
+    assert client.get(f"/api/v1/tracking/{code}?secret=56").status_code == 422
+    assert client.get(f"/api/v1/tracking/{code}").status_code == 422
     monkeypatch.setitem(app.config, "RATELIMIT_TRACKING_PER_IP", "3/minute")
-    statuses = [client.get(f"/api/v1/tracking/{code}?verifier=1111").status_code for _ in range(4)]
+    statuses = [
+        client.get(f"/api/v1/tracking/{code}?secret=11111-11111").status_code for _ in range(4)
+    ]
     assert statuses[-1] == 429
 
 

@@ -327,7 +327,7 @@ def request_for(method: str, rule: str, world, principal: str) -> dict:
     if rule.endswith("/callback"):
         query = {"state": "x" * 43, "code": "abc"}
     if rule == "/api/v1/tracking/<code>":
-        query = {"verifier": "5678"}
+        query = {"secret": ids["tracking_secret"]}
     return {"query_string": query, "headers": headers, **kwargs}
 
 

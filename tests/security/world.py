@@ -154,7 +154,8 @@ def build(app, *, issuer: str) -> World:
     # A submitted dossier: in X's queue.
     ids["submitted"] = draft()
     attach(ids["submitted"])
-    ids["tracking"] = submit(ids["submitted"])["code"]
+    receipt = submit(ids["submitted"])
+    ids["tracking"], ids["tracking_secret"] = receipt["code"], receipt["lookup_secret"]
     # A dossier whose result was handed over, and rated.
     ids["returned"] = draft()
     attach(ids["returned"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import current_app, request
 
 from backend.dossiers import schemas
@@ -15,27 +13,23 @@ from backend.web import Blueprint
 blp = Blueprint("tracking", __name__, description="Public dossier status lookup")
 
 
-def _code_key() -> str:
-    """One counter per dossier code, whoever asks: the verifier has only 10,000 values."""
-    code = (request.view_args or {}).get("code", "")
-    return "tracking-code:" + hashlib.sha256(code.encode("utf-8", "replace")).hexdigest()[:32]
-
-
 def _wrong_verifier(response) -> bool:
-    return response.status_code == 404
+    """A counter dossier's four digits guessed wrong: the guesses a caller may spend."""
+    return response.status_code == 404 and "verifier" in request.args
 
 
 @blp.route("/<code>")
 @public
 @limiter.limit(lambda: current_app.config["RATELIMIT_TRACKING_PER_IP"])
 @limiter.limit(
-    lambda: current_app.config["RATELIMIT_TRACKING_PER_CODE"],
-    key_func=_code_key,
+    lambda: current_app.config["RATELIMIT_TRACKING_VERIFIER_PER_IP"],
+    scope="tracking-verifier",
+    exempt_when=lambda: "verifier" not in request.args,
     deduct_when=_wrong_verifier,
 )
 @blp.arguments(schemas.TrackingQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.TrackingSchema)
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
-def lookup(code, verifier):
-    """Status, procedure and dates of a dossier (verifier: last 4 digits of phone or ID)"""
-    return tracking.lookup(code=code, verifier=verifier)
+def lookup(code, secret=None, verifier=None):
+    """Status, procedure and dates of a dossier, by its code and lookup secret"""
+    return tracking.lookup(code=code, secret=secret, verifier=verifier)
