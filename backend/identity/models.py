@@ -115,6 +115,9 @@ class RefreshToken(db.Model):
     issued_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
+    # The pair this token was exchanged for, sealed: a retry within the grace period (the
+    # phone lost the answer) gets it again instead of revoking the session.
+    successor_sealed: Mapped[str | None] = mapped_column(sa.Text)
 
     session: Mapped[Session] = relationship(lazy="joined", innerjoin=True)
 

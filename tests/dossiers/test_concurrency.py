@@ -1,4 +1,4 @@
-"""Parallel submissions on PostgreSQL: distinct codes, and one dossier per idempotency key."""
+"""Parallel requests on PostgreSQL: distinct codes, one dossier per idempotency key, one refresh."""
 
 from __future__ import annotations
 
@@ -64,3 +64,22 @@ def test_one_key_retried_in_parallel_submits_once(app, client, citizen):
             .where(DossierEvent.action == "submit")
         )
         assert submits == 1
+
+
+def test_parallel_refreshes_with_one_token_all_get_the_same_pair(app, citizen):
+    """A phone retrying a refresh on a flaky network: the retries wait, then share one answer."""
+
+    def refresh(_):
+        return app.test_client().post(
+            "/api/v1/auth/token",
+            json={"grant_type": "refresh_token", "refresh_token": citizen["refresh_token"]},
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(refresh, range(8)))
+    assert [a.status_code for a in answers] == [200] * 8, [a.get_json() for a in answers]
+    assert len({a.get_json()["refresh_token"] for a in answers}) == 1
+    me = app.test_client().get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {answers[0].get_json()['access_token']}"}
+    )
+    assert me.status_code == 200

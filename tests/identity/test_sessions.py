@@ -34,15 +34,55 @@ def test_refresh_rotates(client, citizen):
     assert refresh(client, body["refresh_token"], form=True).status_code == 200
 
 
+def _after_grace(app):
+    seconds = app.config["REFRESH_REUSE_GRACE_SECONDS"] + 1
+    return time_machine.travel(datetime.now(UTC) + timedelta(seconds=seconds))
+
+
 def test_reused_refresh_token_revokes_the_whole_session(client, app, citizen):
     first = refresh(client, citizen["refresh_token"]).get_json()
-    replay = refresh(client, citizen["refresh_token"])
-    assert replay.status_code == 401
-    assert replay.get_json()["error"] == "invalid_grant"
-    # The legitimate holder's newer tokens die with it.
-    assert refresh(client, first["refresh_token"]).status_code == 401
-    assert client.get("/api/v1/me", headers=bearer(first)).status_code == 401
+    with _after_grace(app):
+        replay = refresh(client, citizen["refresh_token"])
+        assert replay.status_code == 401
+        assert replay.get_json()["error"] == "invalid_grant"
+        # The legitimate holder's newer tokens die with it.
+        assert refresh(client, first["refresh_token"]).status_code == 401
+        assert client.get("/api/v1/me", headers=bearer(first)).status_code == 401
     assert "refresh_reuse" in events(app)
+
+
+def test_a_retry_within_the_grace_period_gets_the_same_pair(client, app, citizen):
+    """The phone sent a refresh, lost the answer on a bad network, and sent it again."""
+    first = refresh(client, citizen["refresh_token"]).get_json()
+    retry = refresh(client, citizen["refresh_token"])
+    assert retry.status_code == 200, retry.get_json()
+    again = retry.get_json()
+    assert (again["access_token"], again["refresh_token"]) == (
+        first["access_token"],
+        first["refresh_token"],
+    )
+    assert 0 < again["expires_in"] <= first["expires_in"]
+    assert client.get("/api/v1/me", headers=bearer(again)).status_code == 200
+    assert events(app).count("refresh_retry") == 1 and "refresh_reuse" not in events(app)
+    # The session goes on from the pair it got.
+    assert refresh(client, again["refresh_token"], form=True).status_code == 200
+
+
+def test_a_retry_after_the_session_moved_on_is_reuse(client, app, citizen):
+    """Within the grace period, but the new token was already used: the old one was copied."""
+    first = refresh(client, citizen["refresh_token"]).get_json()
+    second = refresh(client, first["refresh_token"]).get_json()
+    replay = refresh(client, citizen["refresh_token"])
+    assert replay.status_code == 401 and replay.get_json()["error"] == "invalid_grant"
+    assert client.get("/api/v1/me", headers=bearer(second)).status_code == 401
+    assert "refresh_reuse" in events(app)
+
+
+def test_without_a_grace_period_a_retry_is_reuse(client, app, citizen, monkeypatch):
+    monkeypatch.setitem(app.config, "REFRESH_REUSE_GRACE_SECONDS", 0)
+    first = refresh(client, citizen["refresh_token"]).get_json()
+    assert refresh(client, citizen["refresh_token"]).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer(first)).status_code == 401
 
 
 def test_unknown_refresh_token(client):

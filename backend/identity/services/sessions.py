@@ -3,11 +3,17 @@
 A session is one signed-in device. It holds one live refresh token at a time: each use rotates
 it, and presenting a token that was already used means it was copied, so the whole session is
 revoked (RFC 6819 section 5.2.2.3; OAuth 2.0 Security BCP section 4.14).
+
+One exception keeps a phone on a bad network signed in: it sends a refresh, loses the answer and
+sends the same token again. Within ``REFRESH_REUSE_GRACE_SECONDS`` of the rotation, and while
+the token it was exchanged for has not been used (so the session has not moved on without it),
+the retry gets the same pair again. Later, or once the successor was used, it is reuse.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 
+from backend.crypto import CannotDecrypt, vault
 from backend.db import utcnow
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
@@ -150,6 +157,9 @@ def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
         raise InvalidGrant()
     session = stored.session
     if stored.used_at is not None:
+        again = _retried(stored, now=now)
+        if again is not None:
+            return again
         if session.revoked_at is None:
             _revoke(session, reason="refresh_reuse", now=now)
             record_event("refresh_reuse", account_id=session.account_id, session_id=session.id)
@@ -160,8 +170,49 @@ def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
     stored.used_at = now
     session.last_seen_at = now
     pair = _issue_pair(session, now=now)
+    if current_app.config["REFRESH_REUSE_GRACE_SECONDS"] > 0:
+        stored.successor_sealed = _seal_successor(stored, pair, now=now)
     db.session.commit()
     return pair
+
+
+def _seal_successor(stored: RefreshToken, pair: TokenPair, *, now: datetime) -> str:
+    answer = {
+        "access_token": pair.access_token,
+        "access_expires_at": (now + timedelta(seconds=pair.expires_in)).timestamp(),
+        "refresh_token": pair.refresh_token,
+    }
+    return vault().encrypt(json.dumps(answer), context=f"refresh-successor:{stored.id}")
+
+
+def _retried(stored: RefreshToken, *, now: datetime) -> TokenPair | None:
+    """The pair ``stored`` was exchanged for, when this is a retry within the grace period."""
+    grace = timedelta(seconds=current_app.config["REFRESH_REUSE_GRACE_SECONDS"])
+    session = stored.session
+    if stored.successor_sealed is None or now - stored.used_at > grace:
+        return None
+    if not _is_live(session, now):
+        return None
+    try:
+        answer = json.loads(
+            vault().decrypt(stored.successor_sealed, context=f"refresh-successor:{stored.id}")
+        )
+    except CannotDecrypt:
+        return None
+    successor = db.session.scalar(
+        sa.select(RefreshToken).where(RefreshToken.digest == _digest(answer["refresh_token"]))
+    )
+    if successor is None or successor.used_at is not None or successor.expires_at <= now:
+        return None  # the session moved on: whoever sends the old token now copied it
+    record_event("refresh_retry", account_id=session.account_id, session_id=session.id)
+    db.session.commit()
+    return TokenPair(
+        access_token=answer["access_token"],
+        expires_in=max(0, int(answer["access_expires_at"] - now.timestamp())),
+        refresh_token=answer["refresh_token"],
+        refresh_expires_in=int((successor.expires_at - now).total_seconds()),
+        session=session,
+    )
 
 
 def live_session(*, session_id: str, account_id: str, now: datetime) -> tuple[AccountKind, bool]:
