@@ -203,6 +203,8 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         or str(instance / "signing_keys.json"),
         "ACCESS_TOKEN_SECONDS": min(_int(environ, "ACCESS_TOKEN_SECONDS", 600), 900),
         "REFRESH_IDLE_SECONDS": _int(environ, "REFRESH_IDLE_SECONDS", 14 * 86400),
+        # How long a new staff member's enrolment code lasts (it sets up their authenticator).
+        "STAFF_ENROLMENT_CODE_SECONDS": _int(environ, "STAFF_ENROLMENT_CODE_SECONDS", 86400),
         # A refresh retried this soon with the token just rotated gets the same answer again.
         "REFRESH_REUSE_GRACE_SECONDS": _int(environ, "REFRESH_REUSE_GRACE_SECONDS", 30),
         "SESSION_MAX_SECONDS": _int(environ, "SESSION_MAX_SECONDS", 90 * 86400),

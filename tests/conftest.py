@@ -297,21 +297,26 @@ def staff_with_authenticator(app, client, phone: str, *, agency: str, role: str)
     """
     import pyotp
 
+    from backend.db import utcnow
+    from backend.identity.services import enrolment
     from backend.identity.services.accounts import create_staff
     from backend.phones import to_e164
 
     with app.app_context():
-        create_staff(
+        account = create_staff(
             phone=to_e164(phone),
             full_name=f"Cán bộ {phone[-4:]}",
             agency_code=agency,
             role=role,
             granted_by=None,
         )
+        code = enrolment.issue(account=account, issued_by=None, now=utcnow()).code
         db.session.remove()
     first = sign_in_with_code(app, client, phone, audience="staff")
     assert first["mfa_enrollment_required"] is True
-    secret = client.post("/api/v1/me/totp", headers=bearer(first)).get_json()["secret"]
+    begun = client.post("/api/v1/me/totp", json={"enrolment_code": code}, headers=bearer(first))
+    assert begun.status_code == 201, begun.get_json()
+    secret = begun.get_json()["secret"]
     totp = pyotp.TOTP(secret)
     confirmed = client.post(
         "/api/v1/me/totp/confirm", json={"code": totp.now()}, headers=bearer(first)

@@ -1,4 +1,4 @@
-"""``flask staff add`` and ``flask keys rotate|prune``."""
+"""``flask staff add|enrolment-code`` and ``flask keys rotate|prune``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from backend.db import utcnow
 from backend.errors import DomainError
 from backend.identity import tokens
 from backend.identity.roles import ROLES
-from backend.identity.services import accounts
+from backend.identity.services import accounts, enrolment
 from backend.phones import InvalidPhone, to_e164
 
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
@@ -25,7 +26,7 @@ keys_cli = AppGroup("keys", help="Manage the token signing keys.")
 @click.option("--agency", "agency_code", required=True, help="QCVN 102 agency code")
 @click.option("--role", required=True, type=click.Choice(sorted(ROLES)))
 def add_staff(phone: str, full_name: str, agency_code: str, role: str) -> None:
-    """Create a staff account; they set up an authenticator app at first sign-in."""
+    """Create a staff account and print the enrolment code their first sign-in needs."""
     try:
         account = accounts.create_staff(
             phone=to_e164(phone),
@@ -34,11 +35,34 @@ def add_staff(phone: str, full_name: str, agency_code: str, role: str) -> None:
             role=role,
             granted_by=None,
         )
+        issued = enrolment.issue(account=account, issued_by=None, now=utcnow())
     except InvalidPhone as error:
         raise click.BadParameter("not a valid phone number", param_hint="--phone") from error
     except DomainError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"staff {account.id} created with role {role} at {agency_code}")
+    _show(issued)
+
+
+@staff_cli.command("enrolment-code")
+@click.option("--phone", required=True)
+def new_enrolment_code(phone: str) -> None:
+    """A new enrolment code for a staff member who has not set up an authenticator yet."""
+    try:
+        account = accounts.staff_by_phone(to_e164(phone))
+        issued = enrolment.issue(account=account, issued_by=None, now=utcnow())
+    except InvalidPhone as error:
+        raise click.BadParameter("not a valid phone number", param_hint="--phone") from error
+    except DomainError as error:
+        raise click.ClickException(str(error)) from error
+    _show(issued)
+
+
+def _show(issued: enrolment.IssuedCode) -> None:
+    click.echo(
+        f"enrolment code: {issued.code} (until {issued.expires_at:%Y-%m-%d %H:%M} UTC; shown "
+        "once: hand it over in person, it sets up their authenticator app)"
+    )
 
 
 def _path() -> Path:

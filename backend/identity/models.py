@@ -153,6 +153,21 @@ class TotpCredential(db.Model):
     created_at: Mapped[datetime] = created_column()
 
 
+class StaffEnrolmentCode(db.Model):
+    """What an administrator hands a new staff member, so the SIM alone cannot enrol them.
+
+    One live code per account, kept as a keyed digest; used up when the authenticator is set up.
+    """
+
+    __tablename__ = "staff_enrolment_codes"
+
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    issued_by: Mapped[str | None] = mapped_column(sa.String(26))
+    issued_at: Mapped[datetime] = created_column()
+    expires_at: Mapped[datetime] = mapped_column()
+
+
 class RecoveryCode(db.Model):
     __tablename__ = "recovery_codes"
 

@@ -111,6 +111,30 @@ class CodeSchema(ma.Schema):
     code = ma.fields.String(required=True, validate=SIX_DIGITS)
 
 
+ENROLMENT_CODE = {
+    "description": "Staff: the enrolment code their administrator handed them (xxxxx-xxxxx)",
+    "example": "k7m2q-x9hpt",
+}
+
+
+class TotpBeginSchema(ma.Schema):
+    enrolment_code = ma.fields.String(
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9]{5}[- ]?[A-Za-z0-9]{5}$", error="Ten letters or digits (xxxxx-xxxxx)."
+        ),
+        metadata=ENROLMENT_CODE,
+    )
+
+
+class EnrolmentCodeSchema(ma.Schema):
+    enrolment_code = ma.fields.String(
+        required=True,
+        attribute="code",
+        metadata={"description": "Shown only here, once: hand it to the staff member in person"},
+    )
+    expires_at = ma.fields.DateTime(required=True)
+
+
 class TotpEnrolmentSchema(ma.Schema):
     secret = ma.fields.String(required=True, metadata={"description": "For manual entry"})
     otpauth_uri = ma.fields.String(required=True, attribute="uri")
@@ -200,6 +224,23 @@ class StaffSchema(ma.Schema):
     full_name = ma.fields.String(allow_none=True)
     status = ma.fields.Enum(AccountStatus, by_value=True, required=True)
     grants = ma.fields.List(ma.fields.Nested(GrantSchema), required=True)
+
+
+class NewStaffSchema(StaffSchema):
+    """The new account, with the enrolment code it needs to set up its authenticator."""
+
+    enrolment_code = ma.fields.String(
+        required=True,
+        metadata={"description": "Shown only here, once: hand it to the staff member in person"},
+    )
+    enrolment_code_expires_at = ma.fields.DateTime(required=True)
+
+    def get_attribute(self, obj, attr, default):
+        if attr == "enrolment_code":
+            return obj.enrolment.code
+        if attr == "enrolment_code_expires_at":
+            return obj.enrolment.expires_at
+        return super().get_attribute(obj.account, attr, default)
 
 
 class StaffListSchema(ma.Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,6 +35,15 @@ def staff_sign_in(client, app, phone, **second_factor):
     )
 
 
+def enrolment_code(output: str) -> str:
+    return re.search(r"enrolment code: (\S+)", output).group(1)
+
+
+def begin(client, tokens, code=None):
+    body = {"enrolment_code": code} if code else None
+    return client.post("/api/v1/me/totp", json=body, headers=bearer(tokens))
+
+
 def test_cli_creates_staff(runner, app):
     result = runner.invoke(
         args=[
@@ -57,7 +67,7 @@ def test_cli_creates_staff(runner, app):
 
 
 def test_first_sign_in_only_allows_setting_up_the_authenticator(client, runner, sign_in):
-    runner.invoke(
+    added = runner.invoke(
         args=[
             "staff",
             "add",
@@ -76,7 +86,8 @@ def test_first_sign_in_only_allows_setting_up_the_authenticator(client, runner, 
     blocked = client.get("/api/v1/admin/staff", headers=bearer(first))
     assert blocked.status_code == 403
     assert blocked.get_json()["type"].endswith("mfa-enrollment-required")
-    assert client.post("/api/v1/me/totp", headers=bearer(first)).status_code == 201
+    begun = begin(client, first, enrolment_code(added.output))
+    assert begun.status_code == 201
 
 
 def test_staff_need_both_factors_once_enrolled(client, app, make_staff):
@@ -93,7 +104,7 @@ def test_staff_need_both_factors_once_enrolled(client, app, make_staff):
 
 
 def test_recovery_code_instead_of_the_app_works_once(client, app, sign_in, runner):
-    runner.invoke(
+    added = runner.invoke(
         args=[
             "staff",
             "add",
@@ -110,7 +121,7 @@ def test_recovery_code_instead_of_the_app_works_once(client, app, sign_in, runne
     first = sign_in("0911000333", audience="staff")
     import pyotp
 
-    totp = pyotp.TOTP(client.post("/api/v1/me/totp", headers=bearer(first)).get_json()["secret"])
+    totp = pyotp.TOTP(begin(client, first, enrolment_code(added.output)).get_json()["secret"])
     codes = client.post(
         "/api/v1/me/totp/confirm", json={"code": totp.now()}, headers=bearer(first)
     ).get_json()["recovery_codes"]
@@ -181,3 +192,103 @@ def test_duplicate_staff_is_409(client, make_staff):
 def test_officer_without_staff_manage_is_403(client, make_staff):
     officer, _ = make_staff("0911000999", agency=WARD, role="receiving_officer")
     assert client.get("/api/v1/admin/staff", headers=bearer(officer)).status_code == 403
+
+
+def _created(client, admin, phone):
+    body = {"phone": phone, "full_name": "Trần Thị B", "agency": WARD, "role": "leader"}
+    created = client.post("/api/v1/admin/staff", headers=bearer(admin), json=body)
+    assert created.status_code == 201, created.get_json()
+    return created.get_json()
+
+
+def test_the_sim_alone_cannot_enrol_a_staff_authenticator(client, app, sign_in, make_staff):
+    """Whoever holds the phone at the first sign-in gets nowhere without the admin's code."""
+    admin, _ = make_staff("0911000444", agency=PROVINCE, role="agency_admin")
+    created = _created(client, admin, "0911000777")
+    code = created["enrolment_code"]
+    assert re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", code) and created["enrolment_code_expires_at"]
+    # The code is shown once: the staff list does not hold it.
+    listed = client.get("/api/v1/admin/staff", headers=bearer(admin)).get_json()["items"]
+    assert all("enrolment_code" not in item for item in listed)
+    holder = sign_in("0911000777", audience="staff")
+    missing = begin(client, holder)
+    assert missing.status_code == 422 and "enrolment_code" in missing.get_json()["errors"]
+    wrong = begin(client, holder, "aaaaa-aaaaa")
+    assert wrong.status_code == 401 and wrong.get_json()["type"].endswith("enrolment-code-wrong")
+    assert client.get("/api/v1/admin/staff", headers=bearer(holder)).status_code == 403
+    # With the code: set up, and the code is used up by the confirmation.
+    import pyotp
+
+    totp = pyotp.TOTP(begin(client, holder, code.upper().replace("-", "")).get_json()["secret"])
+    confirmed = client.post(
+        "/api/v1/me/totp/confirm", json={"code": totp.now()}, headers=bearer(holder)
+    )
+    assert confirmed.status_code == 200, confirmed.get_json()
+    with app.app_context():
+        from backend.identity.models import StaffEnrolmentCode
+
+        assert db.session.get(StaffEnrolmentCode, created["id"]) is None
+        kinds = set(db.session.scalars(sa.select(SecurityEvent.kind)))
+    assert {"enrolment_code_issued", "enrolment_code_wrong", "totp_enrolled"} <= kinds
+
+
+def test_wrong_enrolment_codes_run_out(client, app, sign_in, make_staff):
+    admin, _ = make_staff("0911000444", agency=PROVINCE, role="agency_admin")
+    created = _created(client, admin, "0911000777")
+    holder = sign_in("0911000777", audience="staff")
+    allowed = int(app.config["RATELIMIT_TOTP_PER_ACCOUNT"].split("/")[0])
+    for n in range(allowed):
+        assert begin(client, holder, f"aaaaa-aaa{n:02d}").status_code == 401
+    limited = begin(client, holder, created["enrolment_code"])
+    assert limited.status_code == 429 and limited.headers["Retry-After"]
+
+
+def test_an_enrolment_code_expires_and_can_be_issued_again(
+    client, app, sign_in, make_staff, monkeypatch
+):
+    admin, _ = make_staff("0911000444", agency=PROVINCE, role="agency_admin")
+    ward_admin, _ = make_staff("0911000555", agency=WARD, role="agency_admin")
+    justice_admin, _ = make_staff("0911000888", agency=JUSTICE, role="agency_admin")
+    monkeypatch.setitem(app.config, "STAFF_ENROLMENT_CODE_SECONDS", 60)
+    created = _created(client, admin, "0911000777")
+    later = datetime.now(UTC) + timedelta(seconds=90)
+    with time_machine.travel(later):
+        holder = sign_in("0911000777", audience="staff")
+        assert begin(client, holder, created["enrolment_code"]).status_code == 401
+        url = f"/api/v1/admin/staff/{created['id']}/enrolment-code"
+        assert client.post(url, headers=bearer(justice_admin)).status_code == 404
+        again = client.post(url, headers=bearer(ward_admin))
+        assert again.status_code == 201, again.get_json()
+        fresh = again.get_json()["enrolment_code"]
+        assert fresh != created["enrolment_code"]
+        assert begin(client, holder, created["enrolment_code"]).status_code == 401
+        assert begin(client, holder, fresh).status_code == 201
+    # An enrolled staff member gets no new code: that would reopen the door.
+    enrolled = client.get("/api/v1/admin/staff", headers=bearer(admin)).get_json()["items"]
+    ward = next(s for s in enrolled if s["phone"] == "+84911000555")
+    refused = client.post(f"/api/v1/admin/staff/{ward['id']}/enrolment-code", headers=bearer(admin))
+    assert refused.status_code == 409
+
+
+def test_the_cli_issues_a_new_enrolment_code(runner, client, sign_in):
+    first = runner.invoke(
+        args=[
+            "staff",
+            "add",
+            "--phone",
+            "0911000999",
+            "--name",
+            "D",
+            "--agency",
+            WARD,
+            "--role",
+            "leader",
+        ]
+    )
+    again = runner.invoke(args=["staff", "enrolment-code", "--phone", "0911000999"])
+    assert again.exit_code == 0, again.output
+    holder = sign_in("0911000999", audience="staff")
+    assert begin(client, holder, enrolment_code(first.output)).status_code == 401
+    assert begin(client, holder, enrolment_code(again.output)).status_code == 201
+    unknown = runner.invoke(args=["staff", "enrolment-code", "--phone", "0911000000"])
+    assert unknown.exit_code != 0

@@ -76,6 +76,7 @@ PUT    /api/v1/me/notification-preferences                                 -    
 # staff and identity-provider administration
 GET    /api/v1/admin/staff                                                 -          401  403 403 ok  ok  ok  401 403 403
 POST   /api/v1/admin/staff                                                 -          401  403 403 ok  404 ok  401 403 403
+POST   /api/v1/admin/staff/<account_id>/enrolment-code                     staff      401  403 403 ok  404 ok  401 403 403
 POST   /api/v1/admin/staff/<account_id>/roles                              staff      401  403 403 ok  404 ok  401 403 403
 DELETE /api/v1/admin/staff/<account_id>/roles/<grant_id>                   staff      401  403 403 ok  404 ok  401 403 403
 GET    /api/v1/admin/identity-providers                                    -          401  403 403 ok  ok  ok  401 403 403

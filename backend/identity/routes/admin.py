@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from backend.catalog.services import AgencyNotFound, get_agency
+from backend.db import utcnow
 from backend.identity import schemas
-from backend.identity.services import accounts
+from backend.identity.models import Account
+from backend.identity.services import accounts, enrolment
 from backend.security import require_principal, staff_required
 from backend.web import Blueprint
 
 blp = Blueprint("admin_staff", __name__, description="Staff administration")
 MANAGE = "staff.manage"
+
+
+class NewStaff(NamedTuple):
+    account: Account
+    enrolment: enrolment.IssuedCode
 
 
 def _managed_agency_id(code: str) -> str:
@@ -32,20 +41,37 @@ def list_staff():
 @blp.route("/staff", methods=["POST"])
 @staff_required(MANAGE)
 @blp.arguments(schemas.StaffCreateSchema)
-@blp.response(201, schemas.StaffSchema)
+@blp.response(201, schemas.NewStaffSchema)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 def create_staff(data):
-    """Add a staff member with a first role"""
+    """Add a staff member with a first role; the answer holds their enrolment code, once"""
     _managed_agency_id(data["agency"])
-    return accounts.create_staff(
+    by = require_principal().account_id
+    account = accounts.create_staff(
         phone=data["phone"],
         full_name=data["full_name"],
         agency_code=data["agency"],
         role=data["role"],
-        granted_by=require_principal().account_id,
+        granted_by=by,
     )
+    return NewStaff(account, enrolment.issue(account=account, issued_by=by, now=utcnow()))
+
+
+@blp.route("/staff/<account_id>/enrolment-code", methods=["POST"])
+@staff_required(MANAGE)
+@blp.response(201, schemas.EnrolmentCodeSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def issue_enrolment_code(account_id):
+    """A new enrolment code for a staff member who has not set up an authenticator yet"""
+    principal = require_principal()
+    staff = accounts.get_staff(
+        account_id=account_id, visible_agencies=principal.agencies_for(MANAGE)
+    )
+    return enrolment.issue(account=staff, issued_by=principal.account_id, now=utcnow())
 
 
 @blp.route("/staff/<account_id>/roles", methods=["POST"])

@@ -6,7 +6,7 @@ from backend.db import utcnow
 from backend.identity import schemas
 from backend.identity.models import AccountKind
 from backend.identity.routes import totp_guesses_limited
-from backend.identity.services import accounts, login, sessions, totp
+from backend.identity.services import accounts, enrolment, login, sessions, totp
 from backend.security import Forbidden, require_principal
 from backend.web import Blueprint
 
@@ -50,11 +50,19 @@ def revoke_session(session_id):
 
 
 @blp.route("/totp", methods=["POST"])
+@totp_guesses_limited
+@blp.arguments(schemas.TotpBeginSchema, required=False)
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 @blp.response(201, schemas.TotpEnrolmentSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(409, response="CONFLICT")
-def begin_totp():
+def begin_totp(data):
     """Start setting up an authenticator app (scan the QR code, then confirm)"""
-    return totp.begin_enrolment(account=require_principal().session.account, now=utcnow())
+    return enrolment.begin(
+        account=require_principal().session.account,
+        code=(data or {}).get("enrolment_code"),
+        now=utcnow(),
+    )
 
 
 @blp.route("/totp/confirm", methods=["POST"])

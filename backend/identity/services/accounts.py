@@ -80,6 +80,15 @@ def create_staff(
     return account
 
 
+def staff_by_phone(phone: str) -> Account:
+    account = db.session.scalar(
+        sa.select(Account).where(Account.kind == AccountKind.STAFF, Account.phone == phone)
+    )
+    if account is None:
+        raise StaffNotFound()
+    return account
+
+
 def get_staff(*, account_id: str, visible_agencies: frozenset[str] | None) -> Account:
     """A staff account, if it holds a role somewhere the viewer manages (None: anywhere)."""
     account = db.session.get(Account, account_id)

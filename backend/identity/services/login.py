@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind, AccountStatus, Session
-from backend.identity.services import otp, sessions, totp
+from backend.identity.services import enrolment, otp, sessions, totp
 from backend.identity.services.events import record_event
 
 
@@ -92,6 +92,8 @@ def confirm_totp_and_upgrade(
 ) -> tuple[list[str], Any]:
     """Confirm an authenticator; the session that did it now counts as two-factor."""
     codes = totp.confirm_enrolment(account=session.account, code=code, now=now)
+    if session.account.kind is AccountKind.STAFF:
+        enrolment.use_up(account_id=session.account_id, now=now)
     session.mfa_complete = True
     session.amr = sorted({*session.amr, "totp"})
     pair = sessions.reissue_access(session, now=now)
