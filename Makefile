@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := backend
 PORT ?= 5000
+# HOST=0.0.0.0 make run: reachable from a phone on the same network.
+HOST ?= 127.0.0.1
 # pytest-xdist workers for `make test` (0 runs the suite in one process).
 TEST_WORKERS ?= 2
 
@@ -30,7 +32,7 @@ run: $(STAMP) ## serve the API on the embedded default (SQLite, no Redis) with d
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	$(BIN)/flask providers add-demo
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: $(STAMP) ## run the whole test suite (PostgreSQL + Redis, then SQLite + memory)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
