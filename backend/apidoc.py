@@ -54,6 +54,27 @@ class ProblemApi(Api):
             self.spec.components.response(status.name, response, lazy=True)
 
 
+def enum_choices(self, field, ret=None, **kwargs) -> dict:
+    """An Enum field narrowed by a ``OneOf`` lists only the values it accepts.
+
+    apispec documents every member of the Python enum; a client generator would then offer
+    values the server refuses (a counter dossier's channel cannot be "online").
+    """
+    if not isinstance(field, ma.fields.Enum) or not (ret or {}).get("enum"):
+        return {}
+    allowed = set(ret["enum"])
+    for validator in field.validators:
+        if isinstance(validator, ma.validate.OneOf):
+            choices = {
+                getattr(c, "value", c) if field.by_value else getattr(c, "name", c)
+                for c in validator.choices
+            }
+            allowed &= choices
+    if allowed == set(ret["enum"]):
+        return {}
+    return {"enum": [value for value in ret["enum"] if value in allowed]}
+
+
 class ProblemResponsesPlugin(BasePlugin):
     """Adds the error statuses that shared request handling can produce to each operation."""
 

@@ -13,7 +13,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 
-from backend.apidoc import LinksPlugin, ProblemApi, ProblemResponsesPlugin
+from backend.apidoc import LinksPlugin, ProblemApi, ProblemResponsesPlugin, enum_choices
 from backend.db import Base
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ def init_api(app) -> ProblemApi:
     """One Api per app: its OpenAPI document is built from that app's blueprints."""
     api = ProblemApi(spec_kwargs={"extra_plugins": [ProblemResponsesPlugin(), LinksPlugin()]})
     api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(enum_choices)
     api.spec.components.security_scheme(
         "bearerAuth",
         {

@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from backend.i18n import current_language
 from backend.notifications.models import Channel
-from backend.notifications.templates import render
+from backend.notifications.templates import CHOOSABLE_KINDS, render
 from backend.pagination import CursorArgs, page_schema
 
 
@@ -81,8 +81,15 @@ class MarkedSchema(ma.Schema):
 _CHANNEL = ma.fields.Enum(Channel, by_value=True)
 
 
+KIND = {
+    "description": "A kind of notification whose channels can be chosen: citizens have the "
+    "dossier and feedback kinds, staff the officer kinds (GET lists one's own)",
+    "enum": CHOOSABLE_KINDS,
+}
+
+
 class PreferenceSchema(ma.Schema):
-    kind = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={**KIND, "enum": list(CHOOSABLE_KINDS)})
     channels = ma.fields.List(_CHANNEL, required=True)
     available = ma.fields.List(_CHANNEL, required=True)
     always = ma.fields.List(
@@ -95,7 +102,7 @@ class PreferenceListSchema(ma.Schema):
 
 
 class PreferenceChoiceSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    kind = ma.fields.String(required=True, validate=validate.Length(min=1, max=40), metadata=KIND)
     channels = ma.fields.List(_CHANNEL, required=True, validate=validate.Length(max=4))
 
 

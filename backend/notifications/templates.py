@@ -364,6 +364,13 @@ TEMPLATES: dict[str, Template] = {
 }
 
 
+# The kinds whose channels a person may choose, for the document: citizens see theirs in
+# GET /me/notification-preferences, staff theirs.
+CHOOSABLE_KINDS = sorted(
+    kind for kind, t in TEMPLATES.items() if t.choosable and t.audience in ("citizen", "staff")
+)
+
+
 def template_for(kind: str) -> Template:
     try:
         return TEMPLATES[kind]
