@@ -255,7 +255,7 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "PROVIDER_HTTP_TIMEOUT": float(environ.get("PROVIDER_HTTP_TIMEOUT", "5")),
         "PROVIDER_LOGIN_SECONDS": _int(environ, "PROVIDER_LOGIN_SECONDS", 600),
         "APP_CODE_SECONDS": _int(environ, "APP_CODE_SECONDS", 60),
-        "PROVIDER_JWKS_REFETCH_SECONDS": _int(environ, "PROVIDER_JWKS_REFETCH_SECONDS", 60),
+        "PROVIDER_JWKS_REFETCH_SECONDS": _int(environ, "PROVIDER_JWKS_REFETCH_SECONDS", 10),
         "PROVIDER_DISCOVERY_SECONDS": _int(environ, "PROVIDER_DISCOVERY_SECONDS", 3600),
         "CLIENT_SIGNING_KEYS_FILE": environ.get("CLIENT_SIGNING_KEYS_FILE")
         or str(instance / "client_signing_keys.json"),

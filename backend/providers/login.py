@@ -293,7 +293,11 @@ def _verify(
         now=now,
     )
     claims = verify_id_token(
-        answer["id_token"], provider=provider, nonce=transaction.nonce, now=now
+        answer["id_token"],
+        provider=provider,
+        nonce=transaction.nonce,
+        now=now,
+        access_token=answer.get("access_token"),
     )
     userinfo = fetch_userinfo(discovery=discovery, access_token=answer.get("access_token"))
     if userinfo is not None and userinfo.get("sub") != claims["sub"]:

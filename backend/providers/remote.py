@@ -191,7 +191,7 @@ class ProviderCache:
         return entry.keys
 
     def refetch_keys(self, *, provider_id: str, issuer: str, now: datetime) -> list[Key]:
-        """Fetch the keys again unless that was done less than a minute ago."""
+        """Fetch the keys again at once, unless that was done within the refetch spacing."""
         entry = self._entry(provider_id, issuer)
         interval = current_app.config["PROVIDER_JWKS_REFETCH_SECONDS"]
         if entry.keys_at is None or now.timestamp() - entry.keys_at >= interval:

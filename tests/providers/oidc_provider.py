@@ -86,6 +86,8 @@ class LoopbackProvider:
         self.id_tokens: list[str] = []
         self.codes: dict[str, dict[str, Any]] = {}
         self.jwks_hits = 0
+        # "right": an at_hash of the access token sent with the ID token; "wrong": of another.
+        self.at_hash: str | None = None
         self.token_requests: list[dict[str, str]] = []
         self.app = self._build()
 
@@ -116,8 +118,12 @@ class LoopbackProvider:
             header["kid"] = self.signing_key.kid
         return header
 
-    def id_token(self, nonce: str | None) -> str:
+    def id_token(self, nonce: str | None, access_token: str = "") -> str:
         header, claims = self.honest_header(), self.base_claims(nonce)
+        if self.at_hash is not None:
+            hashed = access_token if self.at_hash == "right" else access_token + "-swapped"
+            # RS256 and ES256 hash with SHA-256: the left 128 bits, base64url (OIDC Core 3.1.3.6)
+            claims["at_hash"] = b64(hashlib.sha256(hashed.encode()).digest()[:16])
         if self.mint is not None:
             return self.mint(header, claims)
         return jwt.encode(header, claims, self.signing_key)
@@ -211,10 +217,11 @@ class LoopbackProvider:
                 or grant["challenge"] != challenge
             ):
                 return {"error": "invalid_grant"}, 400
-            id_token = provider.serve_id_token or provider.id_token(grant["nonce"])
+            access_token = "at-" + secrets.token_urlsafe(8)
+            id_token = provider.serve_id_token or provider.id_token(grant["nonce"], access_token)
             provider.id_tokens.append(id_token)
             return {
-                "access_token": "at-" + secrets.token_urlsafe(8),
+                "access_token": access_token,
                 "token_type": "Bearer",
                 "expires_in": 300,
                 "id_token": id_token,

@@ -127,11 +127,23 @@ def test_replayed_nonce(app, client, op, registered):
 def test_unknown_kid_is_refused_after_one_refetch(app, client, op, registered):
     assert redeem(client, browser_login(client, "testidp")).status_code == 200
     op.mint = signed_by(new_rsa("ghost"))
-    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=61)):
+    spacing = app.config["PROVIDER_JWKS_REFETCH_SECONDS"]
+    assert spacing <= 10
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=spacing + 1)):
         assert_refused(app, browser_login(client, "testidp"), "id-token-invalid", sessions=1)
         assert op.jwks_hits == 2  # the first fetch, then one refetch for the unknown kid
-        assert_refused(app, browser_login(client, "testidp"), "id-token-invalid", sessions=1)
-        assert op.jwks_hits == 2  # no second refetch within the minute
+        for _ in range(5):  # a stream of made-up key ids
+            assert_refused(app, browser_login(client, "testidp"), "id-token-invalid", sessions=1)
+        assert op.jwks_hits == 2  # no second refetch within the spacing
+
+
+def test_a_rotated_key_is_picked_up_within_seconds(app, client, op, registered):
+    assert redeem(client, browser_login(client, "testidp")).status_code == 200
+    op.rotate(new_rsa("rsa-rotated"))
+    spacing = app.config["PROVIDER_JWKS_REFETCH_SECONDS"]
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=spacing + 1)):
+        assert redeem(client, browser_login(client, "testidp")).status_code == 200
+        assert op.jwks_hits == 2
 
 
 def test_no_kid_while_several_keys_are_published(app, client, op, registered):
@@ -262,3 +274,14 @@ def _back(client, callback: str) -> BrowserLeg:
     back = come_back(client, callback)
     assert back.status_code == 302
     return BrowserLeg(verifier="", callback_url=callback, app_url=back.headers["Location"])
+
+
+def test_an_at_hash_that_matches_the_access_token_is_accepted(app, client, op, registered):
+    op.at_hash = "right"
+    assert redeem(client, browser_login(client, "testidp")).status_code == 200
+
+
+def test_an_at_hash_of_another_access_token_is_refused(app, client, op, registered):
+    """The access token was swapped on its way: it is never sent to userinfo."""
+    op.at_hash = "wrong"
+    assert_refused(app, browser_login(client, "testidp"), "id-token-invalid")
