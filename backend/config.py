@@ -253,6 +253,11 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
             if uri.strip()
         ),
         "PROVIDER_HTTP_TIMEOUT": float(environ.get("PROVIDER_HTTP_TIMEOUT", "5")),
+        # Providers on loopback or a private network: the demo and test providers, never the
+        # default in production (see backend/providers/outbound.py).
+        "PROVIDER_ALLOW_PRIVATE_NETWORKS": _flag(
+            environ, "PROVIDER_ALLOW_PRIVATE_NETWORKS", env != "production"
+        ),
         "PROVIDER_LOGIN_SECONDS": _int(environ, "PROVIDER_LOGIN_SECONDS", 600),
         "APP_CODE_SECONDS": _int(environ, "APP_CODE_SECONDS", 60),
         "PROVIDER_JWKS_REFETCH_SECONDS": _int(environ, "PROVIDER_JWKS_REFETCH_SECONDS", 10),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry, Key
 
 from backend.errors import DomainError
+from backend.providers.outbound import AddressRefused, new_session
 
 MAX_RESPONSE_BYTES = 512 * 1024
 REQUIRED_DISCOVERY = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
@@ -53,10 +55,15 @@ class DiscoveryInvalid(ProviderError):
     kind = "bad_gateway"
 
 
+class ProviderAddressRefused(ProviderError):
+    code = "provider-address-refused"
+    kind = "bad_gateway"
+
+
 def _session() -> requests.Session:
     session = current_app.extensions.get("provider_http")
     if session is None:
-        session = requests.Session()
+        session = new_session(allow_private=current_app.config["PROVIDER_ALLOW_PRIVATE_NETWORKS"])
         if current_app.config["DEMO_IDP_ENABLED"]:
             from backend.providers.demo import InProcessAdapter
 
@@ -77,12 +84,14 @@ def _detail(text: str) -> tuple[str, str]:
 def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
     """One call to a provider; (status, JSON object) or a ProviderError."""
     headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
+    timeout = current_app.config["PROVIDER_HTTP_TIMEOUT"]
+    deadline = time.monotonic() + 2 * timeout  # a slow drip of bytes does not hold a worker
     try:
         response = _session().request(
             method,
             url,
             headers=headers,
-            timeout=current_app.config["PROVIDER_HTTP_TIMEOUT"],
+            timeout=timeout,
             allow_redirects=False,
             stream=True,
             **kwargs,
@@ -92,6 +101,10 @@ def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[in
             body += chunk
             if len(body) > MAX_RESPONSE_BYTES:
                 raise ProviderAnswerInvalid(_detail(f"{what}: the answer is too large"))
+            if time.monotonic() > deadline:
+                raise ProviderUnreachable(_detail(f"{what}: the answer takes too long"))
+    except AddressRefused as error:
+        raise ProviderAddressRefused(_detail(f"{what}: {error}")) from error
     except requests.RequestException as error:
         raise ProviderUnreachable(_detail(f"{what}: no answer ({type(error).__name__})")) from error
     try:
