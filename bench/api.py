@@ -10,7 +10,7 @@ demo catalog (``flask db upgrade``, ``flask seed-demo``, then ``bench/api_data.p
 whose comment says it already has that shape is migrated and reused; ``--reload`` loads afresh.
 Redis DB 8 of ``BENCH_REDIS_URL`` holds rate limits and jobs, and is emptied first.
 
-gunicorn (``-k gthread``, 2 workers x 4 threads for 2 cores) serves the API on each database
+gunicorn (our gthread worker, 2 workers x 4 threads for 2 cores) serves the API on each database
 and ``bench/bare.py`` with the same settings. wrk (``apt-get install wrk``) runs each scenario
 from its own process over loopback in slices taking turns with the bare endpoint, so the ratio
 of their requests per second compares the two under the same machine load; the workers' CPU
@@ -147,7 +147,7 @@ def serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Pop
     command = [
         BIN / "gunicorn",
         "-k",
-        "gthread",
+        "backend.server.ProblemWorker",
         "--workers",
         str(WORKERS),
         "--threads",

@@ -54,7 +54,7 @@ def test_entrypoint_migrates_then_gunicorn_serves(stack, tmp_path):
         str(ROOT / "docker" / "entrypoint.sh"),
         "gunicorn",
         "--worker-class",
-        "gthread",
+        "backend.server.ProblemWorker",
         "--workers",
         "1",
         "--threads",
