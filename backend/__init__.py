@@ -22,6 +22,7 @@ from backend.extensions import (
     migrate,
     tune_postgres,
     tune_sqlite,
+    watch_postgres,
 )
 from backend.notifications import channels, dispatch
 
@@ -46,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     end_sessions_safely(app)
     with app.app_context():
         tune_sqlite(db.engine)
+        watch_postgres(app, db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS) if MIGRATIONS.is_dir() else "migrations")
     init_redis(app)
     init_limiter(app)

@@ -179,7 +179,19 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
             # the pool size are closed when returned, so a smaller pool (SQLAlchemy's default
             # is 5) opens a new PostgreSQL connection for many requests under load.
             "pool_size": _int(environ, "DATABASE_POOL_SIZE", 10),
+            # A request waiting for a free connection answers 503 after this many seconds.
+            "pool_timeout": _int(environ, "DATABASE_POOL_TIMEOUT", 10),
         },
+        # PostgreSQL cancels what runs longer (migrations lift the first two for themselves).
+        "DATABASE_STATEMENT_TIMEOUT_MS": _int(environ, "DATABASE_STATEMENT_TIMEOUT_MS", 15_000),
+        "DATABASE_LOCK_TIMEOUT_MS": _int(environ, "DATABASE_LOCK_TIMEOUT_MS", 5_000),
+        "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS": _int(
+            environ, "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000
+        ),
+        # What a request waits on a server too frozen to cancel anything (backend/dbwatch.py).
+        "DATABASE_REQUEST_DEADLINE_SECONDS": float(
+            environ.get("DATABASE_REQUEST_DEADLINE_SECONDS") or 20
+        ),
         # Seconds to wait for PostgreSQL to answer a new connection: an unreachable database
         # turns requests into quick 503s instead of hanging them (libpq: 2 at the least).
         "DATABASE_CONNECT_TIMEOUT": _int(environ, "DATABASE_CONNECT_TIMEOUT", 5),

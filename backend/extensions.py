@@ -6,7 +6,7 @@ import logging
 
 import redis
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -15,6 +15,7 @@ from sqlalchemy import event
 
 from backend.apidoc import LinksPlugin, ProblemApi, ProblemResponsesPlugin, enum_choices
 from backend.db import Base
+from backend.dbwatch import watchdog
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,22 @@ def tune_postgres(app: Flask) -> None:
 
     A new connection gives up after DATABASE_CONNECT_TIMEOUT; an open one whose server stopped
     answering on the network is noticed by TCP keepalives within about a minute, and unsent
-    data is given up after 30 s, so the pool drops it and the request answers 503.
+    data is given up after 30 s, so the pool drops it and the request answers 503. The server
+    itself cancels long statements, lock waits and idle transactions; ``watch_postgres`` covers
+    a server too frozen to do so.
     """
     if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    given = dict(options.get("connect_args", {}))
+    server_limits = " ".join(
+        f"-c {name}={app.config[key]}"
+        for name, key in (
+            ("statement_timeout", "DATABASE_STATEMENT_TIMEOUT_MS"),
+            ("lock_timeout", "DATABASE_LOCK_TIMEOUT_MS"),
+            ("idle_in_transaction_session_timeout", "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS"),
+        )
+    )
     connect_args = {
         "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT"],
         "keepalives": 1,
@@ -66,9 +78,61 @@ def tune_postgres(app: Flask) -> None:
         "keepalives_interval": 10,
         "keepalives_count": 3,
         "tcp_user_timeout": 30_000,
-        **options.get("connect_args", {}),
+        **given,
+        "options": f"{server_limits} {given.get('options', '')}".strip(),
     }
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
+
+
+def watch_postgres(app: Flask, engine) -> None:
+    """Give every wait of a request on PostgreSQL a deadline the client keeps (``dbwatch``)."""
+    if engine.dialect.name != "postgresql":
+        return
+    seconds = app.config["DATABASE_REQUEST_DEADLINE_SECONDS"]
+
+    def _dbapi(connection):
+        try:
+            return connection.connection.dbapi_connection
+        except (AttributeError, sa.exc.SQLAlchemyError):
+            return None
+
+    def _arm(connection, *args) -> None:
+        dbapi_connection = _dbapi(connection)
+        if dbapi_connection is not None and has_request_context():
+            watchdog.watch(dbapi_connection, seconds)
+
+    def _disarm(connection, *args) -> None:
+        dbapi_connection = _dbapi(connection)
+        if dbapi_connection is not None:
+            watchdog.release(dbapi_connection)
+
+    event.listen(engine, "before_cursor_execute", _arm)
+    event.listen(engine, "commit", _arm)
+    event.listen(engine, "rollback", _arm)
+    event.listen(engine, "after_cursor_execute", _disarm)
+    event.listen(engine, "begin", _disarm)
+    event.listen(
+        engine,
+        "handle_error",
+        lambda context: context.connection is not None and _disarm(context.connection),
+    )
+    event.listen(
+        engine.pool,
+        "checkin",
+        lambda dbapi_connection, record: (
+            dbapi_connection is not None and watchdog.release(dbapi_connection)
+        ),
+    )
+    ping = engine.dialect.do_ping
+
+    def do_ping(dbapi_connection) -> bool:
+        """The pool's liveness check on checkout waits on the server too."""
+        if not has_request_context():
+            return ping(dbapi_connection)
+        with watchdog.watching(dbapi_connection, seconds):
+            return ping(dbapi_connection)
+
+    engine.dialect.do_ping = do_ping
 
 
 def tune_sqlite(engine) -> None:

@@ -35,11 +35,20 @@ def run_migrations_online():
     with target_db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             # Pods starting together must not migrate at the same time; the lock is per session.
+            # A migration may rightly rewrite a big table, and a pod may wait for another's:
+            # the limits set for requests are not for it.
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.exec_driver_sql("SET lock_timeout = 0")
+            connection.exec_driver_sql("SET idle_in_transaction_session_timeout = 0")
             connection.exec_driver_sql("SELECT pg_advisory_lock(2118001)")
             connection.commit()
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "postgresql":
+            # Back to the connection's own limits before the pool hands it to a request.
+            connection.exec_driver_sql("RESET ALL")
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -360,6 +360,24 @@ class PostgresCluster:
     def running(self) -> bool:
         return (self.directory / "data" / "postmaster.pid").exists()
 
+    def _server_pids(self) -> list[int]:
+        """The postmaster first, then its children (backends, checkpointer, ...)."""
+        postmaster = int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+        return [postmaster] + [pid for pid, parent in _processes() if parent == postmaster]
+
+    def freeze(self) -> None:
+        """Every server process stopped: the kernel still accepts and acknowledges, nobody
+        answers (a paused VM, a hung disk)."""
+        self._frozen = self._server_pids()
+        for pid in self._frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in reversed(getattr(self, "_frozen", [])):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self._frozen = []
+
     def ensure_running(self) -> None:
         """Started again if a test failed while it was stopped."""
         if not self.running():

@@ -44,6 +44,9 @@ def deployment(postgres_cluster, redis_server, gunicorn, tmp_path_factory):
         instance=tmp_path_factory.mktemp("instance"),
         # Rows whose hand-over to the workers failed are due for the sweeper at once.
         NOTIFY_DISPATCH_GRACE_SECONDS="0",
+        # A frozen server: give up on it well within the client's TIMEOUT.
+        DATABASE_REQUEST_DEADLINE_SECONDS="3",
+        DATABASE_CONNECT_TIMEOUT="2",
     )
     app = in_process_app(env)
     migrate_and_seed(app)
@@ -181,6 +184,29 @@ def test_postgres_stopped_and_started_again(api, postgres_cluster, mode):
         postgres_cluster.stop(mode)
         down = [api.probe(), api.probe()]
         postgres_cluster.start()
+        wait_for(
+            api.recovered,
+            timeout=30,
+            what="the API to use PostgreSQL again",
+            explain=lambda: api.last,
+        )
+
+    unavailable = {name: 503 for name in UP}
+    assert down == [unavailable, unavailable]
+    api.assert_only_up_or_unavailable()
+
+
+def test_a_frozen_postgres_is_a_503_not_a_hang(api, postgres_cluster):
+    """SIGSTOP on every server process: it keeps no timeout of its own, and its kernel keeps
+    the connections open. Each request still answers, 503, and all is well once it resumes."""
+    assert api.probe() == UP
+
+    with api.in_background():
+        postgres_cluster.freeze()
+        try:
+            down = [api.probe(), api.probe()]  # a hang would be a requests.Timeout here
+        finally:
+            postgres_cluster.thaw()
         wait_for(
             api.recovered,
             timeout=30,

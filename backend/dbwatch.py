@@ -1,0 +1,84 @@
+"""A bound on how long a request waits for PostgreSQL, even when the server cannot keep it.
+
+PostgreSQL cancels a statement that runs past ``statement_timeout``, a lock wait past
+``lock_timeout`` and an idle transaction past ``idle_in_transaction_session_timeout`` (set on
+every connection, ``extensions.tune_postgres``). A server that is frozen (stopped by a signal,
+a VM paused, a disk hung) keeps none of them, and its kernel still acknowledges our packets,
+so TCP keepalives never give up either: a request would wait for as long as the freeze lasts.
+
+So while a request waits on the database (a statement, a commit or rollback, the pool's
+liveness ping), one thread per process holds a deadline for it. Past
+``DATABASE_REQUEST_DEADLINE_SECONDS``, it shuts the connection's socket down under the driver:
+the waiting call fails with an ``OperationalError`` like any lost connection, the pool drops
+that connection, and the request answers 503 problem+json (``errors.py``). CLI commands and
+workers are not watched: a migration may rightly take minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Watchdog:
+    """Deadlines of the connections now waiting on the server, and the thread that keeps them."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._due: dict[int, tuple[float, Any]] = {}
+        self._pid: int | None = None
+
+    def watch(self, dbapi_connection: Any, seconds: float) -> None:
+        with self._changed:
+            if self._pid != os.getpid():  # first use in this process (gunicorn forks workers)
+                self._pid = os.getpid()
+                self._due.clear()
+                threading.Thread(target=self._run, name="db-watchdog", daemon=True).start()
+            self._due[id(dbapi_connection)] = (time.monotonic() + seconds, dbapi_connection)
+            self._changed.notify()
+
+    def release(self, dbapi_connection: Any) -> None:
+        with self._changed:
+            self._due.pop(id(dbapi_connection), None)
+
+    @contextmanager
+    def watching(self, dbapi_connection: Any, seconds: float):
+        self.watch(dbapi_connection, seconds)
+        try:
+            yield
+        finally:
+            self.release(dbapi_connection)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                now = time.monotonic()
+                overdue = [key for key, (deadline, _) in self._due.items() if deadline <= now]
+                late = [self._due.pop(key)[1] for key in overdue]
+                if not late:
+                    earliest = min((d for d, _ in self._due.values()), default=now + 60)
+                    self._changed.wait(max(0.01, earliest - now))
+                    continue
+            for dbapi_connection in late:
+                cut(dbapi_connection)
+
+
+def cut(dbapi_connection: Any) -> None:
+    """Shut the connection's socket down: the driver's pending read returns at once."""
+    try:
+        fd = dbapi_connection.pgconn.socket
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+        log.warning("database did not answer in time: connection cut")
+    except Exception as error:  # already closed, or not a socket: nothing left to wait on
+        log.warning("could not cut a database connection: %s", type(error).__name__)
+
+
+watchdog = Watchdog()
