@@ -83,6 +83,7 @@ def _register_domains(app: Flask, api) -> None:
     from backend.providers import demo as demo_provider
     from backend.providers import routes as providers_routes
     from backend.reports import routes as reports
+    from backend.storage import cli as storage_cli
     from backend.workdays import cli as workdays_cli
     from backend.workdays import routes as calendar_routes
 
@@ -90,6 +91,7 @@ def _register_domains(app: Flask, api) -> None:
     importlib.import_module("backend.dossiers.sweeps")
     importlib.import_module("backend.providers.sweeps")
     importlib.import_module("backend.engagement.sweeps")
+    importlib.import_module("backend.storage.sweeps")
 
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.well_known, url_prefix="/.well-known")
@@ -116,5 +118,6 @@ def _register_domains(app: Flask, api) -> None:
     identity_cli.init_app(app)
     workdays_cli.init_app(app)
     providers_cli.init_app(app)
+    storage_cli.init_app(app)
     demo_provider.init_app(app)  # only when DEMO_IDP_ENABLED (never in production)
     notification_worker.init_app(app)

@@ -199,6 +199,9 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         # Uploads are the biggest bodies; JSON bodies have their own, much smaller, limit.
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 25 * 1024 * 1024),
         "MAX_JSON_BYTES": _int(environ, "MAX_JSON_BYTES", 256 * 1024),
+        # Blobs no row points at are removed once this old, by `flask sweep` at most this often.
+        "STORAGE_ORPHAN_AGE_HOURS": _int(environ, "STORAGE_ORPHAN_AGE_HOURS", 24),
+        "STORAGE_SWEEP_SECONDS": _int(environ, "STORAGE_SWEEP_SECONDS", 3600),
         # Attachments: None means a "blobs" directory under INSTANCE_PATH (see backend.storage).
         "STORAGE_URL": storage_url,
         "S3_ENDPOINT_URL": environ.get("S3_ENDPOINT_URL") or None,

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from backend.dossiers.models import DirectUploadSlot, Dossier
+from backend.dossiers.models import DirectUploadSlot, Document, Dossier
 from backend.dossiers.services.access import DOSSIER_PERMISSIONS
 from backend.dossiers.services.officer import RUNNING
 from backend.extensions import db
 from backend.idempotency import IdempotencyRecord
 from backend.notifications.digests import send_digests
 from backend.notifications.sweeps import register_purge, register_sweep_task
+from backend.storage.orphans import register_reference
 from backend.workdays.services import due_soon_cutoff
 
 
@@ -37,3 +38,6 @@ def send_officer_digests(*, now: datetime) -> int:
 register_sweep_task("officer_digest", send_officer_digests)
 register_purge(IdempotencyRecord, IdempotencyRecord.expires_at, timedelta(0))
 register_purge(DirectUploadSlot, DirectUploadSlot.expires_at, timedelta(days=1))
+# Blobs these rows point at are not orphans (backend.storage.orphans).
+register_reference(Document.blob_key)
+register_reference(DirectUploadSlot.upload_key)

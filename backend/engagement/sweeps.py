@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from backend.engagement.models import Feedback, PhoneProof
+from backend.engagement.models import Feedback, FeedbackAttachment, PhoneProof
 from backend.engagement.services.handling import OWED
 from backend.extensions import db
 from backend.notifications.digests import send_digests
 from backend.notifications.sweeps import register_purge, register_sweep_task
+from backend.storage.orphans import register_reference
 from backend.workdays.services import due_soon_cutoff
 
 
@@ -37,3 +38,4 @@ def send_feedback_digests(*, now: datetime) -> int:
 
 register_sweep_task("feedback_digest", send_feedback_digests)
 register_purge(PhoneProof, PhoneProof.expires_at, timedelta(0))
+register_reference(FeedbackAttachment.blob_key)  # not an orphan (backend.storage.orphans)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol
@@ -99,6 +100,10 @@ class BlobStore(Protocol):
         ...
 
     def sha256(self, key: str) -> str: ...
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """Every blob's key and when it was last written, in no particular order."""
+        ...
 
     def presigned_upload(
         self, key: str, *, content_type: str, max_size: int, expires_in: int

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -110,6 +112,18 @@ class LocalStore:
     def sha256(self, key: str) -> str:
         with self.open(key) as blob:
             return sha256_of(blob)
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        for path in self.root.rglob("*"):
+            if path.name.startswith(TEMP_PREFIX) or not path.is_file():
+                continue  # a write in progress (or one a crash cut short)
+            key = path.relative_to(self.root).as_posix()
+            try:
+                check_key(key)
+                written = path.stat().st_mtime
+            except (InvalidBlobKey, FileNotFoundError):
+                continue
+            yield key, datetime.fromtimestamp(written, UTC)
 
     def presigned_upload(
         self, key: str, *, content_type: str, max_size: int, expires_in: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 import boto3
@@ -185,6 +185,16 @@ class S3Store:
     def delete(self, key: str) -> None:
         with _translated():
             self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        )
+        with _translated():
+            for page in pages:
+                for entry in page.get("Contents", []):
+                    yield entry["Key"][len(start) :], entry["LastModified"]
 
     def size(self, key: str) -> int:
         with _translated(key):
