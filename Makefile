@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 TEST_WORKERS ?= 2
 
 .PHONY: help install run test lint format openapi migration bench bench-reports \
-	bench-notifications clean
+	bench-notifications clean browser
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ run: $(STAMP) ## serve the API on the embedded default (SQLite, no Redis) with d
 
 test: $(STAMP) ## run the whole test suite (PostgreSQL + Redis, then SQLite + memory)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+
+browser: ## Debian's chromium and chromium-driver, for the /docs test (needs root or sudo)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get install -y chromium chromium-driver || sudo apt-get install -y chromium chromium-driver; }
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check backend tests bench

@@ -65,7 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_domains(app: Flask, api) -> None:
-    from backend import health
+    from backend import docs, health
     from backend.catalog import cli as catalog_cli
     from backend.catalog import routes as catalog_routes
     from backend.catalog.admin import routes as catalog_admin
@@ -93,6 +93,7 @@ def _register_domains(app: Flask, api) -> None:
     importlib.import_module("backend.engagement.sweeps")
     importlib.import_module("backend.storage.sweeps")
 
+    docs.init_app(app)
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.well_known, url_prefix="/.well-known")
     api.register_blueprint(catalog_routes.blp, url_prefix="/api/v1")

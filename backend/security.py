@@ -24,7 +24,8 @@ from backend.identity.models import AccountKind, RoleGrant, Session
 from backend.identity.roles import permissions_of
 
 # Endpoints served by libraries that are public by nature.
-_LIBRARY_PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json"})
+# The document, and the page that shows it (backend.docs).
+_LIBRARY_PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json", "docs.show"})
 # The credential of an anonymous petitioner who proved their phone (backend.engagement).
 PHONE_PROOF_HEADER = "X-Phone-Proof"
 

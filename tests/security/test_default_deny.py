@@ -16,6 +16,8 @@ PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/openapi.json"),
+    ("GET", "/docs/"),
+    ("GET", "/docs/<path:path>"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/api/v1/agencies"),
     ("GET", "/api/v1/agencies/<code>"),
@@ -72,6 +74,10 @@ def step_up_client(stack, tmp_path, app):
     def open_route():
         return {"ok": True}
 
+    from backend.identity import tokens
+
+    with app.app_context():
+        tokens.keys()  # loaded on first use: maybe no token was signed yet in this process
     other = create_app(app_config(stack, tmp_path))
     other.extensions["api"].register_blueprint(probe, url_prefix="/probe")
     from backend.extensions import db

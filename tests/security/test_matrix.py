@@ -42,6 +42,8 @@ MATRIX = """
 GET    /healthz                                                            -          pub  pub pub pub pub pub pub pub pub
 GET    /readyz                                                             -          pub  pub pub pub pub pub pub pub pub
 GET    /openapi.json                                                       -          pub  pub pub pub pub pub pub pub pub
+GET    /docs/                                                              -          pub  pub pub pub pub pub pub pub pub
+GET    /docs/<path:path>                                                   -          pub  pub pub pub pub pub pub pub pub
 GET    /.well-known/jwks.json                                              -          pub  pub pub pub pub pub pub pub pub
 GET    /.well-known/client-jwks.json                                       -          pub  pub pub pub pub pub pub pub pub
 GET    /static/<path:filename>                                             -          404  404 404 404 404 404 404 404 404
@@ -336,6 +338,7 @@ def path_for(rule: str, using: str, world) -> str:
     ids = world.ids
     values = {
         "path:filename": "nothing.txt",
+        "path:path": "swagger-ui.css",
         "session_id": ids["session"],
         "notification_id": ids["notification"],
         "account_id": ids["staff"],
