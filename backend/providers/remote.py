@@ -63,7 +63,10 @@ class ProviderAddressRefused(ProviderError):
 def _session() -> requests.Session:
     session = current_app.extensions.get("provider_http")
     if session is None:
-        session = new_session(allow_private=current_app.config["PROVIDER_ALLOW_PRIVATE_NETWORKS"])
+        session = new_session(
+            allow_private=current_app.config["PROVIDER_ALLOW_PRIVATE_NETWORKS"],
+            allowed_networks=current_app.config["PROVIDER_ALLOWED_NETWORKS"],
+        )
         if current_app.config["DEMO_IDP_ENABLED"]:
             from backend.providers.demo import InProcessAdapter
 
@@ -87,7 +90,7 @@ def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[in
     timeout = current_app.config["PROVIDER_HTTP_TIMEOUT"]
     deadline = time.monotonic() + 2 * timeout  # a slow drip of bytes does not hold a worker
     try:
-        response = _session().request(
+        with _session().request(
             method,
             url,
             headers=headers,
@@ -95,14 +98,13 @@ def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[in
             allow_redirects=False,
             stream=True,
             **kwargs,
-        )
-        body = b""
-        for chunk in response.iter_content(16 * 1024):
-            body += chunk
-            if len(body) > MAX_RESPONSE_BYTES:
-                raise ProviderAnswerInvalid(_detail(f"{what}: the answer is too large"))
-            if time.monotonic() > deadline:
-                raise ProviderUnreachable(_detail(f"{what}: the answer takes too long"))
+        ) as response:
+            if response.is_redirect:
+                # Never followed: the next hop could be anywhere, our own network included.
+                raise ProviderAnswerInvalid(
+                    _detail(f"{what}: HTTP {response.status_code}, a redirect (not followed)")
+                )
+            body = _read_capped(response, what=what, deadline=deadline)
     except AddressRefused as error:
         raise ProviderAddressRefused(_detail(f"{what}: {error}")) from error
     except requests.RequestException as error:
@@ -116,6 +118,19 @@ def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[in
     if not isinstance(document, dict):
         raise ProviderAnswerInvalid(_detail(f"{what}: not a JSON object"))
     return response.status_code, document
+
+
+def _read_capped(response: requests.Response, *, what: str, deadline: float) -> bytes:
+    body = bytearray()
+    for chunk in response.iter_content(16 * 1024):
+        body += chunk
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise ProviderAnswerInvalid(
+                _detail(f"{what}: the answer is over {MAX_RESPONSE_BYTES // 1024} KiB")
+            )
+        if time.monotonic() > deadline:
+            raise ProviderUnreachable(_detail(f"{what}: the answer takes too long"))
+    return bytes(body)
 
 
 def check_url(url: object, *, name: str) -> str:
