@@ -15,7 +15,7 @@ from joserfc import jwt
 
 from backend.extensions import db
 from backend.providers import registry
-from backend.providers.idtoken import IdTokenInvalid, verify_id_token
+from backend.providers.idtoken import IdTokenInvalid, access_token_hash, verify_id_token
 from tests.conftest import bearer
 from tests.providers.conftest import (
     BrowserLeg,
@@ -331,9 +331,29 @@ def _back(client, callback: str) -> BrowserLeg:
 def test_an_at_hash_that_matches_the_access_token_is_accepted(app, client, op, registered):
     op.at_hash = "right"
     assert redeem(client, browser_login(client, "testidp")).status_code == 200
+    assert "at_hash" in jwt.decode(op.id_tokens[-1], op.signing_key).claims
+    assert op.userinfo_hits == 1
 
 
 def test_an_at_hash_of_another_access_token_is_refused(app, client, op, registered):
     """The access token was swapped on its way: it is never sent to userinfo."""
     op.at_hash = "wrong"
-    assert_refused(app, browser_login(client, "testidp"), "id-token-invalid")
+    leg = browser_login(client, "testidp")
+    assert_refused(app, leg, "id-token-invalid")
+    assert "at_hash" in leg.answer["error_description"]
+    assert op.userinfo_hits == 0
+
+
+def test_at_hash_of_the_openid_connect_core_example():
+    """OpenID Connect Core 1.0, appendix A.3 (an RS256 ID token)."""
+    token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+    assert access_token_hash(token, "RS256") == "77QmUPtjPfzWtF2AnpK9RQ"
+
+
+@pytest.mark.parametrize(
+    ("alg", "hash_name"),
+    [("ES256", "sha256"), ("RS384", "sha384"), ("PS512", "sha512"), ("EdDSA", "sha512")],
+)
+def test_at_hash_takes_the_hash_of_the_id_tokens_algorithm(alg, hash_name):
+    digest = hashlib.new(hash_name, b"at-example").digest()
+    assert access_token_hash("at-example", alg) == b64(digest[: len(digest) // 2])
