@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
 import secrets
@@ -68,6 +69,15 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     if value in (None, ""):
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _networks(environ: Mapping[str, str], name: str) -> tuple:
+    """``10.20.0.0/16,fd12:3456::/48``: IP networks, each written as its network address."""
+    text = environ.get(name) or ""
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise RuntimeError(f"{name} must list networks like 10.20.0.0/16, not {text!r}") from error
 
 
 def _notification_settings(environ: Mapping[str, str], *, env: str, instance: Path) -> dict:
@@ -273,6 +283,9 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "PROVIDER_ALLOW_PRIVATE_NETWORKS": _flag(
             environ, "PROVIDER_ALLOW_PRIVATE_NETWORKS", env != "production"
         ),
+        # Non-public networks a provider may still be reached at while they are refused (one
+        # reached over a government network); the operator vouches for every host in them.
+        "PROVIDER_ALLOWED_NETWORKS": _networks(environ, "PROVIDER_ALLOWED_NETWORKS"),
         "PROVIDER_LOGIN_SECONDS": _int(environ, "PROVIDER_LOGIN_SECONDS", 600),
         "APP_CODE_SECONDS": _int(environ, "APP_CODE_SECONDS", 60),
         "PROVIDER_JWKS_REFETCH_SECONDS": _int(environ, "PROVIDER_JWKS_REFETCH_SECONDS", 10),

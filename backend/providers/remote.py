@@ -5,9 +5,10 @@ short timeout and a size cap, and every failure becomes a ``ProviderError`` (a c
 an error redirect to the app), never a 500.
 
 Discovery documents and key sets are cached in the memory of each process (so each pod has its
-own cache) for ``PROVIDER_DISCOVERY_SECONDS``. A key set is fetched again sooner when a token
-names a ``kid`` it does not hold, at most once per ``PROVIDER_JWKS_REFETCH_SECONDS``: a stream
-of tokens with made-up key ids cannot turn us into a tool that hammers the provider.
+own cache) for ``PROVIDER_DISCOVERY_SECONDS``. A key set is fetched again at once when a token
+names a ``kid`` it does not hold (the provider rotated its keys), at most once per
+``PROVIDER_JWKS_REFETCH_SECONDS`` per provider: a stream of tokens with made-up key ids cannot
+turn us into a tool that hammers the provider, nor make us drop the keys we hold.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class ProviderAddressRefused(ProviderError):
 def _session() -> requests.Session:
     session = current_app.extensions.get("provider_http")
     if session is None:
-        session = new_session(allow_private=current_app.config["PROVIDER_ALLOW_PRIVATE_NETWORKS"])
+        session = new_session(
+            allow_private=current_app.config["PROVIDER_ALLOW_PRIVATE_NETWORKS"],
+            allowed_networks=current_app.config["PROVIDER_ALLOWED_NETWORKS"],
+        )
         if current_app.config["DEMO_IDP_ENABLED"]:
             from backend.providers.demo import InProcessAdapter
 
@@ -87,7 +91,7 @@ def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[in
     timeout = current_app.config["PROVIDER_HTTP_TIMEOUT"]
     deadline = time.monotonic() + 2 * timeout  # a slow drip of bytes does not hold a worker
     try:
-        response = _session().request(
+        with _session().request(
             method,
             url,
             headers=headers,
@@ -95,14 +99,13 @@ def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[in
             allow_redirects=False,
             stream=True,
             **kwargs,
-        )
-        body = b""
-        for chunk in response.iter_content(16 * 1024):
-            body += chunk
-            if len(body) > MAX_RESPONSE_BYTES:
-                raise ProviderAnswerInvalid(_detail(f"{what}: the answer is too large"))
-            if time.monotonic() > deadline:
-                raise ProviderUnreachable(_detail(f"{what}: the answer takes too long"))
+        ) as response:
+            if response.is_redirect:
+                # Never followed: the next hop could be anywhere, our own network included.
+                raise ProviderAnswerInvalid(
+                    _detail(f"{what}: HTTP {response.status_code}, a redirect (not followed)")
+                )
+            body = _read_capped(response, what=what, deadline=deadline)
     except AddressRefused as error:
         raise ProviderAddressRefused(_detail(f"{what}: {error}")) from error
     except requests.RequestException as error:
@@ -116,6 +119,19 @@ def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[in
     if not isinstance(document, dict):
         raise ProviderAnswerInvalid(_detail(f"{what}: not a JSON object"))
     return response.status_code, document
+
+
+def _read_capped(response: requests.Response, *, what: str, deadline: float) -> bytes:
+    body = bytearray()
+    for chunk in response.iter_content(16 * 1024):
+        body += chunk
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise ProviderAnswerInvalid(
+                _detail(f"{what}: the answer is over {MAX_RESPONSE_BYTES // 1024} KiB")
+            )
+        if time.monotonic() > deadline:
+            raise ProviderUnreachable(_detail(f"{what}: the answer takes too long"))
+    return bytes(body)
 
 
 def check_url(url: object, *, name: str) -> str:
@@ -169,6 +185,8 @@ class _Cached:
     discovery_at: float = 0.0
     keys: list[Key] = field(default_factory=list)
     keys_at: float | None = None
+    refetched_at: float | None = None  # the last fetch asked for by an unknown kid
+    refetch_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class ProviderCache:
@@ -204,11 +222,20 @@ class ProviderCache:
         return entry.keys
 
     def refetch_keys(self, *, provider_id: str, issuer: str, now: datetime) -> list[Key]:
-        """Fetch the keys again at once, unless that was done within the refetch spacing."""
+        """Fetch the keys again at once for a ``kid`` we do not hold, unless such a refetch was
+        done within ``PROVIDER_JWKS_REFETCH_SECONDS``; the keys held stay in use meanwhile.
+
+        Only these refetches count towards the spacing, so a key the provider starts using just
+        after our regular fetch is picked up by its first token. Concurrent callers wait for
+        the one refetch under way and share its answer, so a burst of made-up key ids from
+        many threads still costs the provider one request.
+        """
         entry = self._entry(provider_id, issuer)
         interval = current_app.config["PROVIDER_JWKS_REFETCH_SECONDS"]
-        if entry.keys_at is None or now.timestamp() - entry.keys_at >= interval:
-            self._fetch_keys(entry, provider_id=provider_id, issuer=issuer, now=now)
+        with entry.refetch_lock:
+            if entry.refetched_at is None or now.timestamp() - entry.refetched_at >= interval:
+                entry.refetched_at = now.timestamp()  # a failed refetch counts too: no storm
+                self._fetch_keys(entry, provider_id=provider_id, issuer=issuer, now=now)
         return entry.keys
 
     def _fetch_keys(self, entry: _Cached, *, provider_id: str, issuer: str, now: datetime) -> None:

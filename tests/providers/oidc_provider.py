@@ -86,6 +86,8 @@ class LoopbackProvider:
         self.id_tokens: list[str] = []
         self.codes: dict[str, dict[str, Any]] = {}
         self.jwks_hits = 0
+        self.userinfo_hits = 0
+        self.hosts: list[str] = []  # the Host header of every request, in order
         # "right": an at_hash of the access token sent with the ID token; "wrong": of another.
         self.at_hash: str | None = None
         self.token_requests: list[dict[str, str]] = []
@@ -165,6 +167,10 @@ class LoopbackProvider:
         app = Flask("test_provider")
         provider = self
 
+        @app.before_request
+        def note_host():
+            provider.hosts.append(request.host)
+
         @app.get("/.well-known/openid-configuration")
         def discovery():
             document = {
@@ -229,6 +235,7 @@ class LoopbackProvider:
 
         @app.get("/userinfo")
         def userinfo():
+            provider.userinfo_hits += 1
             if not request.headers.get("Authorization", "").startswith("Bearer at-"):
                 return {"error": "invalid_token"}, 401
             return {"sub": provider.userinfo_sub or provider.subject, **provider.claims}
@@ -237,13 +244,13 @@ class LoopbackProvider:
 
 
 @contextmanager
-def serving(app: Flask, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve a WSGI app on loopback in a thread; yields its base URL."""
-    server = make_server(host, 0, app, threaded=True)
+def serving(app: Flask, host: str = "127.0.0.1", ssl_context=None) -> Iterator[str]:
+    """Serve a WSGI app on loopback in a thread (over TLS given a context); yields its base URL."""
+    server = make_server(host, 0, app, threaded=True, ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://{host}:{server.server_port}"
+        yield f"{'https' if ssl_context else 'http'}://{host}:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=5)

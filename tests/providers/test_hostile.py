@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +13,9 @@ import pytest
 import time_machine
 from joserfc import jwt
 
+from backend.extensions import db
+from backend.providers import registry
+from backend.providers.idtoken import IdTokenInvalid, access_token_hash, verify_id_token
 from tests.conftest import bearer
 from tests.providers.conftest import (
     BrowserLeg,
@@ -124,26 +129,73 @@ def test_replayed_nonce(app, client, op, registered):
     assert_refused(app, browser_login(client, "testidp"), "id-token-invalid")
 
 
-def test_unknown_kid_is_refused_after_one_refetch(app, client, op, registered):
-    assert redeem(client, browser_login(client, "testidp")).status_code == 200
-    op.mint = signed_by(new_rsa("ghost"))
+def test_made_up_key_ids_cost_the_provider_one_fetch_per_spacing(app, client, op, registered):
     spacing = app.config["PROVIDER_JWKS_REFETCH_SECONDS"]
-    assert spacing <= 10
-    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=spacing + 1)):
-        assert_refused(app, browser_login(client, "testidp"), "id-token-invalid", sessions=1)
-        assert op.jwks_hits == 2  # the first fetch, then one refetch for the unknown kid
-        for _ in range(5):  # a stream of made-up key ids
-            assert_refused(app, browser_login(client, "testidp"), "id-token-invalid", sessions=1)
-        assert op.jwks_hits == 2  # no second refetch within the spacing
+    assert spacing == 10
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        assert redeem(client, browser_login(client, "testidp")).status_code == 200
+        assert op.jwks_hits == 1
+        op.mint = lambda header, claims: signed_by(new_rsa(f"ghost-{secrets.token_hex(4)}"))(
+            header, claims
+        )
+        for _ in range(6):  # a stream of made-up key ids, right after our regular fetch
+            leg = browser_login(client, "testidp")
+            assert_refused(app, leg, "id-token-invalid", sessions=1)
+        assert op.jwks_hits == 2  # the regular fetch, then one refetch for the first unknown kid
+        op.mint = None
+        assert redeem(client, browser_login(client, "testidp")).status_code == 200  # keys kept
+        op.mint = signed_by(new_rsa("ghost-late"))
+        clock.shift(spacing - 1)
+        assert_refused(app, browser_login(client, "testidp"), "id-token-invalid", sessions=2)
+        assert op.jwks_hits == 2
+        clock.shift(1)
+        for _ in range(3):
+            assert_refused(app, browser_login(client, "testidp"), "id-token-invalid", sessions=2)
+        assert op.jwks_hits == 3  # one more once the spacing has passed, and only one
 
 
-def test_a_rotated_key_is_picked_up_within_seconds(app, client, op, registered):
+def test_threads_meeting_a_rotation_together_share_one_refetch(app, op, registered):
+    """Threads that meet unknown kids at once wait for one refetch and share its answer: the
+    tokens signed with the provider's new key all pass, the made-up ones all fail."""
+    with app.app_context():
+        provider = registry.get_provider(slug="testidp")
+        db.session.expunge(provider)
+        verify_id_token(op.id_token("n"), provider=provider, nonce="n", now=datetime.now(UTC))
+        db.session.remove()
+    assert op.jwks_hits == 1
+    op.rotate(new_rsa("rsa-rotated"))
+    genuine = [op.id_token("n") for _ in range(8)]
+    forged = [
+        signed_by(new_rsa(f"ghost-{i}"))(op.honest_header(), op.base_claims("n")) for i in range(8)
+    ]
+    start_together = threading.Barrier(len(genuine) + len(forged))
+    outcomes: dict[str, str] = {}
+
+    def verify(token: str) -> None:
+        with app.app_context():
+            start_together.wait(timeout=10)
+            try:
+                verify_id_token(token, provider=provider, nonce="n", now=datetime.now(UTC))
+                outcomes[token] = "accepted"
+            except IdTokenInvalid as error:
+                outcomes[token] = error.reason
+
+    threads = [threading.Thread(target=verify, args=(token,)) for token in genuine + forged]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [outcomes.get(token) for token in genuine] == ["accepted"] * len(genuine)
+    assert [outcomes.get(token) for token in forged] == ["unknown key id"] * len(forged)
+    assert op.jwks_hits == 2
+
+
+def test_a_rotated_key_is_picked_up_by_its_first_token(app, client, op, registered):
+    """A provider that signs with a new key just after we fetched its keys loses no login."""
     assert redeem(client, browser_login(client, "testidp")).status_code == 200
     op.rotate(new_rsa("rsa-rotated"))
-    spacing = app.config["PROVIDER_JWKS_REFETCH_SECONDS"]
-    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=spacing + 1)):
-        assert redeem(client, browser_login(client, "testidp")).status_code == 200
-        assert op.jwks_hits == 2
+    assert redeem(client, browser_login(client, "testidp")).status_code == 200
+    assert op.jwks_hits == 2
 
 
 def test_no_kid_while_several_keys_are_published(app, client, op, registered):
@@ -279,9 +331,29 @@ def _back(client, callback: str) -> BrowserLeg:
 def test_an_at_hash_that_matches_the_access_token_is_accepted(app, client, op, registered):
     op.at_hash = "right"
     assert redeem(client, browser_login(client, "testidp")).status_code == 200
+    assert "at_hash" in jwt.decode(op.id_tokens[-1], op.signing_key).claims
+    assert op.userinfo_hits == 1
 
 
 def test_an_at_hash_of_another_access_token_is_refused(app, client, op, registered):
     """The access token was swapped on its way: it is never sent to userinfo."""
     op.at_hash = "wrong"
-    assert_refused(app, browser_login(client, "testidp"), "id-token-invalid")
+    leg = browser_login(client, "testidp")
+    assert_refused(app, leg, "id-token-invalid")
+    assert "at_hash" in leg.answer["error_description"]
+    assert op.userinfo_hits == 0
+
+
+def test_at_hash_of_the_openid_connect_core_example():
+    """OpenID Connect Core 1.0, appendix A.3 (an RS256 ID token)."""
+    token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+    assert access_token_hash(token, "RS256") == "77QmUPtjPfzWtF2AnpK9RQ"
+
+
+@pytest.mark.parametrize(
+    ("alg", "hash_name"),
+    [("ES256", "sha256"), ("RS384", "sha384"), ("PS512", "sha512"), ("EdDSA", "sha512")],
+)
+def test_at_hash_takes_the_hash_of_the_id_tokens_algorithm(alg, hash_name):
+    digest = hashlib.new(hash_name, b"at-example").digest()
+    assert access_token_hash("at-example", alg) == b64(digest[: len(digest) // 2])

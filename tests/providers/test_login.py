@@ -126,14 +126,6 @@ def test_key_rotation_is_picked_up_by_refetching_once(app, client, op, registere
     assert op.jwks_hits == 2
 
 
-def test_unknown_kid_within_a_minute_does_not_refetch(app, client, op, registered):
-    assert redeem(client, browser_login(client, "testidp")).status_code == 200
-    op.rotate(new_rsa("rsa-2"))
-    leg = browser_login(client, "testidp")
-    assert leg.answer["error_code"] == "id-token-invalid"
-    assert op.jwks_hits == 1
-
-
 def test_rfc9207_iss_is_required_when_advertised(app, client, op, registered):
     op.advertise_iss = True
     assert redeem(client, browser_login(client, "testidp")).status_code == 200
