@@ -107,32 +107,36 @@ def watch_postgres(app: Flask, engine) -> None:
             watchdog.release(dbapi_connection)
 
     event.listen(engine, "before_cursor_execute", _arm)
-    event.listen(engine, "commit", _arm)
-    event.listen(engine, "rollback", _arm)
     event.listen(engine, "after_cursor_execute", _disarm)
-    event.listen(engine, "begin", _disarm)
     event.listen(
         engine,
         "handle_error",
         lambda context: context.connection is not None and _disarm(context.connection),
     )
+    # Whatever happened, a connection back in the pool is waiting on nothing.
     event.listen(
-        engine.pool,
-        "checkin",
-        lambda dbapi_connection, record: (
-            dbapi_connection is not None and watchdog.release(dbapi_connection)
-        ),
+        engine.pool, "checkin", lambda dbapi_connection, _record: _release(dbapi_connection)
     )
-    ping = engine.dialect.do_ping
+    # COMMIT, ROLLBACK and the pool's liveness ping on checkout go to the server without a
+    # cursor event: each is watched for exactly the time of its call.
+    dialect = engine.dialect
+    for name in ("do_commit", "do_rollback", "do_ping"):
+        setattr(dialect, name, _watched(getattr(dialect, name), seconds))
 
-    def do_ping(dbapi_connection) -> bool:
-        """The pool's liveness check on checkout waits on the server too."""
+
+def _release(dbapi_connection) -> None:
+    if dbapi_connection is not None:
+        watchdog.release(dbapi_connection)
+
+
+def _watched(call, seconds: float):
+    def watched(dbapi_connection):
         if not has_request_context():
-            return ping(dbapi_connection)
+            return call(dbapi_connection)
         with watchdog.watching(dbapi_connection, seconds):
-            return ping(dbapi_connection)
+            return call(dbapi_connection)
 
-    engine.dialect.do_ping = do_ping
+    return watched
 
 
 def tune_sqlite(engine) -> None:

@@ -253,3 +253,29 @@ def test_a_database_that_never_answers_is_a_503_not_a_hang(stack, tmp_path):
         _problem(answers[0], 503)
     finally:
         silent.close()
+
+
+@pytest.mark.postgres_only
+def test_the_watchdog_cuts_a_long_wait_and_nothing_else(stack, tmp_path):
+    """Past the deadline a waiting statement fails as a lost connection; a connection that
+    has finished its work (a statement, a commit, a rollback) is never cut afterwards."""
+    import time
+
+    import sqlalchemy as sa
+
+    from backend.extensions import db
+
+    app = create_app(app_config(stack, tmp_path, DATABASE_REQUEST_DEADLINE_SECONDS=0.5))
+    with app.test_request_context(), db.engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
+        connection.commit()
+        connection.execute(sa.text("SELECT 1"))
+        connection.rollback()
+        time.sleep(1.0)  # twice the deadline, waiting on nothing
+        assert connection.execute(sa.text("SELECT 2")).scalar() == 2
+        with pytest.raises(sa.exc.OperationalError):
+            connection.execute(sa.text("SELECT pg_sleep(5)"))
+    with app.app_context():  # outside a request: a CLI command or a worker is not watched
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT pg_sleep(1), 3")).one()[1] == 3
+        db.engine.dispose()
