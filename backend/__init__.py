@@ -11,8 +11,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from backend import compression, crypto, errors, observability, security, web
 from backend import config as config_module
-from backend import crypto, errors, observability, security, web
 from backend.extensions import (
     db,
     end_sessions_safely,
@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)  # who is calling, before anything about what they sent
     web.init_app(app)
+    compression.init_app(app)
 
     _register_domains(app, api)
     return app

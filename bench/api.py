@@ -185,8 +185,9 @@ def worker_rss(master: subprocess.Popen) -> list[int]:
     return sorted(sizes)
 
 
-def _line(method, path, token="", etag="", idem="", body=None) -> str:
-    return "\t".join([method, path, token, etag, idem, json.dumps(body) if body else ""])
+def _line(method, path, token="", etag="", idem="", body=None, encoding="") -> str:
+    fields = [method, path, token, etag, idem, json.dumps(body) if body else "", encoding]
+    return "\t".join(fields)
 
 
 def _etag(port: int, token: str, dossier_id: str) -> str:
@@ -215,6 +216,14 @@ def reads(database: str, port: int, instance: Path) -> dict[str, list[str]]:
             _line("GET", f"/api/v1/dossiers/{d}", t, _etag(port, t, d)) for t, d in views[:300]
         ],
         "mine": [_line("GET", "/api/v1/dossiers", c.access_token) for c in citizens],
+        # The same lists, compressed as a phone asks for them (what compression costs the CPU).
+        **{
+            f"mine_{encoding}": [
+                _line("GET", "/api/v1/dossiers", c.access_token, encoding=encoding)
+                for c in citizens
+            ]
+            for encoding in ("gzip", "br")
+        },
         "queue": [_line("GET", "/api/v1/agency/dossiers", officer.access_token)],
         "search": [_line("GET", "/api/v1/procedures?q=" + q.replace(" ", "%20")) for q in SEARCHES],
     }
@@ -375,6 +384,8 @@ def scenarios(large: dict, small: dict, spent: dict) -> list[tuple[str, Scenario
         ("dossier detail", Scenario("detail", big, large["detail"])),
         ("dossier detail 304", Scenario("detail_304", big, large["detail_304"], expected=304)),
         ("my dossiers", Scenario("mine", big, large["mine"])),
+        ("my dossiers, gzip", Scenario("mine_gzip", big, large["mine_gzip"])),
+        ("my dossiers, brotli", Scenario("mine_br", big, large["mine_br"])),
         ("submit", Scenario("submit", big, spent["submit"], "once")),
         ("officer work queue", Scenario("queue", big, large["queue"])),
         ("my dossiers @10k", Scenario("mine", little, small["mine"])),

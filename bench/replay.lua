@@ -1,7 +1,7 @@
 -- Replays prepared requests with wrk: `wrk ... -s replay.lua -- FILE MODE THREADS EXPECTED`.
 --
 -- FILE has one request a line, tab-separated: method, path, bearer token, If-None-Match,
--- "idem" when the request needs a unique Idempotency-Key, and the JSON body. Each wrk thread
+-- "idem" when the request needs a unique Idempotency-Key, the JSON body, and Accept-Encoding. Each wrk thread
 -- takes every THREADS-th line. MODE "once" sends each line at most once (single-use codes
 -- and tokens) and stops the thread when its lines run out; "cycle" starts over. Responses
 -- whose status is not EXPECTED are counted apart, so failures never pass for speed.
@@ -35,6 +35,7 @@ function init(args)
       if f[3] ~= "" then headers["Authorization"] = "Bearer " .. f[3] end
       if f[4] ~= "" then headers["If-None-Match"] = f[4] end
       if f[6] ~= "" then headers["Content-Type"] = "application/json" end
+      if f[7] ~= nil and f[7] ~= "" then headers["Accept-Encoding"] = f[7] end
       if f[5] == "idem" then
         sequence = sequence + 1
         headers["Idempotency-Key"] = string.format("bench-%d-%d-%d", os.time(), id, sequence)
