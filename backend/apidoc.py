@@ -35,6 +35,20 @@ class ProblemSchema(ma.Schema):
     )
 
 
+class Derived(ma.fields.List):
+    """A list computed from the object (``getter(obj)``), documented as the list it is.
+
+    A ``Method`` field gives the document no type; this one is an array of ``inner``.
+    """
+
+    def __init__(self, inner, getter, **kwargs):
+        super().__init__(inner, **kwargs)
+        self.getter = getter
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        return self.getter(obj)
+
+
 class ProblemApi(Api):
     ERROR_SCHEMA = ProblemSchema
     # No catch-all "default" response: each operation lists the statuses it can return.
@@ -62,6 +76,13 @@ def enum_choices(self, field, ret=None, **kwargs) -> dict:
     """
     if not isinstance(field, ma.fields.Enum) or not (ret or {}).get("enum"):
         return {}
+    typed = {}
+    if "type" not in ret:
+        kinds = {
+            "string" if isinstance(v, str) else "integer" for v in ret["enum"] if v is not None
+        }
+        kind = kinds.pop() if len(kinds) == 1 else "string"
+        typed["type"] = [kind, "null"] if None in ret["enum"] else kind
     allowed = set(ret["enum"])
     for validator in field.validators:
         if isinstance(validator, ma.validate.OneOf):
@@ -71,8 +92,21 @@ def enum_choices(self, field, ret=None, **kwargs) -> dict:
             }
             allowed &= choices
     if allowed == set(ret["enum"]):
-        return {}
-    return {"enum": [value for value in ret["enum"] if value in allowed]}
+        return typed
+    return {**typed, "enum": [value for value in ret["enum"] if value in allowed]}
+
+
+class OperationIdsPlugin(BasePlugin):
+    """Names each operation from ``backend.operations``; an unnamed one stops the document."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        from backend.operations import OPERATION_IDS
+
+        for method, operation in (operations or {}).items():
+            key = f"{method.upper()} {path}"
+            if key not in OPERATION_IDS:
+                raise LookupError(f"{key} has no operation id in backend/operations.py")
+            operation["operationId"] = OPERATION_IDS[key]
 
 
 class ProblemResponsesPlugin(BasePlugin):

@@ -13,7 +13,13 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 
-from backend.apidoc import LinksPlugin, ProblemApi, ProblemResponsesPlugin, enum_choices
+from backend.apidoc import (
+    LinksPlugin,
+    OperationIdsPlugin,
+    ProblemApi,
+    ProblemResponsesPlugin,
+    enum_choices,
+)
 from backend.db import Base
 from backend.dbwatch import watchdog
 
@@ -26,7 +32,8 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 def init_api(app) -> ProblemApi:
     """One Api per app: its OpenAPI document is built from that app's blueprints."""
-    api = ProblemApi(spec_kwargs={"extra_plugins": [ProblemResponsesPlugin(), LinksPlugin()]})
+    plugins = [ProblemResponsesPlugin(), LinksPlugin(), OperationIdsPlugin()]
+    api = ProblemApi(spec_kwargs={"extra_plugins": plugins})
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(enum_choices)
     api.spec.components.security_scheme(

@@ -59,7 +59,7 @@ class DossierSummarySchema(ma.Schema):
     code = ma.fields.String(allow_none=True, required=True)
     procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
     status = ma.fields.Enum(DossierStatus, by_value=True, required=True)
-    status_label = ma.fields.Function(_label, required=True)
+    status_label = ma.fields.Function(_label, required=True, metadata={"type": "string"})
     channel = ma.fields.Enum(Channel, by_value=True, required=True)
     submitted_at = ma.fields.DateTime(allow_none=True, required=True)
     due_at = ma.fields.DateTime(allow_none=True, required=True)
@@ -70,6 +70,7 @@ class DossierSummarySchema(ma.Schema):
         # Read by the OpenAPI document as the field's enum; the field is only ever written.
         validate=validate.OneOf(["on_time", "due_soon", "overdue"]),
         metadata={
+            "type": "string",
             "description": "While the agency's clock runs: overdue, due_soon (within one "
             "working day of office time) or on_time; null when it stands still or is done",
         },
@@ -79,7 +80,11 @@ class DossierSummarySchema(ma.Schema):
 
 class DossierSchema(DossierSummarySchema):
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
-    procedure_version = ma.fields.Function(lambda d: d.procedure_version_number, required=True)
+    procedure_version = ma.fields.Function(
+        lambda d: d.procedure_version_number,
+        required=True,
+        metadata={"type": ["integer", "null"], "description": "Pinned at submission"},
+    )
     data = ma.fields.Dict(required=True)
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
     applicant_name = ma.fields.String(allow_none=True)
@@ -92,15 +97,21 @@ class DossierSchema(DossierSummarySchema):
             and d.status in (DossierStatus.DECIDED, DossierStatus.RETURNED)
         ),
         required=True,
+        metadata={"type": "boolean"},
     )
     lookup_secret = ma.fields.Function(
         lambda d: lookup_secret(d.id) if d.code else None,
         allow_none=True,
         required=True,
-        metadata={"description": "With `code`, opens the public status lookup; null for a draft"},
+        metadata={
+            "type": "string",
+            "description": "With `code`, opens the public status lookup; null for a draft",
+        },
     )
     version = ma.fields.Integer(required=True)
-    allowed_actions = ma.fields.Method("_actions", required=True)
+    allowed_actions = ma.fields.Method(
+        "_actions", required=True, metadata={"type": "array", "items": {"type": "string"}}
+    )
 
     def _actions(self, dossier):
         from backend.dossiers.workflow import allowed_actions
@@ -117,10 +128,12 @@ class ReceiptSchema(ma.Schema):
     lookup_secret = ma.fields.Function(
         lambda d: lookup_secret(d.id),
         required=True,
-        metadata={"description": "With `code`, opens the public status lookup"},
+        metadata={"type": "string", "description": "With `code`, opens the public status lookup"},
     )
     procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
-    procedure_version = ma.fields.Function(lambda d: d.procedure_version_number, required=True)
+    procedure_version = ma.fields.Function(
+        lambda d: d.procedure_version_number, required=True, metadata={"type": "integer"}
+    )
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
     received_at = ma.fields.DateTime(attribute="submitted_at", required=True)
     due_at = ma.fields.DateTime(required=True)
@@ -148,7 +161,7 @@ class TrackingSchema(ma.Schema):
     code = ma.fields.String(required=True)
     procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
     status = ma.fields.Enum(DossierStatus, by_value=True, required=True)
-    status_label = ma.fields.Function(_label, required=True)
+    status_label = ma.fields.Function(_label, required=True, metadata={"type": "string"})
     submitted_at = ma.fields.DateTime(required=True)
     due_at = ma.fields.DateTime(allow_none=True, required=True)
     finished_at = ma.fields.DateTime(allow_none=True, required=True)

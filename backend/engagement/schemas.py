@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.apidoc import Derived
 from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
 from backend.dossiers.schemas import NOTE, NoteSchema, ProcedureRefSchema, ReasonSchema
 from backend.engagement.models import (
@@ -78,9 +79,9 @@ def _category_label(feedback) -> str:
 class FeedbackSummarySchema(ma.Schema):
     id = ma.fields.String(required=True)
     status = ma.fields.Enum(FeedbackStatus, by_value=True, required=True)
-    status_label = ma.fields.Function(_status_label, required=True)
+    status_label = ma.fields.Function(_status_label, required=True, metadata={"type": "string"})
     category = ma.fields.Enum(FeedbackCategory, by_value=True, required=True)
-    category_label = ma.fields.Function(_category_label, required=True)
+    category_label = ma.fields.Function(_category_label, required=True, metadata={"type": "string"})
     title = ma.fields.String(required=True)
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
     procedure = ma.fields.Nested(ProcedureRefSchema, allow_none=True, required=True)
@@ -118,21 +119,30 @@ class OfficerFeedbackSchema(FeedbackSchema):
     """A petition as an officer of its agency sees it: deadlines, sender kind, timeline."""
 
     sender_kind = ma.fields.Function(
-        lambda f: "citizen" if f.sender_id else "anonymous", required=True
+        lambda f: "citizen" if f.sender_id else "anonymous",
+        required=True,
+        metadata={"type": "string", "enum": ["citizen", "anonymous"]},
     )
     due_at = ma.fields.DateTime(allow_none=True, required=True)
     refuse_due_at = ma.fields.DateTime(required=True)
     publish_due_at = ma.fields.DateTime(allow_none=True, required=True)
     public_text = ma.fields.String(allow_none=True, required=True)
     allowed_actions = ma.fields.Function(
-        lambda f: _officer_actions(f), required=True, metadata={"description": "Steps possible now"}
+        lambda f: _officer_actions(f),
+        required=True,
+        metadata={
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Steps possible now",
+        },
     )
-    events = ma.fields.Method("_events", required=True)
+    events = Derived(ma.fields.Nested(FeedbackEventSchema), lambda f: _events(f), required=True)
 
-    def _events(self, feedback):
-        from backend.engagement.services.handling import events
 
-        return FeedbackEventSchema(many=True).dump(events(feedback=feedback))
+def _events(feedback):
+    from backend.engagement.services.handling import events
+
+    return events(feedback=feedback)
 
 
 def _officer_actions(feedback) -> list[str]:
@@ -146,9 +156,11 @@ class PublishedFeedbackSchema(ma.Schema):
 
     id = ma.fields.String(required=True)
     category = ma.fields.Enum(FeedbackCategory, by_value=True, required=True)
-    category_label = ma.fields.Function(_category_label, required=True)
+    category_label = ma.fields.Function(_category_label, required=True, metadata={"type": "string"})
     title = ma.fields.String(required=True)
-    text = ma.fields.Function(lambda f: f.public_text or f.text, required=True)
+    text = ma.fields.Function(
+        lambda f: f.public_text or f.text, required=True, metadata={"type": "string"}
+    )
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
     procedure = ma.fields.Nested(ProcedureRefSchema, allow_none=True, required=True)
     received_at = ma.fields.DateTime(required=True)
@@ -238,12 +250,14 @@ class RatingCreateSchema(ma.Schema):
 class RatingSchema(RatingCreateSchema):
     dossier_id = ma.fields.String(required=True)
     average = ma.fields.Function(
-        lambda r: round(sum(getattr(r, name) for name in RATING_CRITERIA) / 4, 2), required=True
+        lambda r: round(sum(getattr(r, name) for name in RATING_CRITERIA) / 4, 2),
+        required=True,
+        metadata={"type": "number"},
     )
     level = ma.fields.Function(
         lambda r: level_of(sum(getattr(r, name) for name in RATING_CRITERIA)).value,
         required=True,
-        metadata={"enum": [level.value for level in SatisfactionLevel]},
+        metadata={"type": "string", "enum": [level.value for level in SatisfactionLevel]},
     )
     comment = ma.fields.String(allow_none=True, required=True)
     created_at = ma.fields.DateTime(required=True)

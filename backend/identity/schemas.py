@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.apidoc import Derived
 from backend.catalog.forms import AddressSchema
 from backend.catalog.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.identity.models import AccountKind, AccountStatus
@@ -57,12 +58,20 @@ class OtpVerifySchema(ma.Schema):
 
 class TokenSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
-    token_type = ma.fields.Constant("Bearer", required=True)
+    token_type = ma.fields.Constant(
+        "Bearer", required=True, metadata={"type": "string", "enum": ["Bearer"]}
+    )
     expires_in = ma.fields.Integer(required=True)
     refresh_token = ma.fields.String(required=True)
     refresh_expires_in = ma.fields.Integer(required=True)
-    session_id = ma.fields.Function(lambda pair: pair.session_id, required=True)
-    acr = ma.fields.Function(lambda pair: str(pair.acr), required=True)
+    session_id = ma.fields.Function(
+        lambda pair: pair.session_id, required=True, metadata={"type": "string"}
+    )
+    acr = ma.fields.Function(
+        lambda pair: str(pair.acr),
+        required=True,
+        metadata={"type": "string", "description": "Assurance level of the session: 0, 1 or 2"},
+    )
     mfa_enrollment_required = ma.fields.Boolean(
         dump_default=False,
         metadata={"description": "Staff must set up an authenticator before anything else"},
@@ -166,14 +175,16 @@ class ProfileSchema(ma.Schema):
     address = ma.fields.Nested(AddressSchema, allow_none=True)
     identity_verified = ma.fields.Boolean(required=True)
     assurance_level = ma.fields.Integer(required=True)
-    national_id = ma.fields.Function(masked_national_id, allow_none=True)
+    national_id = ma.fields.Function(
+        masked_national_id,
+        allow_none=True,
+        metadata={"type": "string", "description": "Masked: only the last digits"},
+    )
     date_of_birth = ma.fields.Date(allow_none=True)
-    roles = ma.fields.Method("_roles")
-
-    def _roles(self, account):
-        if account.kind is not AccountKind.STAFF:
-            return []
-        return GrantSchema(many=True).dump(account.grants)
+    roles = Derived(
+        ma.fields.Nested(GrantSchema),
+        lambda account: account.grants if account.kind is AccountKind.STAFF else [],
+    )
 
 
 class ProfilePatchSchema(ma.Schema):
@@ -190,11 +201,11 @@ class SessionSchema(ma.Schema):
     app_version = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime(required=True)
     last_seen_at = ma.fields.DateTime(required=True)
-    acr = ma.fields.Function(lambda s: str(s.acr), required=True)
+    acr = ma.fields.Function(lambda s: str(s.acr), required=True, metadata={"type": "string"})
     current = ma.fields.Function(
         lambda s: s.id == require_principal().session_id,
         required=True,
-        metadata={"description": "This is the session making the request"},
+        metadata={"type": "boolean", "description": "This is the session making the request"},
     )
 
 

@@ -43,10 +43,12 @@ class NotificationSchema(ma.Schema):
 
     id = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, metadata={"example": "dossier.accepted"})
-    title = ma.fields.Method("_title", required=True)
-    body = ma.fields.Method("_body", required=True)
+    title = ma.fields.Method("_title", required=True, metadata={"type": "string"})
+    body = ma.fields.Method("_body", required=True, metadata={"type": "string"})
     link = ma.fields.Method(
-        "_link", allow_none=True, metadata={"description": "Deep link into the app"}
+        "_link",
+        allow_none=True,
+        metadata={"type": "string", "description": "Deep link into the app"},
     )
     data = ma.fields.Dict(
         required=True, metadata={"description": "What the texts were made from (dossier code...)"}

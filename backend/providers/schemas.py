@@ -166,7 +166,9 @@ class ProviderSchema(ma.Schema):
     client_id = ma.fields.String(required=True)
     client_auth_method = ma.fields.Enum(ClientAuthMethod, by_value=True, required=True)
     has_client_secret = ma.fields.Function(
-        lambda p: p.client_secret_ciphertext is not None, required=True
+        lambda p: p.client_secret_ciphertext is not None,
+        required=True,
+        metadata={"type": "boolean"},
     )
     scopes = ma.fields.List(ma.fields.String(), required=True)
     signing_algorithms = ma.fields.List(ma.fields.String(), required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.apidoc import Derived
 from backend.catalog.models import ProcedureStatus
 from backend.catalog.schemas import (
     AGENCY_CODE,
@@ -64,12 +65,13 @@ class ManagedProcedureSummarySchema(ma.Schema):
 
 class ManagedProcedureSchema(ManagedProcedureSummarySchema):
     draft = ma.fields.Dict(required=True, metadata={"description": "The working copy"})
-    versions = ma.fields.Method("_versions", required=True)
+    versions = Derived(ma.fields.Nested(VersionSchema), lambda p: _versions(p), required=True)
 
-    def _versions(self, procedure):
-        from backend.catalog.admin.services import versions
 
-        return VersionSchema(many=True).dump(versions(procedure=procedure))
+def _versions(procedure):
+    from backend.catalog.admin.services import versions
+
+    return versions(procedure=procedure)
 
 
 class PilotMemberCreateSchema(ma.Schema):
