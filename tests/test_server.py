@@ -144,6 +144,24 @@ def test_the_detail_quotes_the_limits(server):
     assert "8190" in json.loads(body)["detail"] and "100" in json.loads(body)["detail"]
 
 
+@pytest.mark.parametrize(
+    "chunks",
+    [b"zz\r\n{}\r\n0\r\n\r\n", b"2;\x01\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"],
+    ids=["size-not-hex", "control-byte-in-extension", "chunk-without-crlf"],
+)
+def test_a_broken_chunked_body_is_a_400_problem(server, chunks):
+    """gunicorn reads the body while the app does: its refusal reaches the app, which must
+    answer it as the client's fault, not as a 500."""
+    status, headers, body = exchange(
+        server,
+        b"POST /api/v1/auth/otp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + chunks,
+    )
+    assert status == 400, (status, body[:300])
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["type"].endswith(":unreadable-body")
+
+
 def test_the_app_still_answers(server):
     status, headers, _ = exchange(server, b"GET /api/v1/nothing HTTP/1.1\r\n" + HOST + b"\r\n")
     assert status == 404 and headers["content-type"] == "application/problem+json"
