@@ -6,7 +6,7 @@ import logging
 
 import redis
 import sqlalchemy as sa
-from flask import Flask, current_app, has_request_context
+from flask import Flask, current_app, g, has_app_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -90,6 +90,13 @@ def watch_postgres(app: Flask, engine) -> None:
         return
     seconds = app.config["DATABASE_REQUEST_DEADLINE_SECONDS"]
 
+    @app.before_request
+    def _watch_this_request() -> None:
+        # Kept on the app context, not the request's: the session's closing rollback runs in
+        # the app context's teardown, after the request context is gone, and the client is
+        # still waiting for it (the response leaves once the contexts are popped).
+        g.watch_database = True
+
     def _dbapi(connection):
         try:
             return connection.connection.dbapi_connection
@@ -98,7 +105,7 @@ def watch_postgres(app: Flask, engine) -> None:
 
     def _arm(connection, *args) -> None:
         dbapi_connection = _dbapi(connection)
-        if dbapi_connection is not None and has_request_context():
+        if dbapi_connection is not None and _in_request():
             watchdog.watch(dbapi_connection, seconds)
 
     def _disarm(connection, *args) -> None:
@@ -107,10 +114,7 @@ def watch_postgres(app: Flask, engine) -> None:
             watchdog.release(dbapi_connection)
 
     event.listen(engine, "before_cursor_execute", _arm)
-    event.listen(engine, "commit", _arm)
-    event.listen(engine, "rollback", _arm)
     event.listen(engine, "after_cursor_execute", _disarm)
-    event.listen(engine, "begin", _disarm)
     event.listen(
         engine,
         "handle_error",
@@ -123,16 +127,28 @@ def watch_postgres(app: Flask, engine) -> None:
             dbapi_connection is not None and watchdog.release(dbapi_connection)
         ),
     )
-    ping = engine.dialect.do_ping
+    # A commit, a rollback (the session's, or the pool's reset of a returned connection) and
+    # the pool's liveness ping on checkout reach the driver without a cursor event: each is
+    # watched for as long as it runs.
+    dialect = engine.dialect
+    for name in ("do_ping", "do_commit", "do_rollback"):
+        setattr(dialect, name, _watched(getattr(dialect, name), seconds))
 
-    def do_ping(dbapi_connection) -> bool:
-        """The pool's liveness check on checkout waits on the server too."""
-        if not has_request_context():
-            return ping(dbapi_connection)
+
+def _in_request() -> bool:
+    return has_app_context() and g.get("watch_database", False)
+
+
+def _watched(method, seconds: float):
+    def call(connection):
+        if not _in_request():
+            return method(connection)
+        # The pool hands its own proxy to commit and rollback, the bare connection to a ping.
+        dbapi_connection = getattr(connection, "dbapi_connection", connection)
         with watchdog.watching(dbapi_connection, seconds):
-            return ping(dbapi_connection)
+            return method(connection)
 
-    engine.dialect.do_ping = do_ping
+    return call
 
 
 def tune_sqlite(engine) -> None:
