@@ -12,6 +12,11 @@ liveness ping), one thread per process holds a deadline for it. Past
 the waiting call fails with an ``OperationalError`` like any lost connection, the pool drops
 that connection, and the request answers 503 problem+json (``errors.py``). CLI commands and
 workers are not watched: a migration may rightly take minutes.
+
+The deadline (20 s by default) is longer than the statement timeout (15 s) on purpose: a
+server that is only slow cancels its own statement first, with a clear error and the
+connection kept, whereas a cut leaves the statement running on the server. So what gets cut
+is a wait that a server able to cancel would already have ended.
 """
 
 from __future__ import annotations
@@ -31,16 +36,21 @@ class Watchdog:
     """Deadlines of the connections now waiting on the server, and the thread that keeps them."""
 
     def __init__(self) -> None:
+        self._forget()
+        # A forked child (a gunicorn worker, an RQ work horse) starts with no thread and no
+        # deadline of its parent's, and with a lock nobody holds.
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
         self._changed = threading.Condition()
         self._due: dict[int, tuple[float, Any]] = {}
-        self._pid: int | None = None
+        self._thread: threading.Thread | None = None
 
     def watch(self, dbapi_connection: Any, seconds: float) -> None:
         with self._changed:
-            if self._pid != os.getpid():  # first use in this process (gunicorn forks workers)
-                self._pid = os.getpid()
-                self._due.clear()
-                threading.Thread(target=self._run, name="db-watchdog", daemon=True).start()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
+                self._thread.start()
             self._due[id(dbapi_connection)] = (time.monotonic() + seconds, dbapi_connection)
             self._changed.notify()
 
@@ -60,14 +70,15 @@ class Watchdog:
         while True:
             with self._changed:
                 now = time.monotonic()
-                overdue = [key for key, (deadline, _) in self._due.items() if deadline <= now]
-                late = [self._due.pop(key)[1] for key in overdue]
+                late = [key for key, (deadline, _) in self._due.items() if deadline <= now]
+                # Cut with the lock held: a wait that ends meanwhile releases its connection
+                # only after the cut, so the pool never lends out a connection that a cut
+                # meant for an earlier wait would then break.
+                for key in late:
+                    cut(self._due.pop(key)[1])
                 if not late:
                     earliest = min((d for d, _ in self._due.values()), default=now + 60)
                     self._changed.wait(max(0.01, earliest - now))
-                    continue
-            for dbapi_connection in late:
-                cut(dbapi_connection)
 
 
 def cut(dbapi_connection: Any) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
+from gunicorn.http.errors import NoMoreData, ParseException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import OperationalError
@@ -329,9 +330,25 @@ def _is_unavailable(error: Exception) -> bool:
     )
 
 
+# gunicorn reads a request's body as the app asks for it, so a broken chunked body (a bad chunk
+# size, a missing terminator) or a client gone mid-body surfaces inside the app as gunicorn's
+# own exception: the client's fault, not ours.
+_UNREADABLE_BODY = (ParseException, NoMoreData)
+
+
 def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return problem_from_http_exception(error)
+    if isinstance(error, _UNREADABLE_BODY):
+        log.info("request body unreadable: %s", type(error).__name__)
+        return problem_response(
+            400,
+            code="unreadable-body",
+            detail=(
+                "Không đọc được nội dung yêu cầu (mã hóa chunked sai hoặc bị cắt ngang).",
+                "The request body could not be read (bad chunked coding, or cut short).",
+            ),
+        )
     if _is_unavailable(error):
         log.warning("backing service unavailable: %s", type(error).__name__)
         return problem_response(503, headers={"Retry-After": "5"})

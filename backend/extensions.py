@@ -6,7 +6,7 @@ import logging
 
 import redis
 import sqlalchemy as sa
-from flask import Flask, current_app, has_request_context
+from flask import Flask, current_app, g, has_app_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -97,6 +97,13 @@ def watch_postgres(app: Flask, engine) -> None:
         return
     seconds = app.config["DATABASE_REQUEST_DEADLINE_SECONDS"]
 
+    @app.before_request
+    def _watch_this_request() -> None:
+        # Kept on the app context, not the request's: the session's closing rollback runs in
+        # the app context's teardown, after the request context is gone, and the client is
+        # still waiting for it (the response leaves once the contexts are popped).
+        g.watch_database = True
+
     def _dbapi(connection):
         try:
             return connection.connection.dbapi_connection
@@ -105,7 +112,7 @@ def watch_postgres(app: Flask, engine) -> None:
 
     def _arm(connection, *args) -> None:
         dbapi_connection = _dbapi(connection)
-        if dbapi_connection is not None and has_request_context():
+        if dbapi_connection is not None and _in_request():
             watchdog.watch(dbapi_connection, seconds)
 
     def _disarm(connection, *args) -> None:
@@ -120,30 +127,35 @@ def watch_postgres(app: Flask, engine) -> None:
         "handle_error",
         lambda context: context.connection is not None and _disarm(context.connection),
     )
-    # Whatever happened, a connection back in the pool is waiting on nothing.
     event.listen(
-        engine.pool, "checkin", lambda dbapi_connection, _record: _release(dbapi_connection)
+        engine.pool,
+        "checkin",
+        lambda dbapi_connection, record: (
+            dbapi_connection is not None and watchdog.release(dbapi_connection)
+        ),
     )
-    # COMMIT, ROLLBACK and the pool's liveness ping on checkout go to the server without a
-    # cursor event: each is watched for exactly the time of its call.
+    # A commit, a rollback (the session's, or the pool's reset of a returned connection) and
+    # the pool's liveness ping on checkout reach the driver without a cursor event: each is
+    # watched for as long as it runs.
     dialect = engine.dialect
-    for name in ("do_commit", "do_rollback", "do_ping"):
+    for name in ("do_ping", "do_commit", "do_rollback"):
         setattr(dialect, name, _watched(getattr(dialect, name), seconds))
 
 
-def _release(dbapi_connection) -> None:
-    if dbapi_connection is not None:
-        watchdog.release(dbapi_connection)
+def _in_request() -> bool:
+    return has_app_context() and g.get("watch_database", False)
 
 
-def _watched(call, seconds: float):
-    def watched(dbapi_connection):
-        if not has_request_context():
-            return call(dbapi_connection)
+def _watched(method, seconds: float):
+    def call(connection):
+        if not _in_request():
+            return method(connection)
+        # The pool hands its own proxy to commit and rollback, the bare connection to a ping.
+        dbapi_connection = getattr(connection, "dbapi_connection", connection)
         with watchdog.watching(dbapi_connection, seconds):
-            return call(dbapi_connection)
+            return method(connection)
 
-    return watched
+    return call
 
 
 def tune_sqlite(engine) -> None:

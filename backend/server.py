@@ -1,27 +1,32 @@
 """gunicorn as we run it: its own error answers are problem+json like everything else.
 
 gunicorn answers some requests before the app sees them: a request line over 4,094 bytes
-(414), a header over 8,190 bytes (431), a NUL or raw 0xFF byte in the request line or a line
-that is no HTTP at all (400). It writes those as HTML pages. A client of this API must only
-ever get ``application/problem+json``, so the worker class below (gunicorn's threaded worker)
-writes them as problem details instead: ``--worker-class backend.server.ProblemWorker``.
+(414), more than 100 header fields or one over 8,190 bytes (431), a NUL or raw 0xFF byte in the
+request line, a line that is no HTTP at all, a request smuggling both Content-Length and
+Transfer-Encoding (400), an unknown transfer coding (501). It writes those as HTML pages. A
+client of this API must only ever get ``application/problem+json``, so the worker class below
+(gunicorn's threaded worker, named in ``gunicorn_conf.py``) writes them as problem details, with
+the status plain gunicorn would have chosen.
 
 The request was not parsed, so there is no ``Accept-Language`` to honour: the title is
-Vietnamese, the detail says it in both languages, and a fresh request id lets a report be
-matched with the log line gunicorn writes.
+Vietnamese, the detail says it in both languages, and a fresh request id, logged with the
+status and gunicorn's reason, lets a client's report be matched with the log.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
+from http import HTTPStatus
 
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
 from backend.db import new_id
 
-# status: (problem code, Vietnamese title, Vietnamese detail, English detail)
+# status: (problem code, Vietnamese title, Vietnamese detail, English detail); the details may
+# quote gunicorn's limits: {line}, {fields}, {field_size}.
 EARLY_ERRORS = {
     400: (
         "bad-request",
@@ -33,8 +38,8 @@ EARLY_ERRORS = {
     414: (
         "uri-too-long",
         "Địa chỉ quá dài",
-        "Dòng yêu cầu dài quá 4094 byte.",
-        "The request line is longer than 4,094 bytes.",
+        "Dòng yêu cầu dài quá {line} byte.",
+        "The request line is longer than {line} bytes.",
     ),
     417: (
         "expectation-failed",
@@ -45,8 +50,8 @@ EARLY_ERRORS = {
     431: (
         "request-header-fields-too-large",
         "Tiêu đề yêu cầu quá lớn",
-        "Một tiêu đề hoặc toàn bộ tiêu đề vượt quá giới hạn.",
-        "A header, or all of them together, is over the limit.",
+        "Có hơn {fields} tiêu đề, hoặc một tiêu đề dài quá {field_size} byte.",
+        "There are more than {fields} header fields, or one is longer than {field_size} bytes.",
     ),
     501: (
         "not-implemented",
@@ -62,23 +67,31 @@ EARLY_ERRORS = {
     ),
 }
 
+# gunicorn's defaults, which backend/gunicorn_conf.py states again.
+DEFAULT_LIMITS = {"line": 4094, "fields": 100, "field_size": 8190}
 
-def problem_bytes(status: int, reason: str) -> bytes:
+
+def problem_bytes(
+    status: int, request_id: str, limits: Mapping[str, int] = DEFAULT_LIMITS
+) -> bytes:
     """A whole HTTP/1.1 response: the problem for ``status``, then the connection closes."""
     code, title, detail_vi, detail_en = EARLY_ERRORS.get(
         status, EARLY_ERRORS[500] if status >= 500 else EARLY_ERRORS[400]
     )
-    request_id = new_id()
     body = json.dumps(
         {
             "type": os.environ.get("PROBLEM_TYPE_BASE", "urn:dvc-mobile:problem:") + code,
             "title": title,
             "status": status,
-            "detail": f"{detail_vi} ({detail_en})",
+            "detail": f"{detail_vi.format(**limits)} ({detail_en.format(**limits)})",
             "request_id": request_id,
         },
         ensure_ascii=False,
     ).encode()
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"
         "Connection: close\r\n"
@@ -90,17 +103,25 @@ def problem_bytes(status: int, reason: str) -> bytes:
     return head.encode("latin-1") + body
 
 
-def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
-    """gunicorn's ``util.write_error``, as problem+json (``mesg`` may quote the bad request: it
-    goes to gunicorn's log, not back to the client)."""
-    util.write_nonblock(sock, problem_bytes(status_int, reason))
-
-
 class ProblemWorker(ThreadWorker):
     """gunicorn's gthread worker whose own error answers are problem+json."""
 
     def init_process(self) -> None:
-        # gunicorn writes every early error through this one module function; in a worker
-        # process of ours it is ours.
+        # gunicorn's handle_error picks the status (the same as plain gunicorn), logs, and
+        # writes every early error through this one module function; in a worker process of
+        # ours it writes a problem instead of a page.
+        limits = {
+            "line": self.cfg.limit_request_line,
+            "fields": self.cfg.limit_request_fields,
+            "field_size": self.cfg.limit_request_field_size,
+        }
+
+        def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
+            # mesg may quote the bad request: it goes to the log (quoted), never to the client.
+            # gunicorn's reason phrase is not always the status's (501 "Bad Request").
+            request_id = new_id()
+            self.log.info("answered %s, request id %s: %r", status_int, request_id, mesg)
+            util.write_nonblock(sock, problem_bytes(status_int, request_id, limits))
+
         util.write_error = write_problem
         super().init_process()

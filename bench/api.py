@@ -10,13 +10,14 @@ demo catalog (``flask db upgrade``, ``flask seed-demo``, then ``bench/api_data.p
 whose comment says it already has that shape is migrated and reused; ``--reload`` loads afresh.
 Redis DB 8 of ``BENCH_REDIS_URL`` holds rate limits and jobs, and is emptied first.
 
-gunicorn (our gthread worker, 2 workers x 4 threads for 2 cores) serves the API on each database
-and ``bench/bare.py`` with the same settings. wrk (``apt-get install wrk``) runs each scenario
-from its own process over loopback in slices taking turns with the bare endpoint, so the ratio
-of their requests per second compares the two under the same machine load; the workers' CPU
-time per request (from /proc) is printed too. Responses with another status than the
-scenario's are counted apart. Results go to ``bench/results/<name>.json`` and
-``.md``; when ``before.json`` is there, the Markdown puts before and after side by side.
+gunicorn (``backend/gunicorn_conf.py``, as shipped, but 2 workers x 4 threads for 2 cores)
+serves the API on each database and ``bench/bare.py`` with the same settings and worker class.
+wrk (``apt-get install wrk``) runs each scenario from its own process over loopback in slices
+taking turns with the bare endpoint, so the ratio of their requests per second compares the
+two under the same machine load; the workers' CPU time per request (from /proc) is printed
+too. Responses with another status than the scenario's are counted apart. Results go to
+``bench/results/<name>.json`` and ``.md``; when ``before.json`` is there, the Markdown puts
+before and after side by side.
 """
 
 from __future__ import annotations
@@ -133,7 +134,9 @@ def prepare_database(spec, instance: Path, *, reload: bool) -> str:
 
 
 def _app(database: str, instance: Path):
-    environ = _env(database, instance)
+    # This script's own app loads millions of rows a statement at a time, longer than the
+    # statement timeout a request gets; the API it serves keeps the shipped one.
+    environ = _env(database, instance) | {"DATABASE_STATEMENT_TIMEOUT_MS": "0"}
     previous = dict(os.environ)
     os.environ.update(environ)
     try:
@@ -146,8 +149,8 @@ def _app(database: str, instance: Path):
 def serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     command = [
         BIN / "gunicorn",
-        "-k",
-        "backend.server.ProblemWorker",
+        "-c",
+        "python:backend.gunicorn_conf",
         "--workers",
         str(WORKERS),
         "--threads",
@@ -502,7 +505,8 @@ def markdown(report: dict, before: dict | None) -> str:
     lines = [
         "# API under load",
         "",
-        f"gunicorn -k gthread, {settings['workers']} workers x {settings['threads']} threads; "
+        f"gunicorn (backend/gunicorn_conf.py), {settings['workers']} workers x "
+        f"{settings['threads']} threads; "
         f"wrk 1 thread, {settings['connections']} connections, {settings['duration_s']} s per "
         f"scenario in {ROUNDS} slices taking turns with the bare endpoint, {settings['cpus']} "
         "CPUs shared by server, database and wrk. Ratio = requests/s over the bare Flask "

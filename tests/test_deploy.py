@@ -53,8 +53,8 @@ def test_entrypoint_migrates_then_gunicorn_serves(stack, tmp_path):
     command = [
         str(ROOT / "docker" / "entrypoint.sh"),
         "gunicorn",
-        "--worker-class",
-        "backend.server.ProblemWorker",
+        "-c",
+        "python:backend.gunicorn_conf",
         "--workers",
         "1",
         "--threads",

@@ -30,7 +30,7 @@ def server(tmp_path_factory):
     env.update(INSTANCE_PATH=str(instance), APP_ENV="development")
     command = [
         sys.executable, "-m", "gunicorn",
-        "--worker-class", "backend.server.ProblemWorker",
+        "-c", "python:backend.gunicorn_conf",
         "--workers", "1", "--threads", "2",
         "--bind", f"127.0.0.1:{port}",
         "backend.wsgi:app",
@@ -68,7 +68,7 @@ def exchange(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
             received += chunk
     head, _, body = received.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    headers = {}
+    headers = {":reason": lines[0].split(" ", 2)[2]}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
@@ -100,7 +100,27 @@ EARLY = {
         + b"\r\n",
         431,
     ),
+    "a method that is no token": (b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    "a header name with a space": (b"GET / HTTP/1.1\r\nHost: x\r\nX A: 1\r\n\r\n", 400),
+    "NUL in a header value": (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400),
+    "a folded header": (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  2\r\n\r\n", 400),
+    "both Content-Length and Transfer-Encoding": (
+        b"POST /api/v1/auth/otp HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+    ),
+    "an unknown transfer coding": (
+        b"POST /api/v1/auth/otp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo\r\n\r\n",
+        501,
+    ),
+    "an expectation other than 100-continue": (
+        b"POST /api/v1/auth/otp HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n"
+        b"Content-Length: 2\r\n\r\n{}",
+        417,
+    ),
 }
+REASONS = {400: "Bad Request", 414: "Request-URI Too Long", 417: "Expectation Failed"}
+REASONS |= {431: "Request Header Fields Too Large", 501: "Not Implemented"}
 
 
 @pytest.mark.parametrize("name", sorted(EARLY))
@@ -108,12 +128,38 @@ def test_an_early_error_is_problem_json(server, name):
     raw, expected = EARLY[name]
     status, headers, body = exchange(server, raw)
     assert status == expected, (status, headers, body[:300])
+    assert headers[":reason"] == REASONS[expected]
     assert headers["content-type"] == "application/problem+json"
     problem = json.loads(body)
     assert problem["status"] == expected and problem["title"] and problem["detail"]
     assert problem["type"].startswith("urn:dvc-mobile:problem:")
     assert problem["request_id"] == headers["x-request-id"]
     assert b"<html" not in body
+
+
+def test_the_detail_quotes_the_limits(server):
+    _, _, body = exchange(server, EARLY["request line over 4094 bytes"][0])
+    assert "4094" in json.loads(body)["detail"]
+    _, _, body = exchange(server, EARLY["header over 8190 bytes"][0])
+    assert "8190" in json.loads(body)["detail"] and "100" in json.loads(body)["detail"]
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [b"zz\r\n{}\r\n0\r\n\r\n", b"2;\x01\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"],
+    ids=["size-not-hex", "control-byte-in-extension", "chunk-without-crlf"],
+)
+def test_a_broken_chunked_body_is_a_400_problem(server, chunks):
+    """gunicorn reads the body while the app does: its refusal reaches the app, which must
+    answer it as the client's fault, not as a 500."""
+    status, headers, body = exchange(
+        server,
+        b"POST /api/v1/auth/otp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + chunks,
+    )
+    assert status == 400, (status, body[:300])
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["type"].endswith(":unreadable-body")
 
 
 def test_the_app_still_answers(server):

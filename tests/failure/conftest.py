@@ -269,7 +269,7 @@ class Gunicorn:
             "gunicorn",
             [
                 sys.executable, "-m", "gunicorn",
-                "--worker-class", "backend.server.ProblemWorker",
+                "-c", "python:backend.gunicorn_conf",
                 "--workers", str(self.workers),
                 "--threads", "4",
                 "--bind", f"127.0.0.1:{self.port}",

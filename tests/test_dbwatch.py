@@ -1,0 +1,223 @@
+"""A request's waits on PostgreSQL end, even when the server stops answering.
+
+The app talks to the test server through a relay of our own on 127.0.0.1 that can stop
+relaying: connections stay open and the kernel acknowledges every byte, but nothing is
+answered, as with a server stopped by SIGSTOP (``tests/failure`` stops a real cluster so).
+Each request runs in a thread the test waits for; one still running after ``PATIENCE`` hung.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from backend import create_app
+from backend.extensions import db
+from backend.security import public
+from tests.conftest import app_config
+
+pytestmark = pytest.mark.postgres_only
+
+PATIENCE = 15  # seconds; the app gives up after DEADLINE (a wait) or CONNECT (a new connection)
+DEADLINE = "1"
+CONNECT = "2"
+
+
+class FreezableRelay:
+    """TCP between the app and PostgreSQL, which ``freeze`` stops relaying (both ways)."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._relaying = threading.Event()
+        self._relaying.set()
+        self._sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                return
+            self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                self._relaying.wait()  # frozen: the bytes were received, nobody acts on them
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def freeze(self) -> None:
+        self._relaying.clear()
+
+    def thaw(self) -> None:
+        self._relaying.set()
+
+    def close(self) -> None:
+        self.thaw()
+        self.listener.close()
+        for end in self._sockets:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture(scope="module")
+def relay(stack):
+    if not stack.postgres:  # before the app it serves is made; the marker skips the tests
+        pytest.skip("needs PostgreSQL")
+    url = make_url(stack.database_url)
+    relay = FreezableRelay(url.host or "127.0.0.1", url.port or 5432)
+    yield relay
+    relay.close()
+
+
+@pytest.fixture(scope="module")
+def watched_app(stack, relay, tmp_path_factory) -> Flask:
+    """The app on the test database through the relay, with routes that freeze it mid-way."""
+    url = make_url(stack.database_url).set(host="127.0.0.1", port=relay.port)
+    app = create_app(
+        app_config(
+            stack,
+            tmp_path_factory.mktemp("dbwatch"),
+            SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False),
+            DATABASE_REQUEST_DEADLINE_SECONDS=float(DEADLINE),
+            DATABASE_CONNECT_TIMEOUT=int(CONNECT),
+            DATABASE_STATEMENT_TIMEOUT_MS=3500,
+            DATABASE_LOCK_TIMEOUT_MS=2500,
+            DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS=4500,
+        )
+    )
+
+    @app.get("/probe/<step>")
+    @public
+    def probe(step: str):
+        db.session.execute(sa.text("SELECT 1"))  # a connection in hand, a transaction open
+        if step == "slow":
+            # PostgreSQL cancels it itself: the server-side limit, not the watchdog.
+            db.session.execute(sa.text("SET LOCAL statement_timeout = '100ms'"))
+            db.session.execute(sa.text("SELECT pg_sleep(2)"))
+        if step in {"statement", "commit", "end"}:
+            relay.freeze()
+        if step == "statement":
+            db.session.execute(sa.text("SELECT 2"))
+        elif step == "commit":
+            db.session.commit()
+        # "end": nothing more here; the session's rollback when the request ends still waits.
+        return {"step": step}
+
+    yield app
+    relay.thaw()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def thaw_after(relay, watched_app):
+    """The relay relays again after the test, and the app answers through it again."""
+    yield
+    relay.thaw()
+    assert answer(watched_app, "/probe/none").status_code == 200
+
+
+def answer(app: Flask, path: str):
+    """The response, from a thread: a request still waiting after PATIENCE fails the test."""
+    result = {}
+
+    def send() -> None:
+        result["response"] = app.test_client().get(path)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    sender.join(PATIENCE)
+    assert not sender.is_alive(), f"{path}: the request hung"
+    return result["response"]
+
+
+def assert_unavailable(response) -> None:
+    assert response.status_code == 503, response.get_data()[:300]
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 503
+    assert response.headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("step", ["statement", "commit"])
+def test_a_wait_on_a_frozen_server_is_cut_to_a_503(watched_app, thaw_after, step):
+    assert_unavailable(answer(watched_app, f"/probe/{step}"))
+
+
+def test_the_closing_rollback_on_a_frozen_server_does_not_hold_the_response(
+    watched_app, thaw_after
+):
+    """The request's work is done when the server freezes; only the session's rollback, in
+    the app context's teardown, is left to wait. The answer still goes out."""
+    response = answer(watched_app, "/probe/end")
+    assert (response.status_code, response.get_json()) == (200, {"step": "end"})
+
+
+def test_a_request_on_a_server_frozen_between_requests_is_a_503(watched_app, relay, thaw_after):
+    """Pooled connections look open: the pool's ping on checkout waits, is cut, and the new
+    connection the pool then opens gives up after DATABASE_CONNECT_TIMEOUT."""
+    assert answer(watched_app, "/probe/none").status_code == 200  # a connection in the pool
+    relay.freeze()
+    assert_unavailable(answer(watched_app, "/probe/none"))
+
+
+def test_a_statement_the_server_cancels_is_a_503(watched_app):
+    assert_unavailable(answer(watched_app, "/probe/slow"))
+
+
+def test_every_connection_carries_the_server_side_limits(watched_app):
+    with watched_app.app_context():
+        shown = {
+            name: db.session.execute(sa.text(f"SHOW {name}")).scalar()
+            for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+        }
+        db.session.remove()
+    assert shown == {
+        "statement_timeout": "3500ms",
+        "lock_timeout": "2500ms",
+        "idle_in_transaction_session_timeout": "4500ms",
+    }
+
+
+def test_a_command_outside_a_request_is_not_cut(watched_app):
+    """A migration or a sweep may rightly wait longer than a request would."""
+    with watched_app.app_context():
+        slept = db.session.execute(sa.text("SELECT pg_sleep(1.5) IS NULL")).scalar()
+        db.session.remove()
+    assert slept is False  # pg_sleep returns void, which is not NULL
+
+
+def test_no_free_pooled_connection_is_a_503(stack, tmp_path):
+    app = create_app(
+        app_config(
+            stack,
+            tmp_path,
+            SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 1},
+        )
+    )
+    with app.app_context():
+        held = db.engine.connect()  # the pool's only connection, busy
+    try:
+        assert_unavailable(app.test_client().get("/api/v1/procedures"))
+    finally:
+        held.close()
+        with app.app_context():
+            db.engine.dispose()
