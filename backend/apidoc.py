@@ -97,16 +97,16 @@ def enum_choices(self, field, ret=None, **kwargs) -> dict:
 
 
 class OperationIdsPlugin(BasePlugin):
-    """Names each operation from ``backend.operations``; an unnamed one stops the document."""
+    """Names each operation from ``backend.operations`` (tests/test_contract.py fails on an
+    operation left without one)."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         from backend.operations import OPERATION_IDS
 
         for method, operation in (operations or {}).items():
-            key = f"{method.upper()} {path}"
-            if key not in OPERATION_IDS:
-                raise LookupError(f"{key} has no operation id in backend/operations.py")
-            operation["operationId"] = OPERATION_IDS[key]
+            name = OPERATION_IDS.get(f"{method.upper()} {path}")
+            if name is not None:
+                operation["operationId"] = name
 
 
 class ProblemResponsesPlugin(BasePlugin):

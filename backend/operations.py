@@ -1,7 +1,7 @@
 """The operation ids of the API: the names client generators give their methods.
 
 One table, read by the document generator (``apidoc.OperationIdsPlugin``): a new route fails
-the document until it gets a name here, and ``tests/test_contract.py`` fails when a name
+``tests/test_contract.py`` until it gets a name here and is published, and it fails when a name
 published in the committed ``openapi.yaml`` changes or disappears, so renaming one is a
 conscious breaking change for the apps. Names are resource + verb, camelCase.
 """
