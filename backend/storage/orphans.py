@@ -23,6 +23,7 @@ from flask import current_app
 
 from backend.extensions import db
 from backend.storage import get_store
+from backend.storage.exceptions import BlobNotFound, InvalidBlobKey
 
 BATCH = 500
 _REFERENCES: list[sa.ColumnElement] = []
@@ -88,28 +89,49 @@ def sweep(*, now: datetime) -> int:
     return removed
 
 
+@dataclass(frozen=True)
+class Missing:
+    column: str  # table.column
+    row_id: str
+    key: str
+
+
 @dataclass
 class Report:
     stored: int = 0
+    rows: int = 0  # rows that point at a blob
     orphans: list[tuple[str, datetime]] = field(default_factory=list)
-    missing: list[tuple[str, str]] = field(default_factory=list)  # (table.column, key)
+    missing: list[Missing] = field(default_factory=list)
 
     def old_orphans(self, now: datetime) -> list[str]:
         cutoff = _cutoff(now)
         return [key for key, at in self.orphans if at < cutoff]
 
 
+def _gone(store, key: str) -> bool:
+    """Asked again: a blob stored after the listing was read is not missing."""
+    try:
+        store.size(key)
+    except (BlobNotFound, InvalidBlobKey):
+        return True
+    return False
+
+
 def check() -> Report:
     """Every orphan (with when it was written) and every row whose blob is missing."""
-    report, stored = Report(), set()
-    for batch in _batches(get_store().listing(), BATCH):
+    store, report, stored = get_store(), Report(), set()
+    for batch in _batches(store.listing(), BATCH):
         stored.update(key for key, _ in batch)
         referenced = _referenced([key for key, _ in batch])
         report.orphans += [(key, at) for key, at in batch if key not in referenced]
     report.stored = len(stored)
     for column in _REFERENCES:
-        name = f"{column.table.name}.{column.name}"
-        rows = db.session.execute(sa.select(column).execution_options(yield_per=BATCH))
-        report.missing += [(name, key) for (key,) in rows if key not in stored]
+        (row_id, *_) = column.table.primary_key.columns
+        query = sa.select(row_id, column).where(column.is_not(None))
+        for row_id_value, key in db.session.execute(query.execution_options(yield_per=BATCH)):
+            report.rows += 1
+            if key not in stored and _gone(store, key):
+                name = f"{column.table.name}.{column.name}"
+                report.missing.append(Missing(name, str(row_id_value), key))
     db.session.rollback()
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,8 @@ from backend.identity.models import Account, AccountKind
 from backend.notifications import sweeps
 from backend.storage import new_key, orphans
 from backend.storage.local import TEMP_PREFIX, LocalStore
-from tests.storage.conftest import S3_PREFIX, stored_objects
+from backend.storage.s3 import S3Store
+from tests.storage.conftest import S3_PREFIX, s3_client, stored_objects
 
 
 @pytest.fixture
@@ -138,29 +140,78 @@ def test_check_reports_orphans_and_missing_blobs(app, ctx, with_store):
     _document(kept)
     orphan = _put(with_store, new_key())
     lost = new_key()
-    _document(lost)  # its blob was never stored (or was lost)
+    lost_row = _document(lost)  # its blob was never stored (or was lost)
     report = orphans.check()
-    assert report.stored == 2
+    assert report.stored == 2 and report.rows == 2
     assert [key for key, _ in report.orphans] == [orphan]
-    assert report.missing == [("documents.blob_key", lost)]
+    assert report.missing == [orphans.Missing("documents.blob_key", lost_row, lost)]
     assert report.old_orphans(utcnow()) == []
     assert report.old_orphans(utcnow() + timedelta(days=2)) == [orphan]
+
+
+class StoredWhileListing:
+    """The real store, with a request storing ``key`` right after the listing was read."""
+
+    def __init__(self, store, key: str):
+        self.store, self.key = store, key
+
+    def listing(self):
+        yield from self.store.listing()
+        _put(self.store, self.key)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_check_does_not_call_missing_a_blob_stored_while_it_listed(app, ctx, store, monkeypatch):
+    racing = new_key()
+    monkeypatch.setitem(app.extensions, "storage", StoredWhileListing(store, racing))
+    _document(racing)  # committed by the same request, before the check reads the rows
+    report = orphans.check()
+    assert report.missing == [] and report.rows == 1
+    assert _keys(store) == {racing}
 
 
 def test_flask_storage_check(app, runner, with_store):
     with app.app_context():
         kept = _put(with_store, new_key())
         _document(kept)
-        _put(with_store, new_key())
+        orphan = _put(with_store, new_key())
     clean = runner.invoke(args=["storage", "check"])
     assert clean.exit_code == 0, clean.output
-    assert "2 blobs stored" in clean.output and "0 missing" in clean.output
-    assert "1 orphaned" in clean.output
+    assert "2 blobs stored, 1 rows point at blobs" in clean.output
+    assert "0 missing" in clean.output and "1 orphaned" in clean.output
+    assert orphan not in clean.output  # listed with --list only
     with app.app_context():
-        _document(new_key())
+        lost = new_key()
+        lost_row = _document(lost)
     broken = runner.invoke(args=["storage", "check", "--list"])
     assert broken.exit_code == 1 and "1 missing" in broken.output
-    assert "missing  documents.blob_key" in broken.output
+    # The missing rows are always listed: they are what the operator has to act on.
+    assert f"missing  documents.blob_key  row {lost_row}  key {lost}" in broken.output
+    assert f"UTC  {orphan}" in broken.output
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_flask_storage_check_on_an_unreachable_store_exits_2(app, runner, monkeypatch):
+    client = s3_client(f"http://127.0.0.1:{_closed_port()}", max_attempts=1)
+    monkeypatch.setitem(app.extensions, "storage", S3Store(client=client, bucket="dvc-gone"))
+    result = runner.invoke(args=["storage", "check"])
+    assert result.exit_code == 2, result.output
+    assert "storage check failed" in result.output and "dvc-gone" in result.output
+
+
+def test_flask_storage_check_says_when_no_row_points_at_any_blob(app, runner, with_store):
+    with app.app_context():
+        _put(with_store, new_key())
+    result = runner.invoke(args=["storage", "check"])
+    assert result.exit_code == 0, result.output
+    assert "is this the right database" in result.output
 
 
 def test_flask_sweep_runs_it_at_most_once_an_hour(app, ctx, with_store, monkeypatch):
