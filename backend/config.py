@@ -210,7 +210,8 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "MAX_CONTENT_LENGTH": _int(environ, "MAX_CONTENT_LENGTH", 25 * 1024 * 1024),
         "MAX_JSON_BYTES": _int(environ, "MAX_JSON_BYTES", 256 * 1024),
         # Blobs no row points at are removed once this old, by `flask sweep` at most this often.
-        "STORAGE_ORPHAN_AGE_HOURS": _int(environ, "STORAGE_ORPHAN_AGE_HOURS", 24),
+        # Never under an hour: a younger blob may be a request's, stored but not yet committed.
+        "STORAGE_ORPHAN_AGE_HOURS": max(_int(environ, "STORAGE_ORPHAN_AGE_HOURS", 24), 1),
         "STORAGE_SWEEP_SECONDS": _int(environ, "STORAGE_SWEEP_SECONDS", 3600),
         # Attachments: None means a "blobs" directory under INSTANCE_PATH (see backend.storage).
         "STORAGE_URL": storage_url,

@@ -102,7 +102,19 @@ class BlobStore(Protocol):
     def sha256(self, key: str) -> str: ...
 
     def listing(self) -> Iterator[tuple[str, datetime]]:
-        """Every blob's key and when it was last written, in no particular order."""
+        """Every blob's key and when it was last written, in no particular order.
+
+        Only names a key can have: anything else in the directory or under the prefix was not
+        written by us, and nothing that lists blobs in order to delete them may touch it.
+        """
+        ...
+
+    def discard_unfinished(self, *, before: datetime) -> int:
+        """Drop the remains of writes begun before ``before`` that never finished; how many.
+
+        A process killed in the middle of a ``put`` leaves a temporary file (local) or an
+        unfinished multipart upload (S3) that no key names and no listing shows.
+        """
         ...
 
     def presigned_upload(

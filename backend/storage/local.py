@@ -125,6 +125,20 @@ class LocalStore:
                 continue
             yield key, datetime.fromtimestamp(written, UTC)
 
+    def discard_unfinished(self, *, before: datetime) -> int:
+        """Temporary files a killed ``put`` or ``copy`` left: an ongoing write keeps its file's
+        modification time fresh, so one untouched since ``before`` has nobody behind it."""
+        discarded = 0
+        for path in self.root.rglob(f"{TEMP_PREFIX}*"):
+            try:
+                if not path.is_file() or path.stat().st_mtime >= before.timestamp():
+                    continue
+                path.unlink()
+            except FileNotFoundError:  # its write finished (renamed) or another sweeper won
+                continue
+            discarded += 1
+        return discarded
+
     def presigned_upload(
         self, key: str, *, content_type: str, max_size: int, expires_in: int
     ) -> PresignedUpload | None:

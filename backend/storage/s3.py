@@ -7,6 +7,7 @@ never leaves an object (or billable orphan parts) behind.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
@@ -27,12 +28,14 @@ from backend.storage.base import (
     read_metered,
     sha256_of,
 )
-from backend.storage.exceptions import BlobNotFound, StorageUnavailable
+from backend.storage.exceptions import BlobNotFound, InvalidBlobKey, StorageUnavailable
 from backend.storage.filenames import content_disposition
 
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's floor for every part but the last
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+
+log = logging.getLogger(__name__)
 
 
 def make_s3_client(
@@ -80,6 +83,10 @@ def _translated(key: str | None = None) -> Iterator[None]:
         raise
     except (EndpointUnreachable, HTTPClientError) as error:
         raise StorageUnavailable() from error
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class S3Store:
@@ -187,14 +194,52 @@ class S3Store:
             self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
 
     def listing(self) -> Iterator[tuple[str, datetime]]:
+        for entry in self._paged("list_objects_v2", "Contents"):
+            yield entry["Key"], entry["LastModified"]
+
+    def discard_unfinished(self, *, before: datetime) -> int:
+        """Abort multipart uploads begun before ``before``: ``put`` aborts its own on any error,
+        so these are a killed process's, and their parts are stored (and billed) until then.
+
+        Without ``s3:ListBucketMultipartUploads`` nothing is aborted here; the bucket's
+        lifecycle rule (``AbortIncompleteMultipartUpload``) must do it then.
+        """
+        discarded = 0
+        try:
+            for upload in self._paged("list_multipart_uploads", "Uploads"):
+                if upload["Initiated"] >= before:
+                    continue
+                try:
+                    with _translated():
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket,
+                            Key=self._object_key(upload["Key"]),
+                            UploadId=upload["UploadId"],
+                        )
+                except ClientError as error:
+                    if _code(error) != "NoSuchUpload":  # else: it finished or was aborted since
+                        raise
+                    continue
+                discarded += 1
+        except ClientError as error:
+            if _code(error) != "AccessDenied":
+                raise
+            log.warning("may not list or abort unfinished uploads in %s: left", self.bucket)
+        return discarded
+
+    def _paged(self, operation: str, items: str) -> Iterator[dict[str, Any]]:
+        """Entries under our prefix whose names are keys (the key relative to the prefix)."""
         start = f"{self.prefix}/" if self.prefix else ""
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=start
-        )
+        pages = self.client.get_paginator(operation).paginate(Bucket=self.bucket, Prefix=start)
         with _translated():
             for page in pages:
-                for entry in page.get("Contents", []):
-                    yield entry["Key"][len(start) :], entry["LastModified"]
+                for entry in page.get(items) or []:
+                    key = entry["Key"][len(start) :]
+                    try:
+                        check_key(key)
+                    except InvalidBlobKey:
+                        continue  # not written by us: never listed, never deleted
+                    yield {**entry, "Key": key}
 
     def size(self, key: str) -> int:
         with _translated(key):
