@@ -44,6 +44,9 @@ _KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 _STALE_AFTER = timedelta(minutes=2)
 
 
+KEPT_HEADERS = ("ETag", "Location")
+
+
 class IdempotencyRecord(db.Model):
     __tablename__ = "idempotency_keys"
     __table_args__ = (sa.UniqueConstraint("owner", "key"),)
@@ -55,6 +58,8 @@ class IdempotencyRecord(db.Model):
     status_code: Mapped[int | None] = mapped_column()
     body: Mapped[str | None] = mapped_column(sa.Text)
     content_type: Mapped[str | None] = mapped_column(sa.String(100))
+    # The answer's headers a retry must see again (ETag, Location).
+    headers: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
@@ -204,6 +209,7 @@ def _replay(earlier: IdempotencyRecord, print_: str, now: datetime):
     response = current_app.response_class(
         earlier.body, status=earlier.status_code, content_type=earlier.content_type
     )
+    response.headers.update(earlier.headers or {})
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -256,6 +262,9 @@ def _run_and_keep(record: IdempotencyRecord, view, args, kwargs) -> Any:
     record.status_code = response.status_code
     record.body = response.get_data(as_text=True)
     record.content_type = response.content_type
+    record.headers = {
+        name: response.headers[name] for name in KEPT_HEADERS if name in response.headers
+    }
     db.session.commit()
     return response
 

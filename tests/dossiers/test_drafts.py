@@ -159,3 +159,25 @@ def test_a_draft_with_a_pending_direct_upload_is_deleted_with_it(filing, client,
     with app.app_context():
         assert count_dossiers(app) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(DirectUploadSlot)) == 0
+
+
+def test_a_new_draft_answers_with_its_etag_and_location(client, citizen, filing):
+    """The app edits the draft it just made without a GET first, and a retry sees the same."""
+    made = filing.draft(key="new-draft-1")
+    assert made.status_code == 201, made.get_json()
+    dossier_id = made.get_json()["id"]
+    assert made.headers["Location"] == f"/api/v1/dossiers/{dossier_id}"
+    fetched = client.get(made.headers["Location"], headers=filing.headers)
+    assert made.headers["ETag"] == fetched.headers["ETag"]
+    patched = client.patch(
+        made.headers["Location"],
+        json={"data": {"child_full_name": "Nguyễn Minh Anh"}},
+        headers={**filing.headers, "If-Match": made.headers["ETag"]},
+    )
+    assert patched.status_code == 200, patched.get_json()
+    again = filing.draft(key="new-draft-1")
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert (again.headers["Location"], again.headers["ETag"]) == (
+        made.headers["Location"],
+        made.headers["ETag"],
+    )

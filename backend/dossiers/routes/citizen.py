@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import url_for
+
 from backend.db import utcnow
 from backend.dossiers import schemas
 from backend.dossiers.routes.files import FILE_RESPONSES, send_document
@@ -32,19 +34,25 @@ def etag_data(dossier) -> dict:
 @blp.route("", methods=["POST"])
 @citizen_required
 @idempotent()
+@blp.etag
 @blp.arguments(schemas.DossierCreateSchema)
 @blp.response(201, schemas.DossierSchema)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 def create(data):
-    """Start a dossier (a draft prefilled from my profile and my last dossier of it)"""
-    return drafts.create_draft(
+    """Start a dossier (a draft prefilled from my profile and my last dossier of it)
+
+    The answer's ETag and Location let the app PATCH the draft at once, without a GET.
+    """
+    dossier = drafts.create_draft(
         principal=require_principal(),
         procedure_code=data["procedure_code"],
         data=data["data"],
         now=utcnow(),
     )
+    blp.set_etag(etag_data(dossier))
+    return dossier, 201, {"Location": url_for("dossiers.get", dossier_id=dossier.id)}
 
 
 @blp.route("")
