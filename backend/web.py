@@ -13,6 +13,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from backend.errors import ValidationFailed, problem_response
+from backend.parsing import Unparsable, check_text
 
 JSON_TYPES = frozenset({"application/json"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -51,12 +52,10 @@ def _check_tree(value: Any, depth: int = 0) -> None:
     if depth > MAX_JSON_DEPTH:
         raise _RejectedJson("too deeply nested")
     if isinstance(value, str):
-        if "\x00" in value:
-            raise _RejectedJson("NUL characters are not allowed")
         try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as error:
-            raise _RejectedJson("invalid unicode escape") from error
+            check_text(value, max_length=len(value))  # the body's own limit bounds the length
+        except Unparsable as error:
+            raise _RejectedJson(str(error)) from error
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_tree(key, depth + 1)

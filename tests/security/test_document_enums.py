@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from tests.security.test_matrix import ROWS, path_for, request_for
-from tests.security.world import within_savepoint
+from tests.security.world import flask_rules, resolved, within_savepoint
 
 CALLERS = ("A", "X", "admin", "Xc", "proof", "anon")
 NOT_LISTED = "not-a-listed-value"
@@ -40,15 +39,8 @@ class EnumField:
         return f"{self.method} {self.rule} {self.where}:{self.dotted}"
 
 
-def _resolved(spec: dict, node: dict) -> dict:
-    if "$ref" not in node:
-        return node
-    section, name = node["$ref"].split("/")[-2:]
-    return spec["components"][section][name]
-
-
 def _walk(spec: dict, schema: dict, path: tuple, found: list, depth: int = 0) -> None:
-    schema = _resolved(spec, schema)
+    schema = resolved(spec, schema)
     if depth > 8:
         return
     if "enum" in schema:
@@ -61,10 +53,7 @@ def _walk(spec: dict, schema: dict, path: tuple, found: list, depth: int = 0) ->
 
 def enum_fields(app) -> list[EnumField]:
     spec = app.extensions["api"].spec.to_dict()
-    rules = {
-        re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule): rule.rule
-        for rule in app.url_map.iter_rules()
-    }
+    rules = flask_rules(app)
     fields = []
     for path, item in spec["paths"].items():
         for method, operation in item.items():
@@ -72,8 +61,8 @@ def enum_fields(app) -> list[EnumField]:
                 continue
             rule = rules[path]
             for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
-                parameter = _resolved(spec, parameter)
-                schema = _resolved(spec, parameter["schema"])
+                parameter = resolved(spec, parameter)
+                schema = resolved(spec, parameter["schema"])
                 if parameter["in"] == "query" and "enum" in schema:
                     values = tuple(schema["enum"])
                     fields.append(

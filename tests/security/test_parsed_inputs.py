@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from backend.apidoc import PROBLEM_CONTENT_TYPE
 from backend.parsing import TOKEN_PATTERN
 from tests.security.test_matrix import ROWS, path_for, request_for
-from tests.security.world import within_savepoint
+from tests.security.world import flask_rules, resolved, within_savepoint
 
 # Who calls, in order of preference, among those the matrix lets through.
 CALLERS = ("A", "X", "admin", "Xc", "proof", "anon")
@@ -51,25 +51,15 @@ def _kind(schema: dict) -> str | None:
     return None
 
 
-def _resolved(spec: dict, node: dict) -> dict:
-    if "$ref" not in node:
-        return node
-    section, name = node["$ref"].split("/")[-2:]
-    return spec["components"][section][name]
-
-
 def _body_properties(spec: dict, operation: dict) -> dict:
     content = operation.get("requestBody", {}).get("content", {})
-    schema = _resolved(spec, content.get("application/json", {}).get("schema", {}))
-    return {name: _resolved(spec, value) for name, value in schema.get("properties", {}).items()}
+    schema = resolved(spec, content.get("application/json", {}).get("schema", {}))
+    return {name: resolved(spec, value) for name, value in schema.get("properties", {}).items()}
 
 
 def targets(app) -> list[Target]:
     spec = app.extensions["api"].spec.to_dict()
-    rules = {
-        re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule): rule.rule
-        for rule in app.url_map.iter_rules()
-    }
+    rules = flask_rules(app)
     found = []
     for path, item in spec["paths"].items():
         shared = item.get("parameters", [])
@@ -77,9 +67,9 @@ def targets(app) -> list[Target]:
             if method == "parameters":
                 continue
             method = method.upper()
-            parameters = [_resolved(spec, p) for p in [*shared, *operation.get("parameters", [])]]
+            parameters = [resolved(spec, p) for p in [*shared, *operation.get("parameters", [])]]
             fields = [
-                (p["in"], p["name"], _resolved(spec, p["schema"]))
+                (p["in"], p["name"], resolved(spec, p["schema"]))
                 for p in parameters
                 if p["in"] in ("query", "path")
             ]

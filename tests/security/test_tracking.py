@@ -25,6 +25,17 @@ def lookup(client, code: str, address: str, **query):
     )
 
 
+def register_at_the_counter(client, receiver):
+    """A dossier handed in at the counter by an applicant whose phone ends in 0111."""
+    body = {
+        "procedure_code": dossiers.BIRTH,
+        "channel": "counter",
+        "applicant": {"full_name": "Lê Văn Cường", "phone": "0977000111"},
+        "data": {**dossiers.BIRTH_DATA, "requester_phone": "0977000111"},
+    }
+    return client.post("/api/v1/agency/dossiers", json=body, headers=bearer(receiver))
+
+
 def test_a_stranger_guessing_from_many_addresses_cannot_lock_the_owner_out(app, client, filing):
     receipt = filing.filed()
     code, secret = receipt["code"], receipt["lookup_secret"]
@@ -62,26 +73,14 @@ def test_four_digits_open_only_a_dossier_handed_in_at_the_counter(app, client, f
     online = filing.filed()["code"]
     # Right digits (the applicant's phone ends in 5678), but an online dossier: no.
     assert lookup(client, online, "203.0.113.7", verifier="5678").status_code == 404
-    body = {
-        "procedure_code": dossiers.BIRTH,
-        "channel": "counter",
-        "applicant": {"full_name": "Lê Văn Cường", "phone": "0977000111"},
-        "data": {**dossiers.BIRTH_DATA, "requester_phone": "0977000111"},
-    }
-    counter = client.post("/api/v1/agency/dossiers", json=body, headers=bearer(receiver))
+    counter = register_at_the_counter(client, receiver)
     assert counter.status_code == 201, counter.get_json()
     code = counter.get_json()["code"]
     assert lookup(client, code, "203.0.113.7", verifier="0111").status_code == 200
 
 
 def test_wrong_verifiers_are_limited_per_caller_not_per_dossier(app, client, filing, receiver):
-    body = {
-        "procedure_code": dossiers.BIRTH,
-        "channel": "counter",
-        "applicant": {"full_name": "Lê Văn Cường", "phone": "0977000111"},
-        "data": {**dossiers.BIRTH_DATA, "requester_phone": "0977000111"},
-    }
-    counter = client.post("/api/v1/agency/dossiers", json=body, headers=bearer(receiver))
+    counter = register_at_the_counter(client, receiver)
     code, secret = counter.get_json()["code"], counter.get_json()["lookup_secret"]
     limit = int(app.config["RATELIMIT_TRACKING_VERIFIER_PER_IP"].split("/")[0])
     guesses = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -283,3 +284,20 @@ def within_savepoint(app, send):
         return send()
     finally:
         savepoint.rollback()
+
+
+def resolved(spec: dict, node: dict) -> dict:
+    """``node``, or the component its ``$ref`` names."""
+    if "$ref" not in node:
+        return node
+    section, name = node["$ref"].split("/")[-2:]
+    return spec["components"][section][name]
+
+
+def flask_rules(app) -> dict[str, str]:
+    """The document's paths (``/dossiers/{dossier_id}``) to the app's rules (``<dossier_id>``),
+    as the authorization matrix names them."""
+    return {
+        re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule): rule.rule
+        for rule in app.url_map.iter_rules()
+    }
