@@ -36,7 +36,16 @@ def etag_data(dossier) -> dict:
 @idempotent()
 @blp.etag
 @blp.arguments(schemas.DossierCreateSchema)
-@blp.response(201, schemas.DossierSchema)
+@blp.response(
+    201,
+    schemas.DossierSchema,
+    headers={
+        "Location": {
+            "description": "The new draft's address",
+            "schema": {"type": "string", "format": "uri-reference"},
+        }
+    },
+)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
