@@ -14,6 +14,8 @@ from apispec import BasePlugin
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
+from backend.operations import OPERATION_IDS
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
@@ -101,8 +103,6 @@ class OperationIdsPlugin(BasePlugin):
     operation left without one)."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
-        from backend.operations import OPERATION_IDS
-
         for method, operation in (operations or {}).items():
             name = OPERATION_IDS.get(f"{method.upper()} {path}")
             if name is not None:
