@@ -33,6 +33,7 @@ class ProblemSchema(ma.Schema):
     request_id = ma.fields.String()
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
         metadata={"description": "Per-field messages when the request failed validation"},
     )
 
@@ -49,6 +50,19 @@ class Derived(ma.fields.List):
 
     def get_value(self, obj, attr, accessor=None, default=ma.missing):
         return self.getter(obj)
+
+
+def form_data(**metadata) -> dict:
+    """A ``Dict`` field's metadata for a form's data: field name -> what the citizen entered.
+
+    A value is what a procedure's form takes (``backend.catalog.forms``): text, a number or an
+    address. ``nullable=True`` when null removes one. A new dict on each call, so that the YAML
+    document has no anchors.
+    """
+    values = [{"type": "string"}, {"type": "number"}, {"$ref": "#/components/schemas/Address"}]
+    if metadata.pop("nullable", False):
+        values.append({"type": "null"})
+    return {**metadata, "additionalProperties": {"oneOf": values}}
 
 
 class ProblemApi(Api):

@@ -54,9 +54,16 @@ def test_new_operations_are_published_knowingly(app):
     assert new == [], f"add them to {PUBLISHED.name} once their names are final"
 
 
+def _typed(schema) -> bool:
+    return isinstance(schema, dict) and (
+        "type" in schema or "$ref" in schema or bool({"allOf", "oneOf", "anyOf"} & set(schema))
+    )
+
+
 def _untyped(spec: dict) -> list[str]:
-    """Every property (components and inline, nested, items, additionalProperties) with no
-    type, no reference and no composition that would give it one."""
+    """Every property, array item and map value (components and inline, nested) with no type,
+    no reference and no composition that would give it one. ``additionalProperties: true``
+    types nothing: it says more members may come (a problem's extensions, RFC 9457)."""
     found = []
 
     def walk(schema, where: str) -> None:
@@ -66,16 +73,15 @@ def _untyped(spec: dict) -> list[str]:
             for index, part in enumerate(schema.get(keyword, [])):
                 walk(part, f"{where}.{keyword}[{index}]")
         for name, child in schema.get("properties", {}).items():
-            typed = isinstance(child, dict) and (
-                "type" in child or "$ref" in child or {"allOf", "oneOf", "anyOf"} & set(child)
-            )
-            if not typed:
+            if not _typed(child):
                 found.append(f"{where}.{name}")
             walk(child, f"{where}.{name}")
-        if isinstance(schema.get("items"), dict):
-            walk(schema["items"], f"{where}[]")
-        if isinstance(schema.get("additionalProperties"), dict):
-            walk(schema["additionalProperties"], f"{where}{{}}")
+        for keyword, mark in (("items", "[]"), ("additionalProperties", "{}")):
+            child = schema.get(keyword)
+            if isinstance(child, dict):
+                if not _typed(child):
+                    found.append(f"{where}{mark}")
+                walk(child, f"{where}{mark}")
 
     for name, schema in spec["components"]["schemas"].items():
         walk(schema, name)
@@ -100,8 +106,14 @@ def test_no_property_is_untyped(app):
     [
         ({"properties": {"a": {}}}, ["S.a"]),
         ({"properties": {"a": {"type": "object", "properties": {"b": {}}}}}, ["S.a.b"]),
-        ({"properties": {"a": {"type": "array", "items": {"properties": {"c": {}}}}}}, ["S.a[].c"]),
+        (
+            {"properties": {"a": {"type": "array", "items": {"properties": {"c": {}}}}}},
+            ["S.a[]", "S.a[].c"],
+        ),
         ({"properties": {"a": {"type": "string"}, "b": {"$ref": "#/x"}}}, []),
+        ({"properties": {"a": {"type": "object", "additionalProperties": {}}}}, ["S.a{}"]),
+        ({"properties": {"a": {"type": "array", "items": {"description": "x"}}}}, ["S.a[]"]),
+        ({"type": "object", "additionalProperties": True}, []),
     ],
 )
 def test_the_untyped_walk_finds_what_it_should(schema, found):

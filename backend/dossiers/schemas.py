@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import validate
 
+from backend.apidoc import form_data
 from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
 from backend.db import utcnow
 from backend.dossiers.models import RUNNING, STATUS_LABELS, Channel, DossierStatus
@@ -85,7 +86,7 @@ class DossierSchema(DossierSummarySchema):
         required=True,
         metadata={"type": ["integer", "null"], "description": "Pinned at submission"},
     )
-    data = ma.fields.Dict(required=True)
+    data = ma.fields.Dict(required=True, metadata=form_data())
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema), required=True)
     applicant_name = ma.fields.String(allow_none=True)
     decided_at = ma.fields.DateTime(allow_none=True, required=True)
@@ -142,6 +143,22 @@ class ReceiptSchema(ma.Schema):
     )
 
 
+class EventDetailsSchema(ma.Schema):
+    """What some steps add to their event: what was asked, the fees, the new due date."""
+
+    items = ma.fields.List(ma.fields.String(), metadata={"description": "request_supplement"})
+    amount = ma.fields.Integer(metadata={"description": "request_fees, VND"})
+    previous_due_at = ma.fields.String(metadata={"format": "date-time"})
+    due_at = ma.fields.String(metadata={"format": "date-time", "description": "extend_due"})
+    channel = ma.fields.String(
+        validate=validate.OneOf([c.value for c in Channel]), metadata={"description": "register"}
+    )
+
+    def get_attribute(self, obj, attr, default):
+        # A plain dict: a missing "items" must not be read as the dict's own items() method.
+        return obj.get(attr, default)
+
+
 class EventSchema(ma.Schema):
     seq = ma.fields.Integer(required=True)
     action = ma.fields.String(required=True)
@@ -149,7 +166,7 @@ class EventSchema(ma.Schema):
     to_status = ma.fields.Enum(DossierStatus, by_value=True, required=True)
     actor_kind = ma.fields.String(required=True)
     note = ma.fields.String(allow_none=True, required=True)
-    details = ma.fields.Dict(required=True)
+    details = ma.fields.Nested(EventDetailsSchema, required=True)
     created_at = ma.fields.DateTime(required=True)
 
 
@@ -172,14 +189,14 @@ class TrackingSchema(ma.Schema):
 
 class DossierCreateSchema(ma.Schema):
     procedure_code = ma.fields.String(required=True, validate=PROCEDURE_CODE)
-    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict, metadata=form_data())
 
 
 class DossierPatchSchema(ma.Schema):
     data = ma.fields.Dict(
         keys=ma.fields.String(),
         required=True,
-        metadata={"description": "Fields to change; null removes a value"},
+        metadata=form_data(description="Fields to change; null removes a value", nullable=True),
     )
 
 
@@ -236,7 +253,13 @@ class DirectUploadSchema(ma.Schema):
     upload_id = ma.fields.String(attribute="slot.id", required=True)
     method = ma.fields.String(attribute="upload.method", required=True)
     url = ma.fields.String(attribute="upload.url", required=True)
-    fields = ma.fields.Dict(attribute="upload.fields", required=True)
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        attribute="upload.fields",
+        required=True,
+        metadata={"description": "Form fields to send with the file, as they are"},
+    )
     max_size = ma.fields.Integer(attribute="upload.max_size", required=True)
     expires_at = ma.fields.DateTime(attribute="upload.expires_at", required=True)
 
@@ -300,7 +323,7 @@ class CounterDossierSchema(ma.Schema):
         validate=validate.OneOf([Channel.COUNTER, Channel.POST]),
     )
     applicant = ma.fields.Nested(ApplicantSchema, required=True)
-    data = ma.fields.Dict(keys=ma.fields.String(), required=True)
+    data = ma.fields.Dict(keys=ma.fields.String(), required=True, metadata=form_data())
 
 
 DossierPageSchema = page_schema(DossierSummarySchema, "DossierPage")

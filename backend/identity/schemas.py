@@ -214,7 +214,11 @@ class SessionListSchema(ma.Schema):
 
 
 class JwksSchema(ma.Schema):
-    keys = ma.fields.List(ma.fields.Dict(), required=True)
+    keys = ma.fields.List(
+        ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
+        required=True,
+        metadata={"description": "Public JWKs (RFC 7517): kty, crv, x, y, kid, use, alg"},
+    )
 
 
 class StaffCreateSchema(ma.Schema):

@@ -51,7 +51,11 @@ class NotificationSchema(ma.Schema):
         metadata={"type": "string", "description": "Deep link into the app"},
     )
     data = ma.fields.Dict(
-        required=True, metadata={"description": "What the texts were made from (dossier code...)"}
+        required=True,
+        metadata={
+            "description": "What the texts were made from (dossier code...)",
+            "additionalProperties": {"type": ["string", "integer", "null"]},
+        },
     )
     created_at = ma.fields.DateTime(required=True)
     read_at = ma.fields.DateTime(allow_none=True)

@@ -64,7 +64,9 @@ class ManagedProcedureSummarySchema(ma.Schema):
 
 
 class ManagedProcedureSchema(ManagedProcedureSummarySchema):
-    draft = ma.fields.Dict(required=True, metadata={"description": "The working copy"})
+    draft = ma.fields.Nested(
+        ProcedureContentSchema, required=True, metadata={"description": "The working copy"}
+    )
     versions = Derived(ma.fields.Nested(VersionSchema), lambda p: _versions(p), required=True)
 
 
@@ -97,6 +99,14 @@ class PilotMemberListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(PilotMemberSchema), required=True)
 
 
+class AuditDetailsSchema(ma.Schema):
+    """What an act changed: the content before and after, or the pilot member."""
+
+    before = ma.fields.Nested(ProcedureContentSchema)
+    after = ma.fields.Nested(ProcedureContentSchema)
+    account_id = ma.fields.String()
+
+
 class AuditRecordSchema(ma.Schema):
     id = ma.fields.String(required=True)
     seq = ma.fields.Integer(required=True)
@@ -107,7 +117,7 @@ class AuditRecordSchema(ma.Schema):
     version_before = ma.fields.Integer(allow_none=True, required=True)
     version_after = ma.fields.Integer(allow_none=True, required=True)
     note = ma.fields.String(allow_none=True, required=True)
-    details = ma.fields.Dict(required=True)
+    details = ma.fields.Nested(AuditDetailsSchema, required=True)
     created_at = ma.fields.DateTime(required=True)
 
 
