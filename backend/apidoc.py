@@ -1,8 +1,9 @@
-"""How the API documents itself: problem+json errors and the statuses every operation can return.
+"""How the API documents itself: problem+json errors, the statuses and headers of every operation.
 
 The generated ``openapi.yaml`` must list every status an operation can answer, so the answers
 that come from shared machinery (malformed JSON, wrong content type, unknown id) are added here
-once instead of on each route.
+once instead of on each route; so are the headers every operation reads and sends
+(``backend.apiheaders``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from apispec import BasePlugin
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from backend.operations import OPERATION_IDS
+from backend.apiheaders import IDEMPOTENCY_MARK, problem_headers, register_components
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -76,12 +77,16 @@ class ProblemApi(Api):
         return problem_from_http_exception(error)
 
     def _register_responses(self):
+        register_components(self.spec)
         for status in http.HTTPStatus:
-            response = {"description": status.phrase}
+            response = {"description": status.phrase, "headers": problem_headers(status)}
             if not (100 <= status < 200) and status not in (204, 304):
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
             self.spec.components.response(status.name, response, lazy=True)
+
+    def _register_etag_headers(self):
+        """ETag, If-Match and If-None-Match are in ``backend.apiheaders`` with the others."""
 
 
 def enum_choices(self, field, ret=None, **kwargs) -> dict:
@@ -117,6 +122,8 @@ class OperationIdsPlugin(BasePlugin):
     operation left without one)."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
+        from backend.operations import OPERATION_IDS
+
         for method, operation in (operations or {}).items():
             name = OPERATION_IDS.get(f"{method.upper()} {path}")
             if name is not None:
@@ -235,3 +242,49 @@ class LinksPlugin(BasePlugin):
                         }
                         for name, (target, target_path, params) in links.items()
                     }
+
+
+class HeadersPlugin(BasePlugin):
+    """Puts the headers every operation reads and sends on each operation (``apiheaders``).
+
+    Listed after ``ProblemResponsesPlugin``, so it sees every status an operation answers.
+    """
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            operation.setdefault("parameters", []).extend(["ACCEPT_LANGUAGE", "X_REQUEST_ID"])
+            idempotency = operation.pop(IDEMPOTENCY_MARK, None)
+            if idempotency is not None:
+                _declare_idempotency(operation, required=idempotency == "required")
+            for response in operation.get("responses", {}).values():
+                if isinstance(response, dict):  # a shared answer declares its own
+                    response.setdefault("headers", {}).setdefault("X-Request-ID", "X_REQUEST_ID")
+
+
+def _declare_idempotency(operation: dict, *, required: bool) -> None:
+    """The key, and what it adds to the answers: any answer that is kept may come again."""
+    operation["parameters"].append("IDEMPOTENCY_KEY_REQUIRED" if required else "IDEMPOTENCY_KEY")
+    responses = operation.setdefault("responses", {})
+    for status in ("409", "422"):  # a retry overtook the first; the key was used otherwise
+        if status not in responses and int(status) not in responses:
+            responses[status] = http.HTTPStatus(int(status)).name
+    for status, response in list(responses.items()):
+        code = int(status)
+        # A 5xx is never kept; a 413 or 415 comes before the key is looked at.
+        if code >= 500 or code in (304, 413, 415):
+            continue
+        if isinstance(response, str):
+            response = responses[status] = _inline_problem(code)
+        headers = response.setdefault("headers", {})
+        headers["Idempotent-Replayed"] = "IDEMPOTENT_REPLAYED"
+        if code == 409:
+            headers["Retry-After"] = "RETRY_AFTER_IF_RUNNING"
+
+
+def _inline_problem(status: int) -> dict:
+    """A shared problem answer written out, so that one operation can add to its headers."""
+    return {
+        "description": http.HTTPStatus(status).phrase,
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "headers": problem_headers(status),
+    }

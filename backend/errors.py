@@ -162,6 +162,16 @@ STATUS_TEXT: dict[int, tuple[str, Text, Text]] = {
 }
 
 
+# Headers a problem with this status always carries (the document says so): a 401 names the
+# scheme to sign in with (RFC 9110 11.6.1), a 429 or 503 when to come back. Who raised it may
+# say better.
+STATUS_HEADERS: dict[int, tuple[str, str]] = {
+    401: ("WWW-Authenticate", 'Bearer realm="dvc-mobile"'),
+    429: ("Retry-After", "60"),
+    503: ("Retry-After", "5"),
+}
+
+
 class DomainError(Exception):
     """Base of every rule a service can refuse. Subclasses set code, kind and title."""
 
@@ -238,6 +248,8 @@ def problem_response(
     )
     response.headers["Content-Language"] = language
     response.headers.extend(dict(headers or {}))
+    if status in STATUS_HEADERS and STATUS_HEADERS[status][0] not in response.headers:
+        response.headers.set(*STATUS_HEADERS[status])
     return response
 
 

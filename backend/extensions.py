@@ -14,6 +14,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 
 from backend.apidoc import (
+    HeadersPlugin,
     LinksPlugin,
     OperationIdsPlugin,
     ProblemApi,
@@ -32,7 +33,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 def init_api(app) -> ProblemApi:
     """One Api per app: its OpenAPI document is built from that app's blueprints."""
-    plugins = [ProblemResponsesPlugin(), LinksPlugin(), OperationIdsPlugin()]
+    plugins = [ProblemResponsesPlugin(), HeadersPlugin(), LinksPlugin(), OperationIdsPlugin()]
     api = ProblemApi(spec_kwargs={"extra_plugins": plugins})
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(enum_choices)

@@ -7,6 +7,9 @@ answer (or, where the database cannot wait on one key, is told to wait: 409). Ke
 caller, so two people cannot collide on one. A 5xx answer is not kept, nor is the work that led
 to it: the request may be tried again with the same key.
 
+The answer given again is the first one: status, body and the headers that say something
+about it (``KEPT_HEADERS``), marked ``Idempotent-Replayed: true``.
+
 A request is told apart by its method, path and body. Multipart bodies use a fingerprint the
 view gives (the multipart boundary changes on every retry).
 
@@ -24,6 +27,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from copy import deepcopy
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
@@ -32,6 +36,7 @@ import sqlalchemy as sa
 from flask import current_app, g, make_response, request
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.apiheaders import IDEMPOTENCY_MARK
 from backend.db import created_column, id_column, utcnow
 from backend.errors import Conflict, DomainError, ValidationFailed
 from backend.extensions import db
@@ -44,7 +49,9 @@ _KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 _STALE_AFTER = timedelta(minutes=2)
 
 
-KEPT_HEADERS = ("ETag", "Location")
+# What an answer says in its headers, kept with it so that a replay says it too (the document
+# declares them): a new draft's ETag and Location, a refusal's language, challenge or wait.
+KEPT_HEADERS = ("ETag", "Location", "Content-Language", "WWW-Authenticate", "Retry-After")
 
 
 class IdempotencyRecord(db.Model):
@@ -58,7 +65,7 @@ class IdempotencyRecord(db.Model):
     status_code: Mapped[int | None] = mapped_column()
     body: Mapped[str | None] = mapped_column(sa.Text)
     content_type: Mapped[str | None] = mapped_column(sa.String(100))
-    # The answer's headers a retry must see again (ETag, Location).
+    # The answer's headers a retry must see again (KEPT_HEADERS).
     headers: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = mapped_column(index=True)
@@ -152,7 +159,10 @@ def _existing(owner: str, key: str) -> IdempotencyRecord | None:
 
 
 def idempotent(*, required: bool = False, fingerprint: Callable[[], str] = json_fingerprint):
-    """Make a creating POST safe to retry with the same ``Idempotency-Key``."""
+    """Make a creating POST safe to retry with the same ``Idempotency-Key``.
+
+    The operation declares the key in the OpenAPI document (``backend.apidoc.HeadersPlugin``).
+    """
 
     def decorator(view):
         @wraps(view)
@@ -186,6 +196,9 @@ def idempotent(*, required: bool = False, fingerprint: Callable[[], str] = json_
                     record = earlier
             return _run_and_keep(record, view, args, kwargs)
 
+        wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+        manual_doc = wrapper._apidoc.setdefault("manual_doc", {})
+        manual_doc[IDEMPOTENCY_MARK] = "required" if required else "optional"
         return wrapper
 
     return decorator

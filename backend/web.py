@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 import flask_smorest
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, url_for
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -138,6 +138,15 @@ class Blueprint(flask_smorest.Blueprint):
     def _check_not_modified(self, etag):
         g.not_modified_etag = etag  # a 304 repeats the ETag it confirms (RFC 9110 15.4.5)
         super()._check_not_modified(etag)
+
+
+def created(resource: Any, endpoint: str, **values: str) -> tuple[Any, dict[str, str]]:
+    """A 201's body, with the Location of what was created (RFC 9110 10.2.2).
+
+    The app reads a new resource there without building its URL; the route declares it with
+    ``headers=LOCATION`` on its 201.
+    """
+    return resource, {"Location": url_for(endpoint, **values)}
 
 
 def body_accepts(*mimetypes: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from backend.apiheaders import LOCATION
 from backend.catalog.models import Agency
 from backend.catalog.services import AgencyNotFound, get_agency
 from backend.db import utcnow
@@ -11,7 +12,7 @@ from backend.extensions import db
 from backend.identity.services.accounts import get_staff
 from backend.providers import linking, registry, schemas
 from backend.security import Forbidden, require_principal, staff_required
-from backend.web import Blueprint
+from backend.web import Blueprint, created
 
 blp = Blueprint("admin_providers", __name__, description="Identity provider administration")
 MANAGE = "providers.manage"
@@ -73,7 +74,7 @@ def list_providers():
 @blp.route("", methods=["POST"])
 @staff_required(MANAGE)
 @blp.arguments(schemas.ProviderCreateSchema)
-@blp.response(201, schemas.ProviderSchema)
+@blp.response(201, schemas.ProviderSchema, headers=LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
@@ -83,13 +84,14 @@ def create_provider(data):
     if agency.id not in _visible():
         raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
     _check_levels(data.get("acr_levels"))
-    return registry.create_provider(
+    provider = registry.create_provider(
         data=data,
         client_secret=data.pop("client_secret", None),
         enable=data.pop("enabled"),
         by=require_principal().account_id,
         now=utcnow(),
     )
+    return created(provider, "admin_providers.get_provider", slug=provider.slug)
 
 
 @blp.route("/<slug>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, redirect, request
 
+from backend.apiheaders import LOCATION
 from backend.db import utcnow
 from backend.extensions import limiter
 from backend.identity.models import AccountKind
@@ -16,8 +17,6 @@ from backend.web import Blueprint
 blp = Blueprint("providers", __name__, description="Sign-in with identity providers (OIDC)")
 me_blp = Blueprint("me_identities", __name__, description="My linked identities")
 well_known = Blueprint("client_keys", __name__, description="Published keys")
-
-_REDIRECT_HEADERS = {"Location": {"schema": {"type": "string"}, "description": "Where to go"}}
 
 
 def _callback_url(slug: str) -> str:
@@ -42,9 +41,7 @@ def list_login_providers():
 @public
 @limiter.limit(_login_limit)
 @blp.arguments(schemas.AuthorizeArgsSchema, location="query")
-@blp.alt_response(
-    302, description="To the provider's login page", headers=_REDIRECT_HEADERS, success=True
-)
+@blp.alt_response(302, description="To the provider's login page", headers=LOCATION, success=True)
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 @blp.alt_response(502, response="BAD_GATEWAY")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
@@ -69,7 +66,7 @@ def authorize(args, slug):
 @blp.alt_response(
     302,
     description="To the app: `code` (60 s, one use) or `error`, `error_code`, `error_description`",
-    headers=_REDIRECT_HEADERS,
+    headers=LOCATION,
     success=True,
 )
 @blp.alt_response(400, response="BAD_REQUEST")

@@ -12,12 +12,17 @@ from backend.web import Blueprint
 blp = Blueprint("reports", __name__, description="Quality indicators and the upgrade rule")
 
 
-def _text_response(media_type: str, description: str) -> dict:
+def _file_response(media_type: str, description: str) -> dict:
     return {
         "responses": {
             "200": {
                 "description": description,
                 "content": {media_type: {"schema": {"type": "string"}}},
+                "headers": {
+                    "Content-Disposition": "CONTENT_DISPOSITION",
+                    "Content-Security-Policy": "CONTENT_SECURITY_POLICY",
+                    "X-Content-Type-Options": "X_CONTENT_TYPE_OPTIONS",
+                },
             }
         }
     }
@@ -58,7 +63,7 @@ def quality(**query):
 @blp.route("/quality.csv")
 @staff_required(services.PERMISSION)
 @blp.arguments(schemas.QualityQuerySchema, location="query", as_kwargs=True)
-@blp.doc(**_text_response("text/csv", "The same figures: a total row, then one per procedure"))
+@blp.doc(**_file_response("text/csv", "The same figures: a total row, then one per procedure"))
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 def quality_csv(**query):
@@ -71,7 +76,7 @@ def quality_csv(**query):
 @blp.route("/quality/chart.svg")
 @staff_required(services.PERMISSION)
 @blp.arguments(schemas.QualityQuerySchema, location="query", as_kwargs=True)
-@blp.doc(**_text_response("image/svg+xml", "Monthly online and on-time shares"))
+@blp.doc(**_file_response("image/svg+xml", "Monthly online and on-time shares"))
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 def quality_chart(**query):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from backend.apiheaders import LOCATION
 from backend.catalog.admin import schemas, services
 from backend.db import utcnow
 from backend.idempotency import idempotent
 from backend.reports import services as reports
 from backend.reports.schemas import QualityReportSchema
 from backend.security import require_principal, staff_required
-from backend.web import Blueprint
+from backend.web import Blueprint, created
 
 blp = Blueprint("admin_catalog", __name__, description="Catalog administration (audited)")
 MANAGE = services.PERMISSION
@@ -34,13 +35,13 @@ def list_procedures(status=None, cursor=None, limit=20):
 @staff_required(MANAGE)
 @idempotent()
 @blp.arguments(schemas.ProcedureCreateSchema)
-@blp.response(201, schemas.ManagedProcedureSchema)
+@blp.response(201, schemas.ManagedProcedureSchema, headers=LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 def create_procedure(data):
     """Create a procedure as a draft"""
-    return services.create_procedure(
+    procedure = services.create_procedure(
         principal=require_principal(),
         code=data["code"],
         agency_code=data["agency"],
@@ -48,6 +49,7 @@ def create_procedure(data):
         note=data.get("note"),
         now=utcnow(),
     )
+    return created(procedure, "admin_catalog.get_procedure", code=procedure.code)
 
 
 @blp.route("/procedures/<code>")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from backend.apiheaders import LOCATION
 from backend.db import utcnow
 from backend.dossiers import schemas
 from backend.dossiers.services import attachments, citizen, officer
 from backend.dossiers.services.access import officer_dossier
 from backend.idempotency import idempotent, multipart_fingerprint
 from backend.security import require_principal, staff_required
-from backend.web import Blueprint, body_accepts
+from backend.web import Blueprint, body_accepts, created
 
 blp = Blueprint("agency_dossiers", __name__, description="Officers' work on dossiers")
 
@@ -43,13 +44,13 @@ def work_queue(
 @staff_required("dossier.receive")
 @idempotent()
 @blp.arguments(schemas.CounterDossierSchema)
-@blp.response(201, schemas.DossierSchema)
+@blp.response(201, schemas.DossierSchema, headers=LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
 def register(data):
     """Register a dossier received at the counter or by post"""
-    return officer.register_counter(
+    dossier = officer.register_counter(
         principal=require_principal(),
         procedure_code=data["procedure_code"],
         channel=data["channel"],
@@ -57,6 +58,7 @@ def register(data):
         data=data["data"],
         now=utcnow(),
     )
+    return created(dossier, "agency_dossiers.get", dossier_id=dossier.id)
 
 
 @blp.route("/<dossier_id>")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import url_for
-
+from backend.apiheaders import LOCATION
 from backend.db import utcnow
 from backend.dossiers import schemas
 from backend.dossiers.routes.files import FILE_RESPONSES, send_document
@@ -12,7 +11,7 @@ from backend.dossiers.services.access import citizen_dossier
 from backend.dossiers.workflow import allowed_actions
 from backend.idempotency import idempotent, multipart_fingerprint
 from backend.security import citizen_required, require_principal
-from backend.web import Blueprint, body_accepts
+from backend.web import Blueprint, body_accepts, created
 
 blp = Blueprint("dossiers", __name__, description="A citizen's dossiers")
 documents = Blueprint("documents", __name__, description="A citizen's document library")
@@ -20,6 +19,13 @@ documents = Blueprint("documents", __name__, description="A citizen's document l
 
 def _mine(dossier_id: str, *, lock: bool = False):
     return citizen_dossier(require_principal(), dossier_id, lock=lock)
+
+
+def _attached(attachment, dossier_id: str):
+    """A new attachment, at the address its file is read from."""
+    return created(
+        attachment, "dossiers.attachment_content", dossier_id=dossier_id, slot=attachment.slot
+    )
 
 
 def etag_data(dossier) -> dict:
@@ -36,16 +42,7 @@ def etag_data(dossier) -> dict:
 @idempotent()
 @blp.etag
 @blp.arguments(schemas.DossierCreateSchema)
-@blp.response(
-    201,
-    schemas.DossierSchema,
-    headers={
-        "Location": {
-            "description": "The new draft's address",
-            "schema": {"type": "string", "format": "uri-reference"},
-        }
-    },
-)
+@blp.response(201, schemas.DossierSchema, headers=LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(409, response="CONFLICT")
@@ -61,7 +58,7 @@ def create(data):
         now=utcnow(),
     )
     blp.set_etag(etag_data(dossier))
-    return dossier, 201, {"Location": url_for("dossiers.get", dossier_id=dossier.id)}
+    return created(dossier, "dossiers.get", dossier_id=dossier.id)
 
 
 @blp.route("")
@@ -188,14 +185,14 @@ def result(dossier_id):
 @body_accepts("multipart/form-data")
 @idempotent(fingerprint=multipart_fingerprint)
 @blp.arguments(schemas.SlotFileSchema, location="files")
-@blp.response(201, schemas.AttachmentSchema)
+@blp.response(201, schemas.AttachmentSchema, headers=LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def upload(files, dossier_id, slot):
     """Attach a file to a document slot (PDF, JPEG, PNG or HEIC, checked by content)"""
     file = files["file"]
-    return attachments.attach_upload(
+    attachment = attachments.attach_upload(
         principal=require_principal(),
         dossier=_mine(dossier_id, lock=True),
         slot_code=slot,
@@ -203,23 +200,26 @@ def upload(files, dossier_id, slot):
         filename=file.filename,
         now=utcnow(),
     )
+    return _attached(attachment, dossier_id)
 
 
 @blp.route("/<dossier_id>/attachments/<slot>/reuse", methods=["POST"])
 @citizen_required
+@idempotent()
 @blp.arguments(schemas.ReuseSchema)
-@blp.response(201, schemas.AttachmentSchema)
+@blp.response(201, schemas.AttachmentSchema, headers=LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")
 def reuse(data, dossier_id, slot):
     """Attach a file from my document library without uploading it again"""
-    return attachments.attach_existing(
+    attachment = attachments.attach_existing(
         principal=require_principal(),
         dossier=_mine(dossier_id, lock=True),
         slot_code=slot,
         document_id=data["document_id"],
         now=utcnow(),
     )
+    return _attached(attachment, dossier_id)
 
 
 @blp.route("/<dossier_id>/attachments/<slot>/uploads", methods=["POST"])
@@ -238,19 +238,21 @@ def start_upload(data, dossier_id, slot):
 
 @blp.route("/<dossier_id>/uploads/<upload_id>/confirm", methods=["POST"])
 @citizen_required
-@blp.response(201, schemas.AttachmentSchema)
+@idempotent()
+@blp.response(201, schemas.AttachmentSchema, headers=LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")
 @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 def confirm_upload(dossier_id, upload_id):
     """Check and attach a file uploaded with a presigned URL"""
-    return attachments.confirm_direct_upload(
+    attachment = attachments.confirm_direct_upload(
         principal=require_principal(),
         dossier=_mine(dossier_id, lock=True),
         upload_id=upload_id,
         now=utcnow(),
     )
+    return _attached(attachment, dossier_id)
 
 
 @blp.route("/<dossier_id>/attachments/<slot>", methods=["DELETE"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, redirect
 
+from backend.apiheaders import LOCATION
 from backend.dossiers.models import Document
 from backend.storage import get_store
 from backend.storage.filenames import content_disposition
@@ -18,8 +19,15 @@ FILE_RESPONSES = {
                 media: {"schema": {"type": "string", "format": "binary"}}
                 for media in ("application/pdf", "image/jpeg", "image/png", "image/heic")
             },
+            "headers": {
+                "Content-Disposition": "CONTENT_DISPOSITION",
+                "X-Content-Type-Options": "X_CONTENT_TYPE_OPTIONS",
+            },
         },
-        "302": {"description": "A short-lived link to the file in object storage"},
+        "302": {
+            "description": "A short-lived link to the file in object storage",
+            "headers": LOCATION,
+        },
     }
 }
 

@@ -7,6 +7,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 
+from backend.apiheaders import LOCATION
 from backend.crypto import vault
 from backend.db import utcnow
 from backend.engagement import schemas
@@ -24,7 +25,7 @@ from backend.security import (
     phone_proof_accepted,
     public,
 )
-from backend.web import Blueprint, body_accepts
+from backend.web import Blueprint, body_accepts, created
 
 blp = Blueprint("feedback", __name__, description="Feedback and petitions (phản ánh, kiến nghị)")
 # Petition ids are 26-character ULIDs; the bound keeps /phone-proofs and /public their own.
@@ -97,13 +98,13 @@ def verify_phone_proof(data):
 @limiter.limit(_limit("RATELIMIT_FEEDBACK_PER_IP"))
 @idempotent()
 @blp.arguments(schemas.FeedbackCreateSchema)
-@blp.response(201, schemas.FeedbackSchema)
+@blp.response(201, schemas.FeedbackSchema, headers=LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def create(data):
     """Send a petition about a procedure, an agency or one of my dossiers"""
-    return petitions.file_petition(
+    feedback = petitions.file_petition(
         sender=g.sender,
         subject=data["subject"],
         category=data["category"],
@@ -111,6 +112,7 @@ def create(data):
         text=data["text"],
         now=utcnow(),
     )
+    return created(feedback, "feedback.get", feedback_id=feedback.id)
 
 
 @blp.route("")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.apiheaders import LOCATION
 from backend.db import utcnow
 from backend.dossiers.services.access import citizen_dossier
 from backend.engagement import schemas
@@ -9,7 +10,7 @@ from backend.engagement.models import RATING_CRITERIA
 from backend.engagement.services import ratings
 from backend.idempotency import idempotent
 from backend.security import citizen_required, require_principal
-from backend.web import Blueprint
+from backend.web import Blueprint, created
 
 blp = Blueprint("dossier_ratings", __name__, description="Satisfaction ratings of dossiers")
 
@@ -18,19 +19,20 @@ blp = Blueprint("dossier_ratings", __name__, description="Satisfaction ratings o
 @citizen_required
 @idempotent()
 @blp.arguments(schemas.RatingCreateSchema)
-@blp.response(201, schemas.RatingSchema)
+@blp.response(201, schemas.RatingSchema, headers=LOCATION)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(409, response="CONFLICT")
 def rate(data, dossier_id):
     """Rate a finished dossier (1-5 per criterion), once, within the rating window"""
     principal = require_principal()
-    return ratings.rate(
+    rating = ratings.rate(
         principal=principal,
         dossier=citizen_dossier(principal, dossier_id, lock=True),
         answers={name: data[name] for name in RATING_CRITERIA},
         comment=data.get("comment"),
         now=utcnow(),
     )
+    return created(rating, "dossier_ratings.get", dossier_id=dossier_id)
 
 
 @blp.route("/<dossier_id>/rating")
