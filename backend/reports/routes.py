@@ -12,12 +12,16 @@ from backend.web import Blueprint
 blp = Blueprint("reports", __name__, description="Quality indicators and the upgrade rule")
 
 
-def _file_response(media_type: str, description: str) -> dict:
+def _file_response(description: str, *media_types: str) -> dict:
+    """The figures as a file: text, or bytes a generated client reads as a download."""
+    schema = {"type": "string"}
+    if not media_types[0].startswith("text/"):
+        schema["format"] = "binary"
     return {
         "responses": {
             "200": {
                 "description": description,
-                "content": {media_type: {"schema": {"type": "string"}}},
+                "content": {media: {"schema": dict(schema)} for media in media_types},
                 "headers": {
                     "Content-Disposition": "CONTENT_DISPOSITION",
                     "Content-Security-Policy": "CONTENT_SECURITY_POLICY",
@@ -63,7 +67,7 @@ def quality(**query):
 @blp.route("/quality.csv")
 @staff_required(services.PERMISSION)
 @blp.arguments(schemas.QualityQuerySchema, location="query", as_kwargs=True)
-@blp.doc(**_file_response("text/csv", "The same figures: a total row, then one per procedure"))
+@blp.doc(**_file_response("The same figures: a total row, then one per procedure", "text/csv"))
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 def quality_csv(**query):
@@ -76,7 +80,13 @@ def quality_csv(**query):
 @blp.route("/quality/chart.svg")
 @staff_required(services.PERMISSION)
 @blp.arguments(schemas.QualityQuerySchema, location="query", as_kwargs=True)
-@blp.doc(**_file_response("image/svg+xml", "Monthly online and on-time shares"))
+@blp.doc(
+    **_file_response(
+        "Monthly online and on-time shares (sent as image/svg+xml)",
+        "image/svg+xml",
+        "application/octet-stream",
+    )
+)
 @blp.alt_response(403, response="FORBIDDEN")
 @blp.alt_response(404, response="NOT_FOUND")
 def quality_chart(**query):

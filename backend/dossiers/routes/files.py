@@ -11,13 +11,22 @@ from backend.storage.filenames import content_disposition
 from backend.storage.sniff import FileType
 
 DOWNLOAD_SECONDS = 300
+# A download's bytes, for generated clients: the file's own type is sent, and
+# application/octet-stream stands for "whichever", so that a generator offers a method that
+# returns them (openapi-python-client knows no image/* type).
 FILE_RESPONSES = {
     "responses": {
         "200": {
-            "description": "The file, as its bytes showed it to be",
+            "description": "The file, as its bytes showed it to be (Content-Type says which)",
             "content": {
                 media: {"schema": {"type": "string", "format": "binary"}}
-                for media in ("application/pdf", "image/jpeg", "image/png", "image/heic")
+                for media in (
+                    "application/octet-stream",
+                    "application/pdf",
+                    "image/jpeg",
+                    "image/png",
+                    "image/heic",
+                )
             },
             "headers": {
                 "Content-Disposition": "CONTENT_DISPOSITION",
