@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.contract.document import resolve as resolved
 from tests.security.test_matrix import ROWS, path_for, request_for
-from tests.security.world import flask_rules, resolved, within_savepoint
+from tests.security.world import flask_rules, within_savepoint
 
 CALLERS = ("A", "X", "admin", "Xc", "proof", "anon")
 NOT_LISTED = "not-a-listed-value"

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from backend.apidoc import PROBLEM_CONTENT_TYPE
 from backend.parsing import TOKEN_PATTERN
+from tests.contract.document import resolve as resolved
 from tests.security.test_matrix import ROWS, path_for, request_for
-from tests.security.world import flask_rules, resolved, within_savepoint
+from tests.security.world import flask_rules, within_savepoint
 
 # Who calls, in order of preference, among those the matrix lets through.
 CALLERS = ("A", "X", "admin", "Xc", "proof", "anon")

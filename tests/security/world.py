@@ -286,14 +286,6 @@ def within_savepoint(app, send):
         savepoint.rollback()
 
 
-def resolved(spec: dict, node: dict) -> dict:
-    """``node``, or the component its ``$ref`` names."""
-    if "$ref" not in node:
-        return node
-    section, name = node["$ref"].split("/")[-2:]
-    return spec["components"][section][name]
-
-
 def flask_rules(app) -> dict[str, str]:
     """The document's paths (``/dossiers/{dossier_id}``) to the app's rules (``<dossier_id>``),
     as the authorization matrix names them."""
