@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 TEST_WORKERS ?= 2
 
 .PHONY: help install run test lint format openapi migration bench bench-reports \
-	bench-notifications clean browser
+	bench-notifications clean browser clients
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -34,8 +34,17 @@ run: $(STAMP) ## serve the API on the embedded default (SQLite, no Redis) with d
 	$(BIN)/flask providers add-demo
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-test: $(STAMP) ## run the whole test suite (PostgreSQL + Redis, then SQLite + memory)
+test: $(STAMP) clients ## run the whole test suite (PostgreSQL + Redis, then SQLite + memory)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+
+# The TypeScript client test's npm packages, pinned by its package-lock.json.
+TS_CLIENT := tests/clients/typescript
+$(TS_CLIENT)/node_modules/.package-lock.json: $(TS_CLIENT)/package-lock.json
+	npm ci --prefix $(TS_CLIENT) --no-audit --no-fund
+
+clients: ## the npm packages the generated TypeScript client is tested with (needs node and npm)
+	@if command -v npm >/dev/null; then $(MAKE) -s --no-print-directory $(TS_CLIENT)/node_modules/.package-lock.json; \
+	else echo "npm is missing: the TypeScript client test will be skipped (node 20+ and npm)"; fi
 
 browser: ## Debian's chromium and chromium-driver, for the /docs test (needs root or sudo)
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \

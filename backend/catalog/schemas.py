@@ -221,6 +221,13 @@ class ProcedureDetailSchema(ProcedureContentSchema):
     status = ma.fields.Enum(ProcedureStatus, by_value=True, required=True)
     version = ma.fields.Integer(required=True)
     frozen_at = ma.fields.DateTime(required=True)
+    # A version's content went through ProcedureContentSchema.load, whose defaults filled these
+    # in: the detail always carries them, and says so, so that clients need not guess.
+    min_assurance_level = ma.fields.Integer(required=True, validate=validate.Range(min=0, max=2))
+    fee = ma.fields.Nested(FeeSchema, required=True)
+    legal_basis = ma.fields.List(ma.fields.String(), required=True)
+    documents = ma.fields.List(ma.fields.Nested(DocumentSlotSchema), required=True)
+    form = ma.fields.List(ma.fields.Nested(FormFieldSchema), required=True)
 
     @ma.pre_dump
     def _from_version(self, version, **kwargs):
