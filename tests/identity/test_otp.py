@@ -135,6 +135,21 @@ def test_unknown_challenge(client):
     assert response.get_json()["type"].endswith("otp-unknown-challenge")
 
 
+def test_a_wrong_code_does_not_ask_the_app_to_refresh(client, app, clock, citizen):
+    """Only a token the app should refresh says invalid_token; a wrong code's 401 is final."""
+    challenge_id = ask(client, "0987654321").get_json()["challenge_id"]
+    refused = verify(client, challenge_id, wrong(last_code(app, "+84987654321")))
+    assert refused.status_code == 401
+    assert "invalid_token" not in refused.headers["WWW-Authenticate"]
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer ")
+    clock.shift(timedelta(hours=1))
+    expired = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {citizen['access_token']}"}
+    )
+    assert expired.status_code == 401
+    assert expired.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
 def test_five_wrong_codes_kill_the_challenge(client, app, clock):
     challenge_id = ask(client).get_json()["challenge_id"]
     code = last_code(app, PHONE)
