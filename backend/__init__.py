@@ -76,7 +76,7 @@ def _register_domains(app: Flask, api) -> None:
     from backend.engagement.routes import agency as agency_feedback
     from backend.engagement.routes import feedback, ratings
     from backend.identity import cli as identity_cli
-    from backend.identity.routes import admin, auth, me
+    from backend.identity.routes import admin, auth, crossdevice, me
     from backend.notifications import routes as notification_routes
     from backend.notifications import worker as notification_worker
     from backend.providers import admin as providers_admin
@@ -102,6 +102,9 @@ def _register_domains(app: Flask, api) -> None:
     api.register_blueprint(me.blp, url_prefix="/api/v1/me")
     api.register_blueprint(notification_routes.blp, url_prefix="/api/v1/me")
     api.register_blueprint(admin.blp, url_prefix="/api/v1/admin")
+    api.register_blueprint(crossdevice.screen, url_prefix="/api/v1/auth/cross-device")
+    api.register_blueprint(crossdevice.phone, url_prefix="/api/v1/me/cross-device")
+    api.register_blueprint(crossdevice.admin, url_prefix="/api/v1/admin/signin-clients")
     api.register_blueprint(citizen_dossiers.blp, url_prefix="/api/v1/dossiers")
     api.register_blueprint(citizen_dossiers.documents, url_prefix="/api/v1/me/documents")
     api.register_blueprint(agency_dossiers.blp, url_prefix="/api/v1/agency/dossiers")

@@ -234,6 +234,20 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         # A refresh retried this soon with the token just rotated gets the same answer again.
         "REFRESH_REUSE_GRACE_SECONDS": _int(environ, "REFRESH_REUSE_GRACE_SECONDS", 30),
         "SESSION_MAX_SECONDS": _int(environ, "SESSION_MAX_SECONDS", 90 * 86400),
+        # Cross-device sign-in (a screen shows a QR, the phone approves): how long a request
+        # waits (the cross-device BCP: minutes, not more), the polling interval it asks for,
+        # the link the QR holds (the app opens it) and how long the screen's session lasts.
+        "CROSS_DEVICE_REQUEST_SECONDS": min(
+            _int(environ, "CROSS_DEVICE_REQUEST_SECONDS", 120), 300
+        ),
+        "CROSS_DEVICE_POLL_SECONDS": _int(environ, "CROSS_DEVICE_POLL_SECONDS", 2),
+        "CROSS_DEVICE_LINK": environ.get(
+            "CROSS_DEVICE_LINK", "vn.dvcmobile.app:/signin/approve?request="
+        ),
+        "CROSS_DEVICE_SESSION_SECONDS": _int(environ, "CROSS_DEVICE_SESSION_SECONDS", 3600),
+        "RATELIMIT_CROSS_DEVICE_PER_IP": environ.get(
+            "RATELIMIT_CROSS_DEVICE_PER_IP", "20/minute;200/hour"
+        ),
         # Phone OTP (NIST SP 800-63B: <= 10 minutes; we default to 5)
         "OTP_TTL_SECONDS": min(_int(environ, "OTP_TTL_SECONDS", 300), 600),
         "OTP_MAX_ATTEMPTS": _int(environ, "OTP_MAX_ATTEMPTS", 5),

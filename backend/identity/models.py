@@ -100,8 +100,13 @@ class Session(db.Model):
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    # A screen's session that a phone approved (cross-device sign-in): that phone's session.
+    approved_by_session_id: Mapped[str | None] = mapped_column(sa.ForeignKey("sessions.id"))
 
     account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
+    approved_by: Mapped[Session | None] = relationship(
+        remote_side=[id], foreign_keys=[approved_by_session_id], lazy="select"
+    )
 
 
 class RefreshToken(db.Model):
@@ -194,3 +199,65 @@ class SecurityEvent(db.Model):
 @event.listens_for(SecurityEvent, "before_update")
 def _events_are_append_only(mapper, connection, target):
     raise ValueError("security events are append-only")
+
+
+class SigninClientKind(enum.StrEnum):
+    PORTAL = "portal"  # a web portal on someone's computer
+    KIOSK = "kiosk"  # a self-service kiosk at the one-stop counter
+    COUNTER = "counter"  # an officer's desk where a citizen signs in to a counter dossier
+
+
+class SigninClient(db.Model):
+    """A screen an agency registered to start sign-ins that a citizen approves on the phone."""
+
+    __tablename__ = "signin_clients"
+
+    id: Mapped[str] = id_column()
+    agency_id: Mapped[str] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    kind: Mapped[SigninClientKind] = mapped_column(str_enum(SigninClientKind))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    name_en: Mapped[str | None] = mapped_column(sa.String(120))
+    place: Mapped[str | None] = mapped_column(sa.String(200))
+    registered_by: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = created_column()
+    retired_at: Mapped[datetime | None] = mapped_column()
+
+    agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+
+
+class CrossDeviceStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    REDEEMED = "redeemed"
+
+
+class CrossDeviceRequest(db.Model):
+    """A screen's request to be signed in by a phone: QR, number matching, then the screen's
+    own session, redeemed once with the PKCE verifier only that screen holds."""
+
+    __tablename__ = "cross_device_requests"
+
+    # Random, not a ULID: it travels in the QR, and neighbours must not be guessable.
+    id: Mapped[str] = mapped_column(sa.String(43), primary_key=True)
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("signin_clients.id"), index=True)
+    status: Mapped[CrossDeviceStatus] = mapped_column(
+        str_enum(CrossDeviceStatus), default=CrossDeviceStatus.PENDING
+    )
+    requested_acr: Mapped[int] = mapped_column(sa.SmallInteger)
+    code_challenge: Mapped[str] = mapped_column(sa.String(43))
+    display_code: Mapped[str] = mapped_column(sa.String(2))
+    choices: Mapped[list[Any]] = mapped_column()
+    wrong_picks: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+    interval: Mapped[int] = mapped_column(sa.SmallInteger)
+    next_poll_at: Mapped[datetime] = mapped_column()
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = created_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column()
+    account_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    approving_session_id: Mapped[str | None] = mapped_column(sa.ForeignKey("sessions.id"))
+    session_id: Mapped[str | None] = mapped_column(sa.ForeignKey("sessions.id"))
+
+    client: Mapped[SigninClient] = relationship(lazy="joined", innerjoin=True)

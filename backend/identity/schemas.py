@@ -8,7 +8,12 @@ from marshmallow import validate
 from backend.apidoc import Derived
 from backend.catalog.forms import AddressSchema
 from backend.catalog.schemas import AGENCY_CODE, AgencyRefSchema
-from backend.identity.models import AccountKind, AccountStatus
+from backend.identity.models import (
+    AccountKind,
+    AccountStatus,
+    CrossDeviceStatus,
+    SigninClientKind,
+)
 from backend.identity.roles import ROLES
 from backend.identity.services.accounts import masked_national_id
 from backend.parsing import Token
@@ -194,10 +199,13 @@ class ProfilePatchSchema(ma.Schema):
     address = ma.fields.Nested(AddressSchema, allow_none=True)
 
 
-class SessionSchema(ma.Schema):
+class SessionRefSchema(ma.Schema):
     id = ma.fields.String(required=True)
     device_name = ma.fields.String(allow_none=True)
     platform = ma.fields.String(allow_none=True)
+
+
+class SessionSchema(SessionRefSchema):
     app_version = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime(required=True)
     last_seen_at = ma.fields.DateTime(required=True)
@@ -206,6 +214,11 @@ class SessionSchema(ma.Schema):
         lambda s: s.id == require_principal().session_id,
         required=True,
         metadata={"type": "boolean", "description": "This is the session making the request"},
+    )
+    approved_by = ma.fields.Nested(
+        SessionRefSchema,
+        allow_none=True,
+        metadata={"description": "A screen signed in from a phone: the phone's session"},
     )
 
 
@@ -260,3 +273,95 @@ class NewStaffSchema(StaffSchema):
 
 class StaffListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(StaffSchema), required=True)
+
+
+# --- cross-device sign-in: a screen shows a QR, the phone approves ----------------------
+
+PKCE_VERIFIER = validate.Regexp(r"^[A-Za-z0-9._~-]{43,128}$", error="An RFC 7636 verifier.")
+
+
+class CrossDeviceStartSchema(ma.Schema):
+    client_id = Token(required=True, max_length=26, metadata={"description": "The screen's id"})
+    code_challenge = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{43}$", error="BASE64URL(SHA-256(verifier))."),
+        metadata={"description": "PKCE (RFC 7636), S256: the screen keeps the verifier"},
+    )
+    code_challenge_method = ma.fields.String(load_default="S256", validate=validate.OneOf(["S256"]))
+    acr = ma.fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0, max=2),
+        metadata={"description": "The assurance level the screen needs"},
+    )
+
+
+class CrossDeviceStartedSchema(ma.Schema):
+    request_id = ma.fields.String(required=True, attribute="request.id")
+    link = ma.fields.String(
+        required=True,
+        metadata={"description": "What the QR holds: the app opens it (no secret in it)"},
+    )
+    display_code = ma.fields.String(
+        required=True,
+        attribute="request.display_code",
+        metadata={"description": "Show it beside the QR: the citizen picks it on the phone"},
+    )
+    expires_in = ma.fields.Integer(required=True, metadata={"description": "seconds"})
+    interval = ma.fields.Integer(
+        required=True, attribute="request.interval", metadata={"description": "Poll every ... s"}
+    )
+
+
+class CrossDeviceRedeemSchema(ma.Schema):
+    code_verifier = ma.fields.String(required=True, validate=PKCE_VERIFIER)
+
+
+class SigninClientRefSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    kind = ma.fields.Enum(SigninClientKind, by_value=True, required=True)
+    name = ma.fields.String(required=True)
+    name_en = ma.fields.String(allow_none=True)
+    place = ma.fields.String(allow_none=True)
+
+
+class CrossDeviceRequestSchema(ma.Schema):
+    """A request as the phone shows it before the citizen approves."""
+
+    request_id = ma.fields.String(required=True, attribute="id")
+    status = ma.fields.Enum(CrossDeviceStatus, by_value=True, required=True)
+    client = ma.fields.Nested(SigninClientRefSchema, required=True)
+    agency = ma.fields.Nested(AgencyRefSchema, required=True, attribute="client.agency")
+    requested_acr = ma.fields.Integer(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    expires_at = ma.fields.DateTime(required=True)
+    choices = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Three codes: the citizen picks the one the screen shows"},
+    )
+
+
+class CrossDeviceApproveSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True, validate=validate.Regexp(r"^\d{2}$", error="Two digits.")
+    )
+
+
+class SigninClientCreateSchema(ma.Schema):
+    agency = ma.fields.String(required=True, validate=AGENCY_CODE)
+    kind = ma.fields.Enum(SigninClientKind, by_value=True, required=True)
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name_en = ma.fields.String(validate=validate.Length(min=1, max=120))
+    place = ma.fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Where the screen stands, shown on the phone"},
+    )
+
+
+class SigninClientSchema(SigninClientRefSchema):
+    agency = ma.fields.Nested(AgencyRefSchema, required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class SigninClientListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SigninClientSchema), required=True)

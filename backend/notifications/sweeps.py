@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backend.extensions import db
-from backend.identity.models import OtpChallenge, Session
+from backend.identity.models import CrossDeviceRequest, OtpChallenge, Session
 from backend.notifications import delivery, dispatch
 from backend.notifications.models import (
     CLAIMABLE_STATUSES,
@@ -157,6 +157,7 @@ def sweep(*, now: datetime) -> dict[str, Any]:
 
 # Codes are worthless a day after they expire; the daily failure count looks back one day.
 register_purge(OtpChallenge, OtpChallenge.expires_at, timedelta(days=1))
+register_purge(CrossDeviceRequest, CrossDeviceRequest.expires_at, timedelta(days=1))
 # Delivery records (not the inbox, which is the person's own) are kept NOTIFY_KEEP_DAYS.
 register_purge(
     Notification,

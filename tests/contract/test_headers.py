@@ -388,6 +388,34 @@ def _provider_login(walk: Walk, app) -> None:
     walk("GET", "/api/v1/auth/providers/ward_idp_2/authorize", 503, query_string=query)
 
 
+def _cross_device(walk: Walk) -> None:
+    screens = "/api/v1/admin/signin-clients"
+    kiosk = {"agency": WARD, "kind": "kiosk", "name": "Ki-ốt"}
+    client_id = walk("POST", screens, 201, who="X", json=kiosk).get_json()["id"]
+    walk("POST", screens, 404, who="Y", json=kiosk)
+    walk("GET", screens, 200, who="X")
+    verifier, challenge = pkce()
+    start = {"client_id": client_id, "code_challenge": challenge}
+    started = walk("POST", "/api/v1/auth/cross-device", 201, json=start).get_json()
+    walk("POST", "/api/v1/auth/cross-device", 400, json={**start, "client_id": "0" * 26})
+    request, code = started["request_id"], started["display_code"]
+    poll = f"/api/v1/auth/cross-device/{request}/token"
+    walk("POST", poll, 400, json={"code_verifier": verifier})
+    walk("POST", poll, 401, json={"code_verifier": pkce()[0]})
+    phone = f"/api/v1/me/cross-device/{request}"
+    shown = walk("GET", phone, 200, who="A").get_json()
+    walk("GET", phone, 403, who="X")
+    walk("GET", "/api/v1/me/cross-device/unknown", 404, who="A")
+    wrong = next(c for c in shown["choices"] if c != code)
+    walk("POST", f"{phone}/approve", 422, who="A", json={"code": wrong})
+    walk("POST", f"{phone}/approve", 200, who="A", json={"code": code})
+    walk("POST", f"{phone}/deny", 409, who="B")
+    other = walk("POST", "/api/v1/auth/cross-device", 201, json=start).get_json()
+    walk("POST", f"/api/v1/me/cross-device/{other['request_id']}/deny", 204, who="B")
+    walk("DELETE", f"{screens}/{client_id}", 204, who="X")
+    walk("DELETE", f"{screens}/{client_id}", 404, who="X")
+
+
 def test_every_operation_group_sends_what_it_declares(app, world, contract, checked):
     walk = Walk(checked, world)
     _catalog_and_probes(walk)
@@ -398,6 +426,7 @@ def test_every_operation_group_sends_what_it_declares(app, world, contract, chec
     _petitions(walk, app)
     _administration(walk, app)
     _provider_login(walk, app)
+    _cross_device(walk)
 
     assert contract.problems == [], "\n".join(contract.problems)
     walked = {(method, path) for method, path, _ in contract.seen}

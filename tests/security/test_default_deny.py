@@ -26,6 +26,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/otp"),
     ("POST", "/api/v1/auth/otp/verify"),
     ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/cross-device"),
+    ("POST", "/api/v1/auth/cross-device/<request_id>/token"),
     ("GET", "/api/v1/tracking/<code>"),
     ("GET", "/.well-known/client-jwks.json"),
     ("GET", "/api/v1/auth/providers"),

@@ -32,7 +32,16 @@ import sqlalchemy as sa
 
 from backend.apidoc import PROBLEM_CONTENT_TYPE
 from backend.extensions import db
-from tests.security.world import BIRTH, BIRTH_DATA, PETITION, PILOT, WARD, within_savepoint
+from tests.security.world import (
+    BIRTH,
+    BIRTH_DATA,
+    PETITION,
+    PILOT,
+    SCREEN_CHALLENGE,
+    SCREEN_VERIFIER,
+    WARD,
+    within_savepoint,
+)
 from tests.storage.samples import pdf, png
 
 PRINCIPALS = ("anon", "A", "B", "X", "Y", "admin", "proof", "Xc", "mfa")
@@ -54,6 +63,8 @@ POST   /api/v1/auth/token                                                  -    
 POST   /api/v1/auth/logout                                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
 POST   /api/v1/auth/step-up                                                -          401  ok  ok  ok  ok  ok  401 ok  ok
 GET    /api/v1/auth/providers                                              -          pub  pub pub pub pub pub pub pub pub
+POST   /api/v1/auth/cross-device                                           -          pub  pub pub pub pub pub pub pub pub
+POST   /api/v1/auth/cross-device/<request_id>/token                        crossdev   pub  pub pub pub pub pub pub pub pub
 GET    /api/v1/auth/providers/<slug>/authorize                             -          pub  pub pub pub pub pub pub pub pub
 GET    /api/v1/auth/providers/<slug>/callback                              -          pub  pub pub pub pub pub pub pub pub
 # me: profile, sessions, second factor, identities, devices, inbox
@@ -75,6 +86,9 @@ POST   /api/v1/me/notifications/read-all                                   -    
 POST   /api/v1/me/notifications/<notification_id>/read                     -          401  ok  404 404 404 404 401 404 404
 GET    /api/v1/me/notification-preferences                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
 PUT    /api/v1/me/notification-preferences                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
+GET    /api/v1/me/cross-device/<request_id>                                crossdev   401  ok  ok  403 403 403 401 403 403
+POST   /api/v1/me/cross-device/<request_id>/approve                        crossdev   401  ok  ok  403 403 403 401 403 403
+POST   /api/v1/me/cross-device/<request_id>/deny                           crossdev   401  ok  ok  403 403 403 401 403 403
 # staff and identity-provider administration
 GET    /api/v1/admin/staff                                                 -          401  403 403 ok  ok  ok  401 403 403
 POST   /api/v1/admin/staff                                                 -          401  403 403 ok  404 ok  401 403 403
@@ -86,6 +100,9 @@ POST   /api/v1/admin/identity-providers                                    -    
 GET    /api/v1/admin/identity-providers/<slug>                             -          401  403 403 ok  404 ok  401 403 403
 PATCH  /api/v1/admin/identity-providers/<slug>                             -          401  403 403 ok  404 ok  401 403 403
 POST   /api/v1/admin/identity-providers/<slug>/staff-links                 staff      401  403 403 ok  404 ok  401 403 403
+GET    /api/v1/admin/signin-clients                                        -          401  403 403 ok  ok  ok  401 403 403
+POST   /api/v1/admin/signin-clients                                        -          401  403 403 ok  404 ok  401 403 403
+DELETE /api/v1/admin/signin-clients/<client_id>                            screen     401  403 403 ok  404 ok  401 403 403
 # catalog: public, and its administration
 GET    /api/v1/agencies                                                    -          pub  pub pub pub pub pub pub pub pub
 GET    /api/v1/agencies/<code>                                             ward       pub  pub pub pub pub pub pub pub pub
@@ -215,6 +232,13 @@ def request_for(method: str, rule: str, world, principal: str) -> dict:
         },
         "/api/v1/auth/token": {"grant_type": "refresh_token", "refresh_token": "x" * 43},
         "/api/v1/auth/step-up": {"code": "000000"},
+        "/api/v1/auth/cross-device": {
+            "client_id": ids["signin_client"],
+            "code_challenge": SCREEN_CHALLENGE,
+        },
+        "/api/v1/auth/cross-device/<request_id>/token": {"code_verifier": SCREEN_VERIFIER},
+        "/api/v1/me/cross-device/<request_id>/approve": {"code": ids["cross_device_code"]},
+        "/api/v1/admin/signin-clients": {"agency": WARD, "kind": "portal", "name": "Cổng"},
         "/api/v1/me": {"preferred_language": "en"},
         "/api/v1/me/totp/confirm": {"code": "000000"},
         "/api/v1/me/totp/recovery-codes": {"code": "000000"},
@@ -351,6 +375,8 @@ def path_for(rule: str, using: str, world) -> str:
         "feedback_id": ids["feedback"],
         "string(length=26):feedback_id": ids["feedback"],
         "attachment_id": ids["feedback_attachment"],
+        "request_id": ids["cross_device"],
+        "client_id": ids["signin_client"],
     }
     values.update(
         {
@@ -363,6 +389,8 @@ def path_for(rule: str, using: str, world) -> str:
             "birth": {"code": BIRTH},
             "tracking": {"code": ids["tracking"]},
             "staff": {"account_id": ids["staff"]},
+            "crossdev": {"request_id": ids["cross_device"]},
+            "screen": {"client_id": ids["signin_client"]},
             "-": {},
         }[using]
     )

@@ -40,6 +40,9 @@ PROVINCE = "000.00.00.H56"  # the administrator's agency: above X and Y
 BIRTH = "1.001193"
 PILOT = "1.000656"
 PHONE_A, PHONE_B, PHONE_PROOF = "0912345678", "0987654321", "0933222111"
+# RFC 7636's example pair: the screen of the world's cross-device sign-in holds the verifier.
+SCREEN_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+SCREEN_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
 @dataclass
@@ -273,6 +276,14 @@ def build(app, *, issuer: str) -> World:
         )
     )
     ids["override_day"] = override["day"]
+    # A kiosk of the ward, and the sign-in it started, waiting for a phone.
+    kiosk = {"agency": WARD, "kind": "kiosk", "name": "Ki-ốt bộ phận một cửa"}
+    ids["signin_client"] = _ok(client.post("/api/v1/admin/signin-clients", json=kiosk, headers=hx))[
+        "id"
+    ]
+    start = {"client_id": ids["signin_client"], "code_challenge": SCREEN_CHALLENGE}
+    started = _ok(client.post("/api/v1/auth/cross-device", json=start))
+    ids["cross_device"], ids["cross_device_code"] = started["request_id"], started["display_code"]
     return world
 
 

@@ -102,8 +102,13 @@ def start_session(
     mfa_complete: bool,
     device: dict[str, Any],
     now: datetime,
+    max_seconds: int | None = None,
 ) -> TokenPair:
-    """Open a session for a device and issue its first tokens; the caller commits."""
+    """Open a session for a device and issue its first tokens; the caller commits.
+
+    ``max_seconds`` shortens the session below ``SESSION_MAX_SECONDS`` (a screen's session).
+    """
+    lifetime = current_app.config["SESSION_MAX_SECONDS"]
     session = Session(
         account=account,
         acr=acr,
@@ -114,7 +119,7 @@ def start_session(
         app_version=device.get("app_version"),
         created_at=now,
         last_seen_at=now,
-        expires_at=now + timedelta(seconds=current_app.config["SESSION_MAX_SECONDS"]),
+        expires_at=now + timedelta(seconds=min(max_seconds or lifetime, lifetime)),
     )
     if has_request_context():
         session.ip = request.remote_addr

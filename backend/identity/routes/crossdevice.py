@@ -1,0 +1,154 @@
+"""Cross-device sign-in: the screen that asks, the phone that approves, the agency's screens."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from backend.catalog.services import AgencyNotFound, get_agency
+from backend.db import utcnow
+from backend.extensions import db, limiter
+from backend.identity import schemas
+from backend.identity.services import crossdevice
+from backend.security import (
+    citizen_required,
+    public,
+    require_acr,
+    require_principal,
+    staff_required,
+)
+from backend.web import Blueprint
+
+screen = Blueprint("cross_device", __name__, description="Sign in on another screen")
+phone = Blueprint("cross_device_approval", __name__, description="Approve a sign-in on a screen")
+admin = Blueprint("admin_signin_clients", __name__, description="Sign-in screens of an agency")
+MANAGE = "staff.manage"
+
+
+@screen.route("", methods=["POST"])
+@public
+@limiter.limit(lambda: current_app.config["RATELIMIT_CROSS_DEVICE_PER_IP"])
+@screen.arguments(schemas.CrossDeviceStartSchema)
+@screen.response(201, schemas.CrossDeviceStartedSchema)
+@screen.alt_response(429, response="TOO_MANY_REQUESTS")
+def start(data):
+    """A registered screen asks to be signed in: show the QR (link) and the code, then poll"""
+    started = crossdevice.start(
+        client_id=data["client_id"],
+        code_challenge=data["code_challenge"],
+        acr=data["acr"],
+        now=utcnow(),
+    )
+    db.session.commit()
+    return started
+
+
+@screen.route("/<request_id>/token", methods=["POST"])
+@public
+@limiter.limit(lambda: current_app.config["RATELIMIT_TOKEN_PER_IP"])
+@screen.arguments(schemas.CrossDeviceRedeemSchema)
+@screen.response(200, schemas.TokenSchema)
+@screen.alt_response(401, response="UNAUTHORIZED")
+@screen.alt_response(429, response="TOO_MANY_REQUESTS")
+def redeem(data, request_id):
+    """Poll (RFC 8628 errors: authorization_pending, slow_down, expired_token, access_denied);
+    once approved, the screen's own session, once"""
+    pair = crossdevice.redeem(
+        request_id=request_id, code_verifier=data["code_verifier"], now=utcnow()
+    )
+    db.session.commit()
+    return pair
+
+
+@phone.route("/<request_id>")
+@citizen_required
+@phone.response(200, schemas.CrossDeviceRequestSchema)
+@phone.alt_response(403, response="FORBIDDEN")
+def show(request_id):
+    """The request a scanned QR points to: who asks, where, for which level, and three codes"""
+    return crossdevice.for_phone(request_id=request_id, now=utcnow())
+
+
+@phone.route("/<request_id>/approve", methods=["POST"])
+@citizen_required
+@phone.arguments(schemas.CrossDeviceApproveSchema)
+@phone.response(200, schemas.CrossDeviceRequestSchema)
+@phone.alt_response(403, response="FORBIDDEN")
+@phone.alt_response(409, response="CONFLICT")
+def approve(data, request_id):
+    """Approve with the code the screen shows (three wrong picks deny the request)"""
+    now = utcnow()
+    pending = crossdevice.for_phone(request_id=request_id, now=now)
+    require_acr(pending.requested_acr)
+    principal = require_principal()
+    approved = crossdevice.approve(
+        pending,
+        picked=data["code"],
+        account_id=principal.account_id,
+        session_id=principal.session_id,
+        now=now,
+    )
+    db.session.commit()
+    return approved
+
+
+@phone.route("/<request_id>/deny", methods=["POST"])
+@citizen_required
+@phone.response(204)
+@phone.alt_response(403, response="FORBIDDEN")
+@phone.alt_response(409, response="CONFLICT")
+def deny(request_id):
+    """Refuse: the screen hears access_denied"""
+    crossdevice.deny(request_id=request_id, account_id=require_principal().account_id, now=utcnow())
+    db.session.commit()
+
+
+@admin.route("")
+@staff_required(MANAGE)
+@admin.response(200, schemas.SigninClientListSchema)
+@admin.alt_response(403, response="FORBIDDEN")
+def list_clients():
+    """The sign-in screens of my agencies"""
+    visible = require_principal().agencies_for(MANAGE)
+    return {"items": crossdevice.list_clients(visible_agencies=visible)}
+
+
+@admin.route("", methods=["POST"])
+@staff_required(MANAGE)
+@admin.arguments(schemas.SigninClientCreateSchema)
+@admin.response(201, schemas.SigninClientSchema)
+@admin.alt_response(403, response="FORBIDDEN")
+@admin.alt_response(404, response="NOT_FOUND")
+def register_client(data):
+    """Register a portal, kiosk or counter screen; its id is the client_id it starts with"""
+    principal = require_principal()
+    agency = get_agency(code=data["agency"])
+    if not principal.can(MANAGE, agency.id):
+        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
+    client = crossdevice.register_client(
+        agency=agency,
+        kind=data["kind"],
+        name=data["name"],
+        name_en=data.get("name_en"),
+        place=data.get("place"),
+        registered_by=principal.account_id,
+        now=utcnow(),
+    )
+    db.session.commit()
+    return client
+
+
+@admin.route("/<client_id>", methods=["DELETE"])
+@staff_required(MANAGE)
+@admin.response(204)
+@admin.alt_response(403, response="FORBIDDEN")
+@admin.alt_response(404, response="NOT_FOUND")
+def retire_client(client_id):
+    """Retire a screen: it can start no more sign-ins"""
+    principal = require_principal()
+    crossdevice.retire_client(
+        client_id=client_id,
+        visible_agencies=principal.agencies_for(MANAGE),
+        by=principal.account_id,
+        now=utcnow(),
+    )
+    db.session.commit()
