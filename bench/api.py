@@ -232,6 +232,51 @@ def reads(database: str, port: int, instance: Path) -> dict[str, list[str]]:
     }
 
 
+def compression_cost(database: str, instance: Path, rounds: int = 2000) -> dict:
+    """CPU per answer of compressing one citizen's real "my dossiers" list, as the app does.
+
+    Under load the few tenths of a millisecond that compression costs drown in the machine's
+    noise; timed alone on the very body the list scenarios send, with the app's own settings,
+    they do not.
+    """
+    import gzip
+
+    import brotli
+
+    app = _app(database, instance)
+    with app.app_context():
+        citizen = api_data.sign_in_citizens(api_data.citizens_with_dossiers(1))[0]
+        db.session.remove()
+    answer = app.test_client().get(
+        "/api/v1/dossiers",
+        headers={"Authorization": f"Bearer {citizen.access_token}", "Accept-Encoding": "identity"},
+    )
+    body = answer.get_data()
+    config = app.config
+    with app.app_context():
+        db.engine.dispose()
+    encoders = {
+        "gzip": lambda: gzip.compress(body, compresslevel=config["COMPRESS_LEVEL"]),
+        "br": lambda: brotli.compress(
+            body,
+            mode=config["COMPRESS_BR_MODE"],
+            quality=config["COMPRESS_BR_LEVEL"],
+            lgwin=config["COMPRESS_BR_WINDOW"],
+            lgblock=config["COMPRESS_BR_BLOCK"],
+        ),
+    }
+    cost = {"body_bytes": len(body)}
+    for name, encode in encoders.items():
+        started = time.process_time()
+        for _ in range(rounds):
+            encoded = encode()
+        cost[name] = {
+            "bytes": len(encoded),
+            "cpu_ms": (time.process_time() - started) * 1000 / rounds,
+        }
+    return cost
+
+
 def single_use(database: str, instance: Path, count: int) -> dict[str, list[str]]:
     """Requests that each spend something: phone codes, refresh tokens, drafts to submit."""
     app = _app(database, instance)
@@ -446,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
             results[title] = measure(scenario, args.duration, instance, by_port)
             print(f"  {title:<22} {results[title]['rps']:8.1f} req/s", flush=True)
         memory = {name: worker_rss(server) for name, server in servers.items()}
+        compression = compression_cost(LARGE[0], instance)
     finally:
         for server in servers.values():
             server.send_signal(signal.SIGTERM)
@@ -466,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
             / results["dossier detail @10k"]["rps"],
         },
         "worker_rss_kib": memory,
+        "compression": compression,
         "load_seconds": round(loaded, 1),
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
@@ -535,6 +582,18 @@ def markdown(report: dict, before: dict | None) -> str:
         "",
         f"Data ready in {report['load_seconds']} s; whole run {report['wall_seconds']} s.",
     ]
+    if "compression" in report:
+        cost = report["compression"]
+        lines += [
+            "",
+            f'Compression of one "my dossiers" answer ({cost["body_bytes"]:,} bytes of JSON), '
+            "with the app's settings, CPU per answer timed alone: "
+            + ", ".join(
+                f"{name} {cost[name]['bytes']:,} bytes in {cost[name]['cpu_ms']:.3f} ms"
+                for name in ("gzip", "br")
+            )
+            + f" (the bare endpoint's whole request: {bare_cpu:.2f} ms).",
+        ]
     if before:
         lines += [
             "",
