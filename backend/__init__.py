@@ -76,6 +76,7 @@ def _register_domains(app: Flask, api) -> None:
     from backend.engagement.routes import agency as agency_feedback
     from backend.engagement.routes import feedback, ratings
     from backend.identity import cli as identity_cli
+    from backend.identity import signin_page
     from backend.identity.routes import admin, auth, crossdevice, me
     from backend.notifications import routes as notification_routes
     from backend.notifications import worker as notification_worker
@@ -95,6 +96,7 @@ def _register_domains(app: Flask, api) -> None:
     importlib.import_module("backend.storage.sweeps")
 
     docs.init_app(app)
+    app.register_blueprint(signin_page.blp)
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.well_known, url_prefix="/.well-known")
     api.register_blueprint(catalog_routes.blp, url_prefix="/api/v1")

@@ -23,9 +23,11 @@ from backend.identity import tokens
 from backend.identity.models import AccountKind, RoleGrant, Session
 from backend.identity.roles import permissions_of
 
-# Endpoints served by libraries that are public by nature.
-# The document, and the page that shows it (backend.docs).
-_LIBRARY_PUBLIC_ENDPOINTS = frozenset({"static", "api-docs.openapi_json", "docs.show"})
+# Endpoints public by nature, whose views are not ours to mark: the document, the page that
+# shows it (backend.docs), and the files of the sign-in page (backend.identity.signin_page).
+_LIBRARY_PUBLIC_ENDPOINTS = frozenset(
+    {"static", "api-docs.openapi_json", "docs.show", "signin_page.static"}
+)
 # The credential of an anonymous petitioner who proved their phone (backend.engagement).
 PHONE_PROOF_HEADER = "X-Phone-Proof"
 

@@ -229,6 +229,15 @@ def runner(app):
 
 
 @pytest.fixture
+def browser(tmp_path):
+    """Debian's Chromium, headless and offline but for 127.0.0.1 (tests/browser.py)."""
+    from tests.browser import chromium
+
+    with chromium(tmp_path) as driver:
+        yield driver
+
+
+@pytest.fixture
 def demo_catalog(app):
     """The demo catalog, imported through the same service as ``flask seed-demo``."""
     import json

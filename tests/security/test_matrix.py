@@ -56,6 +56,9 @@ GET    /docs/<path:path>                                                   -    
 GET    /.well-known/jwks.json                                              -          pub  pub pub pub pub pub pub pub pub
 GET    /.well-known/client-jwks.json                                       -          pub  pub pub pub pub pub pub pub pub
 GET    /static/<path:filename>                                             -          404  404 404 404 404 404 404 404 404
+GET    /signin                                                             -          pub  pub pub pub pub pub pub pub pub
+GET    /signin/qr/<request_id>.svg                                         crossdev   pub  pub pub pub pub pub pub pub pub
+GET    /signin/static/<path:filename>                                      -          404  404 404 404 404 404 404 404 404
 # signing in
 POST   /api/v1/auth/otp                                                    -          pub  pub pub pub pub pub pub pub pub
 POST   /api/v1/auth/otp/verify                                             -          pub  pub pub pub pub pub pub pub pub
@@ -237,7 +240,7 @@ def request_for(method: str, rule: str, world, principal: str) -> dict:
             "code_challenge": SCREEN_CHALLENGE,
         },
         "/api/v1/auth/cross-device/<request_id>/token": {"code_verifier": SCREEN_VERIFIER},
-        "/api/v1/me/cross-device/<request_id>/approve": {"code": ids["cross_device_code"]},
+        "/api/v1/me/cross-device/<request_id>/approve": {"code": world.shown["cross_device"]},
         "/api/v1/admin/signin-clients": {"agency": WARD, "kind": "portal", "name": "Cổng"},
         "/api/v1/me": {"preferred_language": "en"},
         "/api/v1/me/totp/confirm": {"code": "000000"},
@@ -353,6 +356,8 @@ def request_for(method: str, rule: str, world, principal: str) -> dict:
         query = PKCE
     if rule.endswith("/callback"):
         query = {"state": "x" * 43, "code": "abc"}
+    if rule == "/signin":
+        query = {"client": ids["signin_client"]}
     if rule == "/api/v1/tracking/<code>":
         query = {"secret": ids["tracking_secret"]}
     return {"query_string": query, "headers": headers, **kwargs}

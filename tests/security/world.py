@@ -50,6 +50,8 @@ class World:
     headers: dict[str, dict[str, str]] = field(default_factory=dict)  # principal -> headers
     ids: dict[str, str] = field(default_factory=dict)  # resource name -> id or code
     totp: dict[str, pyotp.TOTP] = field(default_factory=dict)  # staff principal -> authenticator
+    # What a screen shows (the number of a cross-device sign-in): not an id, it may be in any text.
+    shown: dict[str, str] = field(default_factory=dict)
 
 
 def _ok(response, *statuses: int) -> dict:
@@ -283,7 +285,10 @@ def build(app, *, issuer: str) -> World:
     ]
     start = {"client_id": ids["signin_client"], "code_challenge": SCREEN_CHALLENGE}
     started = _ok(client.post("/api/v1/auth/cross-device", json=start))
-    ids["cross_device"], ids["cross_device_code"] = started["request_id"], started["display_code"]
+    ids["cross_device"], world.shown["cross_device"] = (
+        started["request_id"],
+        started["display_code"],
+    )
     return world
 
 

@@ -195,7 +195,12 @@ def start(*, client_id: str, code_challenge: str, acr: int, now: datetime) -> St
     db.session.add(pending)
     db.session.flush()
     record_event("cross_device_started", client_id=client.id, request_id=pending.id, acr=acr)
-    return Started(pending, config["CROSS_DEVICE_LINK"] + pending.id, lifetime)
+    return Started(pending, link_of(pending), lifetime)
+
+
+def link_of(pending: CrossDeviceRequest) -> str:
+    """What the QR holds: the app's link with the request id, and nothing that signs in."""
+    return current_app.config["CROSS_DEVICE_LINK"] + pending.id
 
 
 def _conditional(request_id: str, *conditions, **values) -> bool:
