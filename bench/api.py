@@ -54,6 +54,8 @@ ROUNDS = 4  # slices per scenario, taking turns with the bare endpoint
 LARGE = ("dvc_bench", 100_000, 1_000_000, 8301)
 SMALL = ("dvc_bench_small", 1_000, 10_000, 8302)
 BARE_PORT = 8300
+FLOOR_PORT = 8303
+FLOOR = "floor: token + 1 SELECT + JSON"
 SEARCHES = ["khai sinh", "chung thuc", "ket hon", "dang ky", "giay phep", "cu tru"]
 DEVICE = {"name": "Bench phone", "platform": "android", "app_version": "1.0.0"}
 
@@ -64,7 +66,7 @@ class Scenario:
     port: int
     lines: list[str]
     mode: str = "cycle"
-    expected: int = 200
+    expected: int | tuple[int, ...] = 200
 
 
 def _url(database: str) -> str:
@@ -158,7 +160,7 @@ def serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Pop
         "--bind",
         f"127.0.0.1:{port}",
         "--chdir",
-        str(HERE if app.startswith("bare") else ROOT),
+        str(HERE if app.startswith(("bare", "floor")) else ROOT),
         app,
     ]
     return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -210,11 +212,15 @@ def reads(database: str, port: int, instance: Path) -> dict[str, list[str]]:
         by_id = {c.account_id: c for c in citizens}
         pairs = api_data.own_dossiers(list(by_id), per_citizen=2)
         officer = api_data.sign_in_officer()
+        expired = api_data.expired_tokens(citizens[:100])
         db.session.remove()
         db.engine.dispose()
     views = [(by_id[c].access_token, d) for c, d in pairs]
     return {
+        "detail_bad": _one_in_ten_bad(views, expired),
         "detail": [_line("GET", f"/api/v1/dossiers/{d}", t) for t, d in views],
+        # The same reads, on the floor (bench/floor.py): token, one SELECT, json.dumps.
+        "floor": [_line("GET", f"/floor/{d}", t) for t, d in views],
         "detail_304": [
             _line("GET", f"/api/v1/dossiers/{d}", t, _etag(port, t, d)) for t, d in views[:300]
         ],
@@ -277,6 +283,22 @@ def compression_cost(database: str, instance: Path, rounds: int = 2000) -> dict:
     return cost
 
 
+def _one_in_ten_bad(views: list[tuple[str, str]], expired: list[str]) -> list[str]:
+    """Dossier views, one in ten of them refused: an expired token, a token that is not one,
+    a dossier that does not exist, another citizen's dossier (401, 401, 404, 404)."""
+    lines = []
+    for number, (token, dossier_id) in enumerate(views):
+        bad = [
+            (expired[number % len(expired)], dossier_id),
+            ("not-a-token", dossier_id),
+            (token, "01J00000000000000000000000"),
+            (token, views[(number + 1) % len(views)][1]),
+        ][number // 10 % 4]
+        token, dossier_id = bad if number % 10 == 0 else (token, dossier_id)
+        lines.append(_line("GET", f"/api/v1/dossiers/{dossier_id}", token))
+    return lines
+
+
 def single_use(database: str, instance: Path, count: int) -> dict[str, list[str]]:
     """Requests that each spend something: phone codes, refresh tokens, drafts to submit."""
     app = _app(database, instance)
@@ -328,12 +350,35 @@ def worker_cpu_seconds(master: subprocess.Popen) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def backing_cpu_seconds() -> dict[str, float]:
+    """CPU time so far of what serves the API behind it: the PostgreSQL backends connected to
+    the bench databases (from /proc) and the Redis server (its INFO)."""
+    import redis
+
+    ticks = 0
+    names = {LARGE[0].encode(), SMALL[0].encode()}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            words = (entry / "cmdline").read_bytes().split()
+            if len(words) < 4 or words[0] != b"postgres:" or words[3] not in names:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    info = redis.Redis.from_url(REDIS).info("cpu")
+    return {
+        "postgres": ticks / os.sysconf("SC_CLK_TCK"),
+        "redis": info["used_cpu_user"] + info["used_cpu_sys"],
+    }
+
+
 def wrk(
     port: int,
     lines: list[str],
     *,
     mode: str,
-    expected: int,
+    expected: int | tuple[int, ...],
     seconds: int,
     work: Path,
     server: subprocess.Popen | None = None,
@@ -354,7 +399,7 @@ def wrk(
         str(requests),
         mode,
         "1",
-        str(expected),
+        ",".join(map(str, expected)) if isinstance(expected, tuple) else str(expected),
     ]
     cpu = worker_cpu_seconds(server) if server else 0.0
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -389,6 +434,7 @@ def measure(scenario: Scenario, seconds: int, work: Path, servers: dict) -> dict
     the same machine (other processes come and go on a shared one). Single-use requests are
     dealt out to the slices so that none is sent twice."""
     bare_slices, slices = [], []
+    backing = dict.fromkeys(("postgres", "redis"), 0.0)
     piece = max(1, seconds // ROUNDS)
     for number in range(ROUNDS):
         lines = scenario.lines
@@ -405,6 +451,7 @@ def measure(scenario: Scenario, seconds: int, work: Path, servers: dict) -> dict
                 server=servers[BARE_PORT],
             )
         )
+        before = backing_cpu_seconds()
         slices.append(
             wrk(
                 scenario.port,
@@ -416,7 +463,14 @@ def measure(scenario: Scenario, seconds: int, work: Path, servers: dict) -> dict
                 server=servers[scenario.port],
             )
         )
+        after = backing_cpu_seconds()
+        for name in backing:
+            backing[name] += after[name] - before[name]
     run, bare = _totals(slices), _totals(bare_slices)
+    for name, spent in backing.items():
+        run[f"{name}_cpu_ms_per_request"] = (
+            spent * 1000 / run["requests"] if run["requests"] else None
+        )
     run["bare_rps"] = bare["rps"]
     run["bare_cpu_ms_per_request"] = bare["cpu_ms_per_request"]
     run["ratio"] = run["rps"] / bare["rps"]
@@ -426,11 +480,16 @@ def measure(scenario: Scenario, seconds: int, work: Path, servers: dict) -> dict
 def scenarios(large: dict, small: dict, spent: dict) -> list[tuple[str, Scenario]]:
     big, little = LARGE[3], SMALL[3]
     return [
+        (FLOOR, Scenario("floor", FLOOR_PORT, large["floor"])),
         ("OTP verify", Scenario("otp_verify", big, spent["otp_verify"], "once")),
         ("token refresh", Scenario("refresh", big, spent["refresh"], "once")),
         ("procedure search", Scenario("search", big, large["search"])),
         ("dossier detail", Scenario("detail", big, large["detail"])),
         ("dossier detail 304", Scenario("detail_304", big, large["detail_304"], expected=304)),
+        (
+            "dossier detail, 10 % bad",
+            Scenario("detail_bad", big, large["detail_bad"], expected=(200, 401, 404)),
+        ),
         ("my dossiers", Scenario("mine", big, large["mine"])),
         ("my dossiers, gzip", Scenario("mine_gzip", big, large["mine_gzip"])),
         ("my dossiers, brotli", Scenario("mine_br", big, large["mine_br"])),
@@ -467,11 +526,13 @@ def main(argv: list[str] | None = None) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     servers = {
         "bare": serve("bare:app", BARE_PORT, _env(LARGE[0], instance), logs / "bare.log"),
+        "floor": serve("floor:app", FLOOR_PORT, _env(LARGE[0], instance), logs / "floor.log"),
         "large": serve("backend.wsgi:app", LARGE[3], _env(LARGE[0], instance), logs / "large.log"),
         "small": serve("backend.wsgi:app", SMALL[3], _env(SMALL[0], instance), logs / "small.log"),
     }
     try:
         wait_ready(servers["bare"], BARE_PORT, "/bare")
+        wait_ready(servers["floor"], FLOOR_PORT, "/ready")
         wait_ready(servers["large"], LARGE[3], "/healthz")
         wait_ready(servers["small"], SMALL[3], "/healthz")
         large = reads(LARGE[0], LARGE[3], instance)
@@ -480,11 +541,13 @@ def main(argv: list[str] | None = None) -> int:
         for port, lines in ((LARGE[3], large), (SMALL[3], small)):
             for key in ("search", "detail", "mine", "queue"):
                 wrk(port, lines[key], mode="cycle", expected=200, seconds=1, work=instance)
+        wrk(FLOOR_PORT, large["floor"], mode="cycle", expected=200, seconds=1, work=instance)
         spent = single_use(LARGE[0], instance, args.spend)
         results = {}
         for title, scenario in scenarios(large, small, spent):
             by_port = {
                 BARE_PORT: servers["bare"],
+                FLOOR_PORT: servers["floor"],
                 LARGE[3]: servers["large"],
                 SMALL[3]: servers["small"],
             }
@@ -533,15 +596,22 @@ def _ms(microseconds: float | None) -> str:
     return "none in time" if microseconds is None else f"{microseconds / 1000:.1f}"
 
 
-def _cpu(result: dict) -> str:
-    value = result.get("cpu_ms_per_request")
+def _cpu(result: dict, of: str = "") -> str:
+    value = result.get(f"{of}_cpu_ms_per_request" if of else "cpu_ms_per_request")
     return "-" if value is None else f"{value:.2f}"
 
 
-def _row(title: str, result: dict) -> str:
+def _times_bare(result: dict) -> str:
+    cpu, bare = result.get("cpu_ms_per_request"), result.get("bare_cpu_ms_per_request")
+    return "-" if not cpu or not bare else f"{cpu / bare:.1f}x"
+
+
+def _row(title: str, result: dict, floor: float | None) -> str:
+    to_floor = "-" if not floor else f"{result['ratio'] / floor:.2f}"
     return (
         f"| {title} | {result['rps']:,.1f} | {_ms(result['p50_us'])} | "
-        f"{_ms(result['p99_us'])} | {result['ratio']:.3f} | {_cpu(result)} | "
+        f"{_ms(result['p99_us'])} | {result['ratio']:.3f} | {to_floor} | {_cpu(result)} | "
+        f"{_times_bare(result)} | {_cpu(result, 'postgres')} | {_cpu(result, 'redis')} | "
         f"{result['unexpected']} |"
     )
 
@@ -558,15 +628,26 @@ def markdown(report: dict, before: dict | None) -> str:
         f"scenario in {ROUNDS} slices taking turns with the bare endpoint, {settings['cpus']} "
         "CPUs shared by server, database and wrk. Ratio = requests/s over the bare Flask "
         "endpoint's in the same slices. p50 and p99: median over the slices. CPU = user + "
-        "system time of the gunicorn workers per request (PostgreSQL's not included); the bare "
+        "system time of the gunicorn workers per request (PostgreSQL's and Redis's in their own "
+        "columns); the bare "
         f"endpoint takes about {bare_cpu:.2f} ms. Other = responses with another status than "
-        "the scenario's (200; 304 for the conditional view). None in time: no answer came "
-        "back within a slice.",
+        "the scenario's (200; 304 for the conditional view; 200, 401 or 404 for the mix with "
+        "one bad request in ten). None in time: no answer came "
+        "back within a slice. The floor (bench/floor.py) is the cheapest authenticated read: "
+        "an ES256 token checked with joserfc, one SELECT by primary key through a SQLAlchemy "
+        "pool, json.dumps, served by the same gunicorn settings; ratio to floor = the "
+        "scenario's ratio to bare over the floor's. CPU x bare = the workers' CPU per request "
+        "over the bare endpoint's in the same slices. PostgreSQL and Redis: the CPU per request "
+        "of the database backends serving the bench databases and of the Redis server, in the "
+        "scenario's slices. Each CPU column is also the cores that part needs per 1,000 "
+        "requests a second (1 ms a request x 1,000 a second = 1 core).",
         "",
-        "| scenario | req/s | p50 ms | p99 ms | ratio to bare | CPU ms/req | other |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | req/s | p50 ms | p99 ms | ratio to bare | ratio to floor | CPU ms/req "
+        "| CPU x bare | PostgreSQL ms/req | Redis ms/req | other |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    lines += [_row(title, result) for title, result in report["scenarios"].items()]
+    floor = report["scenarios"].get(FLOOR, {}).get("ratio")
+    lines += [_row(title, result, floor) for title, result in report["scenarios"].items()]
     scale = report["scale"]
     lines += [
         "",

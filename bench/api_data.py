@@ -262,6 +262,15 @@ def _mint(account_id: str, session_id: str, *, kind: str, acr: int, amr: list[st
     return token
 
 
+def expired_tokens(callers: list[Caller]) -> list[str]:
+    """Their access tokens as they were an hour ago: signed by us, and expired."""
+    then = datetime.now(UTC) - timedelta(hours=1)
+    return [
+        _mint(c.account_id, c.session_id, kind="citizen", acr=2, amr=["otp"], now=then)
+        for c in callers
+    ]
+
+
 def citizens_with_dossiers(count: int) -> list[str]:
     """Citizens in the order they were loaded, so each run signs in the same people."""
     return list(

@@ -1,4 +1,5 @@
--- Replays prepared requests with wrk: `wrk ... -s replay.lua -- FILE MODE THREADS EXPECTED`.
+-- Replays prepared requests with wrk: `wrk ... -s replay.lua -- FILE MODE THREADS EXPECTED`
+-- (EXPECTED: a status, or several separated by commas for a mix of good and bad requests).
 --
 -- FILE has one request a line, tab-separated: method, path, bearer token, If-None-Match,
 -- "idem" when the request needs a unique Idempotency-Key, the JSON body, and Accept-Encoding. Each wrk thread
@@ -25,7 +26,8 @@ end
 
 function init(args)
   local path, nthreads = args[1], tonumber(args[3])
-  mode, expected = args[2], tonumber(args[4])
+  mode, expected = args[2], {}
+  for status in args[4]:gmatch("%d+") do expected[tonumber(status)] = true end
   requests, position, matched, unexpected, exhausted = {}, 0, 0, 0, 0
   local sequence, number = 0, 0
   for line in io.lines(path) do
@@ -63,7 +65,7 @@ end
 
 function response(status, headers, body)
   if exhausted == 1 then return end
-  if status == expected then
+  if expected[status] then
     matched = matched + 1
   else
     unexpected = unexpected + 1
