@@ -56,6 +56,21 @@ SMALL = ("dvc_bench_small", 1_000, 10_000, 8302)
 BARE_PORT = 8300
 FLOOR_PORT = 8303
 FLOOR = "floor: token + 1 SELECT + JSON"
+# A national peak, in requests a second per scenario (README "Capacity"): 2 million citizens
+# using the app on a peak day, each refreshing 3 times, opening 4 dossiers, polling 4 unchanged,
+# listing theirs twice, searching 3 times, submitting once in five days and signing in with a
+# phone code once a week; 50,000 officers opening their queue 100 times a day. 15 % of a
+# day's requests fall in its busiest hour, and the busiest second of it carries twice the mean.
+PEAK_RPS = {
+    "token refresh": 500,
+    "dossier detail": 660,
+    "dossier detail 304": 660,
+    "my dossiers": 330,
+    "procedure search": 500,
+    "submit": 33,
+    "OTP verify": 25,
+    "officer work queue": 420,
+}
 SEARCHES = ["khai sinh", "chung thuc", "ket hon", "dang ky", "giay phep", "cu tru"]
 DEVICE = {"name": "Bench phone", "platform": "android", "app_version": "1.0.0"}
 
@@ -616,6 +631,23 @@ def _row(title: str, result: dict, floor: float | None) -> str:
     )
 
 
+def capacity(scenarios: dict) -> list[str]:
+    """Cores each part needs at the national peak of ``PEAK_RPS``, from this run's CPU figures."""
+    parts = {"API workers": "cpu", "PostgreSQL": "postgres_cpu", "Redis": "redis_cpu"}
+    cores = dict.fromkeys(parts, 0.0)
+    for title, rate in PEAK_RPS.items():
+        result = scenarios.get(title, {})
+        for part, key in parts.items():
+            cores[part] += rate * (result.get(f"{key}_ms_per_request") or 0.0) / 1000
+    return [
+        "",
+        f'Capacity at the national peak of README "Capacity" ({sum(PEAK_RPS.values()):,} '
+        "requests a second in this run's mix), from this run's CPU per request: "
+        + ", ".join(f"{part} {value:.1f} cores" for part, value in cores.items())
+        + " (busy, before headroom; cores of this machine).",
+    ]
+
+
 def markdown(report: dict, before: dict | None) -> str:
     settings = report["settings"]
     bare_cpu = statistics.median(r["bare_cpu_ms_per_request"] for r in report["scenarios"].values())
@@ -663,6 +695,7 @@ def markdown(report: dict, before: dict | None) -> str:
         "",
         f"Data ready in {report['load_seconds']} s; whole run {report['wall_seconds']} s.",
     ]
+    lines += capacity(report["scenarios"])
     if "compression" in report:
         cost = report["compression"]
         lines += [
