@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -73,9 +74,13 @@ class Screen:
         self.request_id = self.body["request_id"]
 
     def poll(self, verifier: str | None = None):
-        return self.client.post(
-            f"{API}/auth/cross-device/{self.request_id}/token",
-            json={"code_verifier": verifier or self.verifier},
+        return self.poll_with(self.client, self, verifier)
+
+    @staticmethod
+    def poll_with(client, screen: Screen, verifier: str | None = None):
+        return client.post(
+            f"{API}/auth/cross-device/{screen.request_id}/token",
+            json={"code_verifier": verifier or screen.verifier},
         )
 
 
@@ -316,3 +321,29 @@ def test_malformed_picks_and_verifiers_are_422_and_change_nothing(app, client, k
     with app.app_context():
         row = db.session.get(CrossDeviceRequest, screen.request_id)
         assert row.status is CrossDeviceStatus.PENDING and row.wrong_picks == 0
+
+
+@pytest.mark.committing
+@pytest.mark.postgres_only
+def test_racing_phones_and_racing_polls_each_win_once(app, client, kiosk, citizen, citizen_b):
+    """Two phones approving at once: one approval. Two polls at once: one session."""
+    screen = Screen(client, kiosk["id"])
+    code = screen.body["display_code"]
+    phones = [citizen, citizen_b] * 5
+
+    def approve(tokens):
+        return pick(app.test_client(), screen, tokens, code).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        approvals = list(pool.map(approve, phones))
+    assert sorted(approvals) == [200] + [409] * 9
+
+    def poll(_):
+        answer = Screen.poll_with(app.test_client(), screen)
+        return answer.status_code, answer.get_json()
+
+    later = datetime.now(UTC) + timedelta(seconds=3)  # past the polling interval
+    with time_machine.travel(later, tick=False), ThreadPoolExecutor(max_workers=8) as pool:
+        polls = list(pool.map(poll, range(8)))
+    assert sorted(status for status, _ in polls) == [200] + [401] * 7
+    assert len(events(app, "cross_device_signed_in")) == 1
