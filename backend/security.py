@@ -16,6 +16,7 @@ from functools import cached_property, wraps
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 
+from backend.agencies.services import with_descendants
 from backend.db import utcnow
 from backend.errors import DomainError
 from backend.extensions import db
@@ -94,8 +95,6 @@ class Principal:
     @cached_property
     def _permission_agencies(self) -> dict[str, frozenset[str]]:
         """Permission -> ids of every agency it reaches (grant agencies and their children)."""
-        from backend.catalog.services import with_descendants
-
         roots: dict[str, set[str]] = {}
         for role, agency_id in self._grants:
             for permission in permissions_of(role):

@@ -6,8 +6,9 @@ import marshmallow as ma
 from flask import g
 from marshmallow import validate
 
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.apidoc import form_data
-from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
+from backend.catalog.schemas import PROCEDURE_CODE
 from backend.db import utcnow
 from backend.dossiers.models import RUNNING, STATUS_LABELS, Channel, DossierStatus
 from backend.dossiers.services.tracking import lookup_secret

@@ -5,8 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.apidoc import Derived
-from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
+from backend.catalog.schemas import PROCEDURE_CODE
 from backend.dossiers.schemas import NOTE, NoteSchema, ProcedureRefSchema, ReasonSchema
 from backend.engagement.models import (
     FEEDBACK_CATEGORY_LABELS,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.apidoc import Derived
 from backend.catalog.forms import AddressSchema
-from backend.catalog.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.identity.models import (
     AccountKind,
     AccountStatus,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from backend.agencies.models import Agency
+from backend.agencies.services import AgencyNotFound, get_agency
 from backend.apiheaders import LOCATION
-from backend.catalog.models import Agency
-from backend.catalog.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.extensions import db
 from backend.identity.services.accounts import get_staff

@@ -6,13 +6,9 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from backend.agencies.services import AgencyNotFound, get_agency, with_descendants
 from backend.catalog.models import Procedure
-from backend.catalog.services import (
-    AgencyNotFound,
-    ProcedureNotFound,
-    get_agency,
-    with_descendants,
-)
+from backend.catalog.services import ProcedureNotFound
 from backend.extensions import db
 from backend.reports import indicators
 from backend.security import Principal

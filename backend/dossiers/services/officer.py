@@ -7,7 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.catalog.models import Agency, Procedure
+from backend.agencies.models import Agency
+from backend.catalog.models import Procedure
 from backend.dossiers import workflow
 from backend.dossiers.codes import issue_code
 from backend.dossiers.models import (

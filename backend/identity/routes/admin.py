@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from backend.catalog.services import AgencyNotFound, get_agency
+from backend.agencies.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.identity import schemas
 from backend.identity.models import Account

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from backend.catalog.services import AgencyNotFound, get_agency
+from backend.agencies.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.extensions import db, limiter
 from backend.identity import schemas
