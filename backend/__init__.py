@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import compression, crypto, errors, observability, security, web
+from backend import compression, crypto, errors, observability, web
 from backend import config as config_module
 from backend.extensions import (
     db,
@@ -24,6 +24,7 @@ from backend.extensions import (
     tune_sqlite,
     watch_postgres,
 )
+from backend.identity import access
 from backend.notifications import channels, dispatch
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -57,7 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = init_api(app)
     app.extensions["api"] = api
     errors.init_app(app)
-    security.init_app(app)  # who is calling, before anything about what they sent
+    access.init_app(app)  # who is calling, before anything about what they sent
     web.init_app(app)
     compression.init_app(app)
 

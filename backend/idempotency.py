@@ -127,7 +127,7 @@ def _hash(*parts: str) -> str:
 
 
 def _owner() -> str:
-    from backend.security import current_principal
+    from backend.identity.access import current_principal
 
     principal = current_principal()
     if principal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from backend.agencies import schemas as agency_schemas
 from backend.agencies import services as agency_services
 from backend.catalog import schemas, services
-from backend.security import public, viewer_id
+from backend.identity.access import public, viewer_id
 from backend.web import Blueprint
 
 blp = Blueprint("catalog", __name__, description="Agencies and administrative procedures")

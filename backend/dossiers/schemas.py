@@ -117,7 +117,7 @@ class DossierSchema(DossierSummarySchema):
 
     def _actions(self, dossier):
         from backend.dossiers.workflow import allowed_actions
-        from backend.security import require_principal
+        from backend.identity.access import require_principal
 
         return allowed_actions(dossier, require_principal())
 

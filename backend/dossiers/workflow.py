@@ -21,8 +21,8 @@ from backend.dossiers.models import (
 from backend.dossiers.services.tracking import lookup_secret
 from backend.errors import Conflict, DomainError
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.notifications.services import notify, notify_phone
-from backend.security import Principal
 from backend.workdays.calendar import LEGAL_TIMEZONE
 from backend.workdays.services import DeadlineUnit, compute_due, current_calendar
 

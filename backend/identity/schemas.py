@@ -8,6 +8,7 @@ from marshmallow import validate
 from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.apidoc import Derived
 from backend.catalog.forms import AddressSchema
+from backend.identity.access import require_principal
 from backend.identity.models import (
     AccountKind,
     AccountStatus,
@@ -18,7 +19,6 @@ from backend.identity.roles import ROLES
 from backend.identity.services.accounts import masked_national_id
 from backend.parsing import Token
 from backend.phones import PhoneField
-from backend.security import require_principal
 
 SIX_DIGITS = validate.Regexp(r"^\d{6}$", error="Six digits.")
 

@@ -10,8 +10,8 @@ from backend.agencies.services import AgencyNotFound, get_agency, with_descendan
 from backend.catalog.models import Procedure
 from backend.catalog.services import ProcedureNotFound
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.reports import indicators
-from backend.security import Principal
 from backend.workdays.calendar import local_day
 
 PERMISSION = "reports.read"

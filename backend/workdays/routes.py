@@ -5,8 +5,8 @@ from __future__ import annotations
 from backend.agencies.models import Agency
 from backend.errors import ValidationFailed
 from backend.extensions import db
+from backend.identity.access import Forbidden, require_principal, staff_required
 from backend.parsing import Unparsable, parse_day
-from backend.security import Forbidden, require_principal, staff_required
 from backend.web import Blueprint
 from backend.workdays import schemas, services
 

@@ -31,9 +31,9 @@ from backend.catalog.services import (
 )
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.identity.models import Account, AccountKind
 from backend.pagination import Page, keyset_page
-from backend.security import Principal
 
 PERMISSION = "catalog.manage"
 

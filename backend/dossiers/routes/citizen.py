@@ -10,7 +10,7 @@ from backend.dossiers.services import attachments, citizen, drafts, submission
 from backend.dossiers.services.access import citizen_dossier
 from backend.dossiers.workflow import allowed_actions
 from backend.idempotency import idempotent, multipart_fingerprint
-from backend.security import citizen_required, require_principal
+from backend.identity.access import citizen_required, require_principal
 from backend.web import Blueprint, body_accepts, created
 
 blp = Blueprint("dossiers", __name__, description="A citizen's dossiers")

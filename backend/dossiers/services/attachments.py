@@ -18,8 +18,8 @@ from backend.dossiers.services.drafts import EDITABLE, DossierNotEditable
 from backend.dossiers.services.submission import MEGABYTE
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.pagination import Page, keyset_page
-from backend.security import Principal
 from backend.storage import get_store
 from backend.storage.intake import (
     AcceptedFile,

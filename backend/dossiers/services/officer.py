@@ -24,8 +24,8 @@ from backend.dossiers.services.drafts import check_form, fileable_procedure
 from backend.dossiers.services.submission import verifier_digests
 from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.pagination import Page, keyset_page
-from backend.security import Principal
 from backend.workdays.services import due_soon_cutoff
 
 
