@@ -25,7 +25,7 @@ from backend.extensions import (
     watch_postgres,
 )
 from backend.identity import access
-from backend.notifications import channels, dispatch
+from backend.notifications import dispatch, transports
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -53,7 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_redis(app)
     init_limiter(app)
     crypto.init_app(app)
-    channels.init_app(app)
+    transports.init_app(app)
     dispatch.init_app(app)
     api = init_api(app)
     app.extensions["api"] = api
