@@ -13,10 +13,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import compression, crypto, errors, observability, web
 from backend import config as config_module
+from backend.apidoc import init_api
 from backend.extensions import (
     db,
     end_sessions_safely,
-    init_api,
     init_limiter,
     init_redis,
     migrate,

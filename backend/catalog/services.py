@@ -22,11 +22,12 @@ from backend.catalog.models import (
     ProcedureVersion,
 )
 from backend.catalog.schemas import CatalogImportSchema
-from backend.db import next_seq, utcnow
+from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed, flatten_messages
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
 from backend.text import fold, like_pattern
+from backend.trails import next_seq
 
 MAX_SEARCH_TERMS = 8
 
