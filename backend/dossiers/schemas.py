@@ -12,7 +12,9 @@ from backend.catalog.schemas import PROCEDURE_CODE
 from backend.db import utcnow
 from backend.dossiers.models import RUNNING, STATUS_LABELS, Channel, DossierStatus
 from backend.dossiers.services.tracking import lookup_secret
+from backend.dossiers.workflow import allowed_actions
 from backend.i18n import pick
+from backend.identity.access import require_principal
 from backend.pagination import CursorArgs, page_schema
 from backend.parsing import Moment
 from backend.phones import PhoneField
@@ -116,9 +118,6 @@ class DossierSchema(DossierSummarySchema):
     )
 
     def _actions(self, dossier):
-        from backend.dossiers.workflow import allowed_actions
-        from backend.identity.access import require_principal
-
         return allowed_actions(dossier, require_principal())
 
 

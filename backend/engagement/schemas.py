@@ -17,7 +17,9 @@ from backend.engagement.models import (
     FeedbackStatus,
     SatisfactionLevel,
 )
+from backend.engagement.services.handling import events
 from backend.engagement.services.ratings import level_of
+from backend.engagement.workflow import OFFICER, allowed_actions
 from backend.i18n import pick
 from backend.pagination import CursorArgs, page_schema
 from backend.parsing import Token
@@ -141,14 +143,10 @@ class OfficerFeedbackSchema(FeedbackSchema):
 
 
 def _events(feedback):
-    from backend.engagement.services.handling import events
-
     return events(feedback=feedback)
 
 
 def _officer_actions(feedback) -> list[str]:
-    from backend.engagement.workflow import OFFICER, allowed_actions
-
     return allowed_actions(feedback, actor=OFFICER)
 
 

@@ -23,6 +23,7 @@ from backend.extensions import db
 from backend.identity import tokens
 from backend.identity.models import AccountKind, RoleGrant, Session
 from backend.identity.roles import permissions_of
+from backend.identity.services.sessions import live_session
 
 # Endpoints served by libraries that are public by nature.
 # The document, and the page that shows it (backend.docs).
@@ -244,8 +245,6 @@ def _authenticate():
 
 
 def _establish(token: str) -> None:
-    from backend.identity.services.sessions import live_session
-
     now = utcnow()
     claims = tokens.verify_access_token(token, now=now)
     kind, mfa_complete = live_session(session_id=claims["sid"], account_id=claims["sub"], now=now)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from backend.agencies.services import AgencyNotFound, get_agency, with_descendants
+from backend.catalog.admin.services import pilot_period
 from backend.catalog.models import Procedure
 from backend.catalog.services import ProcedureNotFound
 from backend.extensions import db
@@ -49,8 +50,6 @@ def quality_report(
 
 def pilot_figures(*, procedure: Procedure, now: datetime) -> indicators.QualityReport:
     """The figures of a procedure's pilot (Article 21 step 4e), to judge it before publishing."""
-    from backend.catalog.admin.services import pilot_period
-
     began, ended = pilot_period(procedure=procedure, now=now)
     return indicators.build(
         agency=procedure.agency,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from backend.agencies.models import Agency
 from backend.catalog.models import Procedure
+from backend.catalog.services import ProcedureNotFound
 from backend.dossiers import workflow
 from backend.dossiers.codes import issue_code
 from backend.dossiers.models import (
@@ -201,8 +202,6 @@ def register_counter(
     """A dossier handed in at the counter or by post: received at once, counted in the figures."""
     procedure, version = fileable_procedure(code=procedure_code, principal=principal)
     if not principal.can("dossier.receive", procedure.agency_id):
-        from backend.catalog.services import ProcedureNotFound
-
         raise ProcedureNotFound(("Không có thủ tục mã này.", "No procedure has this code."))
     dossier = Dossier(
         procedure=procedure,
