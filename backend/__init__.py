@@ -11,12 +11,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import compression, crypto, errors, observability, security, web
+from backend import compression, crypto, errors, observability, web
 from backend import config as config_module
+from backend.apidoc import init_api
 from backend.extensions import (
     db,
     end_sessions_safely,
-    init_api,
     init_limiter,
     init_redis,
     migrate,
@@ -24,7 +24,8 @@ from backend.extensions import (
     tune_sqlite,
     watch_postgres,
 )
-from backend.notifications import channels, dispatch
+from backend.identity import access
+from backend.notifications import dispatch, transports
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -52,12 +53,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_redis(app)
     init_limiter(app)
     crypto.init_app(app)
-    channels.init_app(app)
+    transports.init_app(app)
     dispatch.init_app(app)
     api = init_api(app)
     app.extensions["api"] = api
     errors.init_app(app)
-    security.init_app(app)  # who is calling, before anything about what they sent
+    access.init_app(app)  # who is calling, before anything about what they sent
     web.init_app(app)
     compression.init_app(app)
 

@@ -16,8 +16,8 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from backend.apiheaders import IDEMPOTENCY_MARK, problem_headers, register_components
-
-PROBLEM_CONTENT_TYPE = "application/problem+json"
+from backend.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception
+from backend.operations import OPERATION_IDS
 
 
 class ProblemSchema(ma.Schema):
@@ -72,8 +72,6 @@ class ProblemApi(Api):
     DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
-        from backend.errors import problem_from_http_exception
-
         return problem_from_http_exception(error)
 
     def _register_responses(self):
@@ -122,8 +120,6 @@ class OperationIdsPlugin(BasePlugin):
     operation left without one)."""
 
     def operation_helper(self, path=None, operations=None, **kwargs):
-        from backend.operations import OPERATION_IDS
-
         for method, operation in (operations or {}).items():
             name = OPERATION_IDS.get(f"{method.upper()} {path}")
             if name is not None:
@@ -288,3 +284,30 @@ def _inline_problem(status: int) -> dict:
         "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         "headers": problem_headers(status),
     }
+
+
+def init_api(app) -> ProblemApi:
+    """One Api per app: its OpenAPI document is built from that app's blueprints."""
+    plugins = [ProblemResponsesPlugin(), HeadersPlugin(), LinksPlugin(), OperationIdsPlugin()]
+    api = ProblemApi(spec_kwargs={"extra_plugins": plugins})
+    api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(enum_choices)
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Access token from /api/v1/auth/otp/verify or /api/v1/auth/token",
+        },
+    )
+    api.spec.components.security_scheme(
+        "phoneProof",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Phone-Proof",
+            "description": "Anonymous petitioners: proof from /api/v1/feedback/phone-proofs/verify",
+        },
+    )
+    return api

@@ -46,18 +46,6 @@ def new_id() -> str:
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
-def next_seq(seq: Any, owner: sa.ColumnElement[bool]) -> int:
-    """The next number of an append-only trail (events, audit records) for one owner.
-
-    The trail's unique (owner, seq) constraint refuses a second writer that read the same
-    number; the owner row is locked by the callers that can race.
-    """
-    from backend.extensions import db  # backend.extensions builds on this module
-
-    last = db.session.scalar(sa.select(sa.func.max(seq)).where(owner))
-    return (last or 0) + 1
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -11,7 +11,7 @@ from flask import Flask
 from flask_swagger_ui import get_swaggerui_blueprint
 
 DOCS_PATH = "/docs"
-ENDPOINT = "docs.show"  # public: see backend.security
+ENDPOINT = "docs.show"  # public: see backend.identity.access
 
 
 def init_app(app: Flask) -> None:

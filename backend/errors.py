@@ -23,10 +23,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from backend.apidoc import PROBLEM_CONTENT_TYPE
+from backend.extensions import limiter
 from backend.i18n import Text, current_language, pick, translate_field_message
 
 log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 KIND_STATUS = {
     "bad_request": 400,
@@ -307,8 +309,6 @@ def problem_from_http_exception(error: HTTPException):
 
 
 def _limiter_retry_after() -> int:
-    from backend.extensions import limiter
-
     current = limiter.current_limit
     return max(1, math.ceil(current.reset_at - time.time())) if current else 60
 

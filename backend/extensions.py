@@ -13,14 +13,6 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 
-from backend.apidoc import (
-    HeadersPlugin,
-    LinksPlugin,
-    OperationIdsPlugin,
-    ProblemApi,
-    ProblemResponsesPlugin,
-    enum_choices,
-)
 from backend.db import Base
 from backend.dbwatch import watchdog
 
@@ -29,33 +21,6 @@ log = logging.getLogger(__name__)
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-def init_api(app) -> ProblemApi:
-    """One Api per app: its OpenAPI document is built from that app's blueprints."""
-    plugins = [ProblemResponsesPlugin(), HeadersPlugin(), LinksPlugin(), OperationIdsPlugin()]
-    api = ProblemApi(spec_kwargs={"extra_plugins": plugins})
-    api.init_app(app)
-    api.ma_plugin.converter.add_attribute_function(enum_choices)
-    api.spec.components.security_scheme(
-        "bearerAuth",
-        {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "Access token from /api/v1/auth/otp/verify or /api/v1/auth/token",
-        },
-    )
-    api.spec.components.security_scheme(
-        "phoneProof",
-        {
-            "type": "apiKey",
-            "in": "header",
-            "name": "X-Phone-Proof",
-            "description": "Anonymous petitioners: proof from /api/v1/feedback/phone-proofs/verify",
-        },
-    )
-    return api
 
 
 def tune_postgres(app: Flask) -> None:

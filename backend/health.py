@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from backend.errors import DomainError
 from backend.extensions import db, get_redis
-from backend.security import public
+from backend.identity.access import public
 from backend.web import Blueprint
 
 blp = Blueprint("health", __name__, description="Probes")

@@ -38,8 +38,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.apiheaders import IDEMPOTENCY_MARK
 from backend.db import created_column, id_column, utcnow
-from backend.errors import Conflict, DomainError, ValidationFailed
+from backend.errors import Conflict, DomainError, ValidationFailed, handle_domain_error
 from backend.extensions import db
+from backend.identity.access import current_principal
 from backend.web import parse_json_body
 
 HEADER = "Idempotency-Key"
@@ -127,8 +128,6 @@ def _hash(*parts: str) -> str:
 
 
 def _owner() -> str:
-    from backend.security import current_principal
-
     principal = current_principal()
     if principal:
         return principal.account_id
@@ -263,8 +262,6 @@ def _run_and_keep(record: IdempotencyRecord, view, args, kwargs) -> Any:
             try:
                 response = make_response(view(*args, **kwargs))
             except DomainError as error:
-                from backend.errors import handle_domain_error
-
                 response = handle_domain_error(error)
     except Exception:
         _forget(record_id)  # the work goes with the key: a retry runs afresh

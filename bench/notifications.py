@@ -34,7 +34,7 @@ from backend import create_app
 from backend.db import utcnow
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind
-from backend.notifications import dispatch, worker
+from backend.notifications import dispatch, jobs
 from backend.notifications.models import Channel, Notification, NotificationStatus
 from backend.notifications.services import notify
 
@@ -151,7 +151,7 @@ def run(count: int, channel: str, rounds: int) -> None:
             sms = db.session.scalars(
                 sa.select(Notification.id).where(Notification.channel == Channel.SMS)
             ).all()
-            queue = worker.queue()
+            queue = jobs.queue()
             worker_rates, bare_rates = [], []
             for round_number in range(rounds):
                 if round_number:

@@ -36,9 +36,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from backend import create_app
+from backend.agencies.models import Agency
+from backend.agencies.services import with_descendants
 from backend.catalog.cli import DEMO_CATALOG
-from backend.catalog.models import Agency, Procedure, ProcedureVersion
-from backend.catalog.services import import_catalog, with_descendants
+from backend.catalog.models import Procedure, ProcedureVersion
+from backend.catalog.services import import_catalog
 from backend.db import new_id
 from backend.extensions import db
 from backend.reports import indicators

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from backend import create_app
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
-from backend.security import public
+from backend.identity.access import public
 from backend.web import Blueprint
 from tests.conftest import app_config
 

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from backend.catalog.models import Agency, AgencyLevel
+from backend.agencies.models import Agency, AgencyLevel
 from backend.extensions import db
 
 

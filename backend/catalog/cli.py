@@ -6,10 +6,14 @@ import json
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from backend.catalog import services
+from backend.extensions import db
+from backend.identity.models import Account, AccountKind
+from backend.phones import InvalidPhone, to_e164
 
 DEMO_CATALOG = Path(__file__).with_name("demo_catalog.json")
 
@@ -45,12 +49,6 @@ def import_command(file: Path) -> None:
 @click.argument("phone")
 def pilot_add_command(code: str, phone: str) -> None:
     """Let the citizen with PHONE see and file the pilot procedure CODE."""
-    import sqlalchemy as sa
-
-    from backend.extensions import db
-    from backend.identity.models import Account, AccountKind
-    from backend.phones import InvalidPhone, to_e164
-
     try:
         e164 = to_e164(phone)
     except InvalidPhone as error:

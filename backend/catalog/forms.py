@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.db import utcnow
+from backend.identity.schemas import AddressSchema
 from backend.parsing import Day
 from backend.phones import PhoneField
 
@@ -28,13 +29,6 @@ class PastDateField(Day):
         if self.not_in_future and day > utcnow().date():
             raise ma.ValidationError("The date cannot be in the future.")
         return day.isoformat()
-
-
-class AddressSchema(ma.Schema):
-    line = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    ward = ma.fields.String(validate=validate.Length(max=100))
-    district = ma.fields.String(validate=validate.Length(max=100))
-    province = ma.fields.String(validate=validate.Length(max=100))
 
 
 def _text_field(spec: dict[str, Any], required: bool) -> ma.fields.Field:

@@ -1,4 +1,4 @@
-"""Agencies, procedures and the immutable versions citizens file against."""
+"""Procedures the immutable versions citizens file against."""
 
 from __future__ import annotations
 
@@ -10,30 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backend.agencies.models import Agency
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
-
-
-class AgencyLevel(enum.StrEnum):
-    MINISTRY = "ministry"
-    PROVINCE = "province"
-    DISTRICT = "district"
-    COMMUNE = "commune"
-
-
-class Agency(db.Model):
-    __tablename__ = "agencies"
-
-    id: Mapped[str] = id_column()
-    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(255))
-    name_en: Mapped[str | None] = mapped_column(sa.String(255))
-    level: Mapped[AgencyLevel] = mapped_column(str_enum(AgencyLevel))
-    parent_id: Mapped[str | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
-    created_at: Mapped[datetime] = created_column()
-    updated_at: Mapped[datetime] = updated_column()
-
-    parent: Mapped[Agency | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
 
 
 class ProcedureStatus(enum.StrEnum):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from backend.agencies import schemas as agency_schemas
+from backend.agencies import services as agency_services
 from backend.catalog import schemas, services
-from backend.security import public, viewer_id
+from backend.identity.access import public, viewer_id
 from backend.web import Blueprint
 
 blp = Blueprint("catalog", __name__, description="Agencies and administrative procedures")
@@ -11,20 +13,22 @@ blp = Blueprint("catalog", __name__, description="Agencies and administrative pr
 
 @blp.route("/agencies")
 @public
-@blp.arguments(schemas.AgencyQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, schemas.AgencyPageSchema)
+@blp.arguments(agency_schemas.AgencyQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, agency_schemas.AgencyPageSchema)
 def list_agencies(level=None, parent=None, cursor=None, limit=20):
     """List agencies"""
-    return services.list_agencies(level=level, parent_code=parent, cursor=cursor, limit=limit)
+    return agency_services.list_agencies(
+        level=level, parent_code=parent, cursor=cursor, limit=limit
+    )
 
 
 @blp.route("/agencies/<code>")
 @public
 @blp.etag
-@blp.response(200, schemas.AgencySchema)
+@blp.response(200, agency_schemas.AgencySchema)
 def get_agency(code):
     """Get one agency"""
-    return services.get_agency(code=code)
+    return agency_services.get_agency(code=code)
 
 
 @blp.route("/procedures")

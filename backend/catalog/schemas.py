@@ -5,12 +5,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from backend.catalog.models import AgencyLevel, DeliveryMode, ProcedureStatus
+from backend.agencies.models import AgencyLevel
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
+from backend.catalog.models import DeliveryMode, ProcedureStatus
 from backend.pagination import CursorArgs, page_schema
 
-AGENCY_CODE = validate.Regexp(
-    r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$", error="Not a QCVN 102 agency code (e.g. 000.00.17.H56)."
-)
 PROCEDURE_CODE = validate.Regexp(r"^\d\.\d{6}$", error="Not a procedure code (e.g. 1.001612).")
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lowercase letters, digits and _.")
 
@@ -175,24 +174,6 @@ class CatalogImportSchema(ma.Schema):
 # --- public API -------------------------------------------------------------------------
 
 
-class AgencyRefSchema(ma.Schema):
-    code = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-
-
-class AgencySchema(ma.Schema):
-    code = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-    name_en = ma.fields.String(allow_none=True)
-    level = ma.fields.Enum(AgencyLevel, by_value=True, required=True)
-    parent = ma.fields.Pluck(AgencyRefSchema, "code", allow_none=True)
-
-
-class AgencyQuerySchema(CursorArgs):
-    level = ma.fields.Enum(AgencyLevel, by_value=True)
-    parent = ma.fields.String(validate=AGENCY_CODE)
-
-
 class ProcedureSummarySchema(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
@@ -242,5 +223,4 @@ class ProcedureDetailSchema(ProcedureContentSchema):
         }
 
 
-AgencyPageSchema = page_schema(AgencySchema, "AgencyPage")
 ProcedurePageSchema = page_schema(ProcedureSummarySchema, "ProcedurePage")

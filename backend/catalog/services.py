@@ -9,12 +9,11 @@ from typing import Any
 import marshmallow as ma
 import sqlalchemy as sa
 
+from backend.agencies.models import Agency, AgencyLevel
 from backend.catalog.models import (
     FREEZING_STATUSES,
     PUBLIC_STATUSES,
     STATUS_TRANSITIONS,
-    Agency,
-    AgencyLevel,
     CatalogAuditRecord,
     DeliveryMode,
     PilotMember,
@@ -23,17 +22,14 @@ from backend.catalog.models import (
     ProcedureVersion,
 )
 from backend.catalog.schemas import CatalogImportSchema
-from backend.db import next_seq, utcnow
+from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed, flatten_messages
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
 from backend.text import fold, like_pattern
+from backend.trails import next_seq
 
 MAX_SEARCH_TERMS = 8
-
-
-class AgencyNotFound(NotFound):
-    code = "agency-not-found"
 
 
 class ProcedureNotFound(NotFound):
@@ -49,31 +45,6 @@ class ProcedureTransitionNotAllowed(Conflict):
 
 
 # --- reading ----------------------------------------------------------------------------
-
-
-def list_agencies(
-    *,
-    level: AgencyLevel | None = None,
-    parent_code: str | None = None,
-    cursor: str | None = None,
-    limit: int = 20,
-) -> Page:
-    statement = sa.select(Agency)
-    if level is not None:
-        statement = statement.where(Agency.level == level)
-    if parent_code is not None:
-        parent = sa.select(Agency.id).where(Agency.code == parent_code).scalar_subquery()
-        statement = statement.where(Agency.parent_id == parent)
-    return keyset_page(
-        statement, order_by=[Agency.code], key=lambda a: [a.code], cursor=cursor, limit=limit
-    )
-
-
-def get_agency(*, code: str) -> Agency:
-    agency = db.session.scalar(sa.select(Agency).where(Agency.code == code))
-    if agency is None:
-        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
-    return agency
 
 
 def _visible(statement: sa.Select, viewer_id: str | None = None) -> sa.Select:
@@ -327,12 +298,3 @@ def import_catalog(*, document: Any) -> ImportSummary:
         raise CatalogInvalid(errors=errors)
     db.session.commit()
     return summary
-
-
-def with_descendants(agency_ids: set[str] | frozenset[str]) -> set[str]:
-    """The given agencies and every agency below them (one recursive query)."""
-    if not agency_ids:
-        return set()
-    tree = sa.select(Agency.id).where(Agency.id.in_(agency_ids)).cte("tree", recursive=True)
-    tree = tree.union(sa.select(Agency.id).join(tree, Agency.parent_id == tree.c.id))
-    return set(db.session.scalars(sa.select(tree.c.id)))

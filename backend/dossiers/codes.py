@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from backend.catalog.models import Agency
+from backend.agencies.models import Agency
 from backend.dossiers.models import DailyCounter
 from backend.extensions import db
 from backend.workdays.calendar import LEGAL_TIMEZONE

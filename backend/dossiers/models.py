@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from backend.catalog.models import Agency, Procedure, ProcedureVersion
+from backend.agencies.models import Agency
+from backend.catalog.models import Procedure, ProcedureVersion
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
 

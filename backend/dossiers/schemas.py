@@ -6,12 +6,15 @@ import marshmallow as ma
 from flask import g
 from marshmallow import validate
 
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.apidoc import form_data
-from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
+from backend.catalog.schemas import PROCEDURE_CODE
 from backend.db import utcnow
 from backend.dossiers.models import RUNNING, STATUS_LABELS, Channel, DossierStatus
 from backend.dossiers.services.tracking import lookup_secret
+from backend.dossiers.workflow import allowed_actions
 from backend.i18n import pick
+from backend.identity.access import require_principal
 from backend.pagination import CursorArgs, page_schema
 from backend.parsing import Moment
 from backend.phones import PhoneField
@@ -115,9 +118,6 @@ class DossierSchema(DossierSummarySchema):
     )
 
     def _actions(self, dossier):
-        from backend.dossiers.workflow import allowed_actions
-        from backend.security import require_principal
-
         return allowed_actions(dossier, require_principal())
 
 

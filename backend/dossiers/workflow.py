@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from backend.db import next_seq
 from backend.dossiers.models import (
     FINISHED,
     Dossier,
@@ -21,8 +20,9 @@ from backend.dossiers.models import (
 from backend.dossiers.services.tracking import lookup_secret
 from backend.errors import Conflict, DomainError
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.notifications.services import notify, notify_phone
-from backend.security import Principal
+from backend.trails import next_seq
 from backend.workdays.calendar import LEGAL_TIMEZONE
 from backend.workdays.services import DeadlineUnit, compute_due, current_calendar
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.apidoc import Derived
-from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
+from backend.catalog.schemas import PROCEDURE_CODE
 from backend.dossiers.schemas import NOTE, NoteSchema, ProcedureRefSchema, ReasonSchema
 from backend.engagement.models import (
     FEEDBACK_CATEGORY_LABELS,
@@ -16,7 +17,9 @@ from backend.engagement.models import (
     FeedbackStatus,
     SatisfactionLevel,
 )
+from backend.engagement.services.handling import events
 from backend.engagement.services.ratings import level_of
+from backend.engagement.workflow import OFFICER, allowed_actions
 from backend.i18n import pick
 from backend.pagination import CursorArgs, page_schema
 from backend.parsing import Token
@@ -140,14 +143,10 @@ class OfficerFeedbackSchema(FeedbackSchema):
 
 
 def _events(feedback):
-    from backend.engagement.services.handling import events
-
     return events(feedback=feedback)
 
 
 def _officer_actions(feedback) -> list[str]:
-    from backend.engagement.workflow import OFFICER, allowed_actions
-
     return allowed_actions(feedback, actor=OFFICER)
 
 

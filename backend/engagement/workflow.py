@@ -25,11 +25,11 @@ from datetime import datetime
 
 from flask import current_app
 
-from backend.db import next_seq
 from backend.engagement.models import Feedback, FeedbackEvent, FeedbackStatus
 from backend.errors import Conflict
 from backend.extensions import db
-from backend.security import Principal
+from backend.identity.access import Principal
+from backend.trails import next_seq
 from backend.workdays.services import DeadlineUnit, compute_due
 
 F = FeedbackStatus

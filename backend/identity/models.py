@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.catalog.models import Agency
+from backend.agencies.models import Agency
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.apidoc import Derived
-from backend.catalog.forms import AddressSchema
-from backend.catalog.schemas import AGENCY_CODE, AgencyRefSchema
+from backend.identity.access import require_principal
 from backend.identity.models import (
     AccountKind,
     AccountStatus,
@@ -18,9 +18,17 @@ from backend.identity.roles import ROLES
 from backend.identity.services.accounts import masked_national_id
 from backend.parsing import Token
 from backend.phones import PhoneField
-from backend.security import require_principal
 
 SIX_DIGITS = validate.Regexp(r"^\d{6}$", error="Six digits.")
+
+
+class AddressSchema(ma.Schema):
+    """A postal address: on a citizen's profile, and in forms that ask for one."""
+
+    line = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    ward = ma.fields.String(validate=validate.Length(max=100))
+    district = ma.fields.String(validate=validate.Length(max=100))
+    province = ma.fields.String(validate=validate.Length(max=100))
 
 
 class OtpRequestSchema(ma.Schema):

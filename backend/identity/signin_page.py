@@ -17,9 +17,9 @@ from flask import Blueprint, Response, render_template, request, url_for
 from backend.db import utcnow
 from backend.errors import NotFound
 from backend.extensions import db
+from backend.identity.access import public
 from backend.identity.models import CrossDeviceStatus, SigninClient
 from backend.identity.services import crossdevice
-from backend.security import public
 
 blp = Blueprint(
     "signin_page",

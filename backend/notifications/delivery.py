@@ -31,14 +31,6 @@ from flask import current_app
 from backend.crypto import CannotDecrypt, vault
 from backend.db import utcnow
 from backend.extensions import db
-from backend.notifications.channels import (
-    Delivered,
-    Message,
-    Outcome,
-    Retry,
-    Undeliverable,
-    transport_for,
-)
 from backend.notifications.models import (
     CLAIMABLE_STATUSES,
     Channel,
@@ -48,6 +40,8 @@ from backend.notifications.models import (
 )
 from backend.notifications.services.outbox import sealing_context
 from backend.notifications.templates import MissingData, UnknownKind, render, template_for
+from backend.notifications.transports import transport_for
+from backend.notifications.transports.base import Delivered, Message, Outcome, Retry, Undeliverable
 
 log = logging.getLogger(__name__)
 _random = secrets.SystemRandom()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from backend.catalog.services import with_descendants
+from backend.agencies.services import with_descendants
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind, AccountStatus, RoleGrant
 from backend.identity.roles import permissions_of

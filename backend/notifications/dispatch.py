@@ -14,32 +14,20 @@ the rows are in the database as ``created`` and the sweeper sends them after
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
 from flask import Flask, current_app, has_app_context
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
 
-from backend.notifications.models import Channel, Notification
+from backend.notifications import delivery
+from backend.notifications import jobs as notification_jobs
+from backend.notifications.services.outbox import PENDING
 
 log = logging.getLogger(__name__)
-
-_PENDING = "notifications.pending"
-
-
-def after_commit(rows: Iterable[Notification]) -> None:
-    """Deliver these rows once the current transaction commits."""
-    from backend.extensions import db
-
-    ids = [row.id for row in rows if row.channel is not Channel.INBOX]
-    if ids:
-        db.session.info.setdefault(_PENDING, []).extend(ids)
 
 
 def deliver_inline(ids: list[str]) -> None:
     """Send now, in this process, in a session of its own (the committed one is finished)."""
-    from backend.notifications import delivery
-
     app = current_app._get_current_object()
     with app.app_context():
         delivery.deliver(ids=ids)
@@ -47,21 +35,24 @@ def deliver_inline(ids: list[str]) -> None:
 
 def enqueue(ids: list[str] | None = None, *, jobs: int = 1) -> None:
     """RQ jobs for these rows (in batches), or ``jobs`` jobs that each take any due rows."""
-    from backend.notifications import worker
-
-    queue = worker.queue()
+    queue = notification_jobs.queue()
     size = current_app.config["NOTIFY_BATCH_SIZE"]
     batches = [ids[i : i + size] for i in range(0, len(ids), size)] if ids else [None] * jobs
     with queue.connection.pipeline() as pipe:
         for batch in batches:
-            queue.enqueue(worker.deliver_notifications, batch, pipeline=pipe, **worker.JOB_OPTIONS)
+            queue.enqueue(
+                notification_jobs.deliver_notifications,
+                batch,
+                pipeline=pipe,
+                **notification_jobs.JOB_OPTIONS,
+            )
         pipe.execute()
 
 
 def _on_commit(session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: nothing is committed yet (backend.idempotency holds some)
-    ids = session.info.pop(_PENDING, None)
+    ids = session.info.pop(PENDING, None)
     if not ids or not has_app_context():
         return
     try:
@@ -76,7 +67,7 @@ def _on_commit(session) -> None:
 
 def _on_rollback(session, previous_transaction) -> None:
     if previous_transaction.parent is None:
-        session.info.pop(_PENDING, None)
+        session.info.pop(PENDING, None)
 
 
 def init_app(app: Flask) -> None:

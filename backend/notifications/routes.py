@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from backend.identity.access import require_principal
 from backend.notifications import schemas
 from backend.notifications.services import devices, inbox, preferences
-from backend.security import require_principal
 from backend.web import Blueprint
 
 blp = Blueprint("notifications", __name__, description="Notifications, devices and preferences")

@@ -13,50 +13,17 @@ from __future__ import annotations
 import json
 import logging
 import time
-from functools import cache
 
 import click
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from flask.cli import with_appcontext
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 
 from backend.db import utcnow
 from backend.extensions import db, get_redis
+from backend.notifications import jobs, sweeps
 
 log = logging.getLogger(__name__)
-
-JOB_OPTIONS = {
-    # Below NOTIFY_SENDING_TIMEOUT_SECONDS, so the sweeper never takes back a row a live job
-    # is still allowed to be sending.
-    "job_timeout": 120,
-    "result_ttl": 0,
-    "failure_ttl": 7 * 86400,
-}
-
-
-def queue() -> Queue:
-    connection = get_redis()
-    if connection is None:
-        raise RuntimeError("the notification queue needs REDIS_URL")
-    return Queue(current_app.config["NOTIFY_QUEUE"], connection=connection)
-
-
-@cache
-def _standalone_app() -> Flask:
-    from backend import create_app
-
-    return create_app()
-
-
-def deliver_notifications(ids: list[str] | None = None) -> dict:
-    """The RQ job: send these rows, or a batch of any that are due."""
-    from backend.notifications import delivery
-
-    # `flask worker` has the app already; a plain `rq worker` builds it from the environment.
-    app = current_app._get_current_object() if has_app_context() else _standalone_app()
-    with app.app_context():
-        report = delivery.deliver(ids=ids)
-        return {"claimed": report.claimed, **report.outcomes}
 
 
 @click.command("worker")
@@ -67,7 +34,7 @@ def worker_command(burst: bool, max_jobs: int | None) -> None:
     """Deliver notifications from the queue (RQ worker; needs REDIS_URL)."""
     if get_redis() is None:
         raise click.ClickException("REDIS_URL is not set: without it notifications go inline")
-    notifications = queue()
+    notifications = jobs.queue()
     worker = SimpleWorker([notifications], connection=notifications.connection)
     worker.work(burst=burst, max_jobs=max_jobs, logging_level=current_app.config["LOG_LEVEL"])
 
@@ -79,8 +46,6 @@ def worker_command(burst: bool, max_jobs: int | None) -> None:
 @with_appcontext
 def sweep_command(every: float | None) -> None:
     """Retry due notifications, take back stuck ones, purge expired rows (once, or in a loop)."""
-    from backend.notifications import sweeps
-
     while True:
         try:
             report = sweeps.sweep(now=utcnow())

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from backend.agencies.models import Agency
+from backend.agencies.services import AgencyNotFound, get_agency
 from backend.apiheaders import LOCATION
-from backend.catalog.models import Agency
-from backend.catalog.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.extensions import db
+from backend.identity.access import Forbidden, require_principal, staff_required
 from backend.identity.services.accounts import get_staff
 from backend.providers import linking, registry, schemas
-from backend.security import Forbidden, require_principal, staff_required
 from backend.web import Blueprint, created
 
 blp = Blueprint("admin_providers", __name__, description="Identity provider administration")

@@ -28,7 +28,7 @@ from markupsafe import escape
 from werkzeug.test import Client
 
 from backend.crypto import CannotDecrypt, derive_key, vault
-from backend.security import public
+from backend.identity.access import public
 from backend.web import FORM, body_accepts
 
 CLIENT_ID = "dvc-demo"

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from backend.catalog.services import with_descendants
+from backend.agencies.services import with_descendants
 from backend.crypto import vault
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind, AccountStatus, RoleGrant

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.catalog.services import get_agency
+from backend.agencies.services import get_agency
 from backend.crypto import vault
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db

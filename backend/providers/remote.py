@@ -27,6 +27,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry, Key
 
 from backend.errors import DomainError
+from backend.providers.demo import InProcessAdapter
 from backend.providers.outbound import AddressRefused, new_session
 
 MAX_RESPONSE_BYTES = 512 * 1024
@@ -69,8 +70,6 @@ def _session() -> requests.Session:
             allowed_networks=current_app.config["PROVIDER_ALLOWED_NETWORKS"],
         )
         if current_app.config["DEMO_IDP_ENABLED"]:
-            from backend.providers.demo import InProcessAdapter
-
             # The demo provider is this very app: call it in-process, so that a single-threaded
             # server does not wait on itself and `make run` can register it before serving.
             session.mount(

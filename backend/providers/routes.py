@@ -7,11 +7,11 @@ from flask import current_app, redirect, request
 from backend.apiheaders import LOCATION
 from backend.db import utcnow
 from backend.extensions import limiter
+from backend.identity.access import citizen_required, public, require_principal
 from backend.identity.models import AccountKind
 from backend.identity.schemas import JwksSchema
 from backend.providers import linking, login, registry, schemas
 from backend.providers.exchange import published_client_keys
-from backend.security import citizen_required, public, require_principal
 from backend.web import Blueprint
 
 blp = Blueprint("providers", __name__, description="Sign-in with identity providers (OIDC)")

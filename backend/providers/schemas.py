@@ -5,7 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from backend.catalog.schemas import AGENCY_CODE, SLUG, AgencyRefSchema
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
+from backend.catalog.schemas import SLUG
 from backend.identity.models import AccountKind
 from backend.parsing import Token
 from backend.providers.idtoken import ASYMMETRIC_ALGORITHMS

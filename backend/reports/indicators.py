@@ -49,7 +49,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import load_only, noload
 
-from backend.catalog.models import Agency, DeliveryMode, Procedure, ProcedureStatus
+from backend.agencies.models import Agency
+from backend.catalog.models import DeliveryMode, Procedure, ProcedureStatus
 from backend.dossiers.models import Channel, Dossier, DossierStatus
 from backend.engagement.models import DossierRating, Feedback, FeedbackStatus
 from backend.engagement.services.ratings import NEUTRAL_MIN_SUM, SATISFIED_MIN_SUM, total_of

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import current_app
 
 from backend.db import utcnow
+from backend.identity.access import require_principal, staff_required
 from backend.reports import exports, schemas, services
-from backend.security import require_principal, staff_required
 from backend.web import Blueprint
 
 blp = Blueprint("reports", __name__, description="Quality indicators and the upgrade rule")

@@ -7,8 +7,9 @@ from datetime import timedelta
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.catalog.models import DeliveryMode
-from backend.catalog.schemas import AGENCY_CODE, PROCEDURE_CODE, AgencyRefSchema
+from backend.catalog.schemas import PROCEDURE_CODE
 from backend.parsing import Day
 
 MAX_PERIOD = timedelta(days=3 * 366)

@@ -6,16 +6,13 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from backend.agencies.services import AgencyNotFound, get_agency, with_descendants
+from backend.catalog.admin.services import pilot_period
 from backend.catalog.models import Procedure
-from backend.catalog.services import (
-    AgencyNotFound,
-    ProcedureNotFound,
-    get_agency,
-    with_descendants,
-)
+from backend.catalog.services import ProcedureNotFound
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.reports import indicators
-from backend.security import Principal
 from backend.workdays.calendar import local_day
 
 PERMISSION = "reports.read"
@@ -53,8 +50,6 @@ def quality_report(
 
 def pilot_figures(*, procedure: Procedure, now: datetime) -> indicators.QualityReport:
     """The figures of a procedure's pilot (Article 21 step 4e), to judge it before publishing."""
-    from backend.catalog.admin.services import pilot_period
-
     began, ended = pilot_period(procedure=procedure, now=now)
     return indicators.build(
         agency=procedure.agency,

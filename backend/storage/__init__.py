@@ -33,6 +33,8 @@ from backend.storage.exceptions import (
     InvalidBlobKey,
     StorageUnavailable,
 )
+from backend.storage.local import LocalStore
+from backend.storage.s3 import S3Store, make_s3_client
 
 __all__ = [
     "BadFileName",
@@ -67,12 +69,8 @@ def create_store(config: Mapping[str, Any]) -> BlobStore:
     """A new store from an app's configuration (``get_store`` keeps one per app)."""
     url = urlsplit(storage_url(config))
     if url.scheme == "file":
-        from backend.storage.local import LocalStore
-
         return LocalStore(unquote(url.netloc + url.path))
     if url.scheme == "s3" and url.netloc:
-        from backend.storage.s3 import S3Store, make_s3_client
-
         client = make_s3_client(
             endpoint_url=config.get("S3_ENDPOINT_URL"),
             region=config.get("S3_REGION"),

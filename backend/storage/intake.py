@@ -14,6 +14,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from backend.storage import get_store
 from backend.storage.base import (
     CHUNK_SIZE,
     BlobStore,
@@ -69,8 +70,6 @@ class DirectUpload:
 def _store(store: BlobStore | None) -> BlobStore:
     if store is not None:
         return store
-    from backend.storage import get_store
-
     return get_store()
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from backend.agencies.models import Agency
 from backend.errors import ValidationFailed
+from backend.extensions import db
+from backend.identity.access import Forbidden, require_principal, staff_required
 from backend.parsing import Unparsable, parse_day
-from backend.security import require_principal, staff_required
 from backend.web import Blueprint
 from backend.workdays import schemas, services
 
@@ -14,10 +16,6 @@ MANAGE = "calendar.manage"
 
 def _require_national_scope() -> None:
     """Swaps are announced nationally: the permission must be held at a top-level agency."""
-    from backend.catalog.models import Agency
-    from backend.extensions import db
-    from backend.security import Forbidden
-
     agencies = require_principal().agencies_for(MANAGE)
     if not any(db.session.get(Agency, agency_id).parent_id is None for agency_id in agencies):
         raise Forbidden(

@@ -8,9 +8,10 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from backend.agencies.models import Agency
 from backend.catalog import services
 from backend.catalog.cli import DEMO_CATALOG
-from backend.catalog.models import Agency, Procedure, ProcedureStatus, ProcedureVersion
+from backend.catalog.models import Procedure, ProcedureStatus, ProcedureVersion
 from backend.extensions import db
 
 pytestmark = pytest.mark.usefixtures("ctx")

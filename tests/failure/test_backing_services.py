@@ -24,7 +24,7 @@ from backend.db import utcnow
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind
 from backend.identity.services import sessions
-from backend.notifications import sweeps, worker
+from backend.notifications import jobs, sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from tests.dossiers.conftest import BIRTH, BIRTH_DATA
 from tests.failure.conftest import app_env, in_process_app, migrate_and_seed, wait_for
@@ -291,7 +291,7 @@ def test_a_submission_while_redis_is_down_is_kept_and_its_push_sent_later(
         ).one()
         assert push.status is NotificationStatus.CREATED
         report = sweeps.sweep(now=utcnow())
-        notifications = worker.queue()
+        notifications = jobs.queue()
         SimpleWorker([notifications], connection=notifications.connection).work(burst=True)
         db.session.refresh(push)
         db.session.remove()

@@ -29,7 +29,7 @@ from backend.dossiers.models import Dossier, DossierEvent, DossierStatus
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind
 from backend.identity.services import sessions
-from backend.notifications import sweeps, worker
+from backend.notifications import jobs, sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from tests.conftest import outbox_lines
 from tests.dossiers.conftest import BIRTH, BIRTH_DATA
@@ -243,7 +243,7 @@ def test_gunicorn_workers_killed_during_submissions_lose_and_duplicate_nothing(
     # the sweeper queues what was never handed over, a worker sends the lot.
     with app.app_context():
         sweeps.sweep(now=utcnow())
-        notifications = worker.queue()
+        notifications = jobs.queue()
         SimpleWorker([notifications], connection=notifications.connection).work(burst=True)
         db.session.remove()
     pushed = Counter(line["id"] for line in outbox_lines(app) if line["channel"] == "push")

@@ -20,7 +20,7 @@ from rq import SimpleWorker
 from backend import create_app
 from backend.db import utcnow
 from backend.extensions import db
-from backend.notifications import dispatch, sweeps, worker
+from backend.notifications import dispatch, jobs, sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from backend.notifications.services import notify
 from tests.conftest import app_config
@@ -178,7 +178,7 @@ def test_a_rolled_back_transition_queues_nothing(queue_app, gateway):
         db.session.rollback()
         notify(account.id, "dossier.refused", DOSSIER)  # no SMS by default: inbox only
         db.session.commit()
-        notifications = worker.queue()
+        notifications = jobs.queue()
         assert notifications.count == 0
         sweeps.sweep(now=utcnow())
         SimpleWorker([notifications], connection=notifications.connection).work(burst=True)

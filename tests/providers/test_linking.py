@@ -149,7 +149,7 @@ def test_staff_sign_in_through_their_agencys_provider(app, client, op, registere
 
 
 def test_a_provider_opens_no_roles_outside_its_agencies(app, client, op, registered, make_staff):
-    from backend.catalog.services import get_agency
+    from backend.agencies.services import get_agency
     from backend.identity.services.accounts import grant_role
 
     admin, _ = make_staff("0911000222", agency="000.00.00.H56", role="agency_admin")

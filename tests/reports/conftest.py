@@ -38,7 +38,8 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from backend.catalog.models import Agency, Procedure, ProcedureVersion
+from backend.agencies.models import Agency
+from backend.catalog.models import Procedure, ProcedureVersion
 from backend.db import new_id
 from backend.dossiers.models import Dossier
 from backend.engagement.models import DossierRating, Feedback

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from backend import create_app
-from backend.security import public, require_acr
+from backend.identity.access import public, require_acr
 from backend.web import Blueprint
 from tests.conftest import app_config, bearer
 

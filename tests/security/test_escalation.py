@@ -59,7 +59,7 @@ def _staff(app, phone: str, *grants: tuple[str, str]) -> str:
             role=role,
             granted_by=None,
         )
-        from backend.catalog.services import get_agency
+        from backend.agencies.services import get_agency
 
         for agency, role in others:
             accounts.grant_role(

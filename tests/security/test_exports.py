@@ -7,7 +7,8 @@ import io
 
 import sqlalchemy as sa
 
-from backend.catalog.models import Agency, Procedure
+from backend.agencies.models import Agency
+from backend.catalog.models import Procedure
 from backend.extensions import db
 from tests.conftest import bearer
 from tests.dossiers import conftest as dossiers

@@ -12,8 +12,8 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from backend.apidoc import PROBLEM_CONTENT_TYPE
 from backend.dossiers.models import Dossier
+from backend.errors import PROBLEM_CONTENT_TYPE
 from backend.extensions import db
 from backend.idempotency import IdempotencyRecord
 from tests.conftest import bearer

@@ -30,7 +30,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from backend.apidoc import PROBLEM_CONTENT_TYPE
+from backend.errors import PROBLEM_CONTENT_TYPE
 from backend.extensions import db
 from tests.security.world import (
     BIRTH,

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.apidoc import PROBLEM_CONTENT_TYPE
+from backend.errors import PROBLEM_CONTENT_TYPE
 from backend.parsing import TOKEN_PATTERN
 from tests.contract.document import resolve as resolved
 from tests.security.test_matrix import ROWS, path_for, request_for

@@ -16,7 +16,7 @@ import time_machine
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from backend.apidoc import PROBLEM_CONTENT_TYPE
+from backend.errors import PROBLEM_CONTENT_TYPE
 from backend.identity import tokens
 from tests.conftest import bearer
 from tests.identity.test_tokens import b64, parts

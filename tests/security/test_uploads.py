@@ -15,7 +15,7 @@ import zlib
 
 import pytest
 
-from backend.apidoc import PROBLEM_CONTENT_TYPE
+from backend.errors import PROBLEM_CONTENT_TYPE
 from tests.dossiers import conftest as dossiers
 from tests.dossiers.test_attachments import stored
 from tests.storage.samples import HTML, jpeg, pdf, pdf_with_stream, png, png_chunk, zip_archive

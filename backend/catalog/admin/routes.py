@@ -6,9 +6,9 @@ from backend.apiheaders import LOCATION
 from backend.catalog.admin import schemas, services
 from backend.db import utcnow
 from backend.idempotency import idempotent
+from backend.identity.access import require_principal, staff_required
 from backend.reports import services as reports
 from backend.reports.schemas import QualityReportSchema
-from backend.security import require_principal, staff_required
 from backend.web import Blueprint, created
 
 blp = Blueprint("admin_catalog", __name__, description="Catalog administration (audited)")

@@ -5,14 +5,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.apidoc import Derived
+from backend.catalog.admin.services import versions
 from backend.catalog.models import ProcedureStatus
-from backend.catalog.schemas import (
-    AGENCY_CODE,
-    PROCEDURE_CODE,
-    AgencyRefSchema,
-    ProcedureContentSchema,
-)
+from backend.catalog.schemas import PROCEDURE_CODE, ProcedureContentSchema
 from backend.pagination import CursorArgs, page_schema
 from backend.phones import PhoneField, mask
 
@@ -71,8 +68,6 @@ class ManagedProcedureSchema(ManagedProcedureSummarySchema):
 
 
 def _versions(procedure):
-    from backend.catalog.admin.services import versions
-
     return versions(procedure=procedure)
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from backend.agencies.models import Agency
+from backend.agencies.services import AgencyNotFound, get_agency
 from backend.catalog.models import (
-    Agency,
     CatalogAuditRecord,
     PilotMember,
     Procedure,
@@ -23,18 +24,16 @@ from backend.catalog.models import (
     ProcedureVersion,
 )
 from backend.catalog.services import (
-    AgencyNotFound,
     ProcedureNotFound,
     append_audit,
     copy_searchable,
-    get_agency,
     move_procedure,
 )
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.identity.models import Account, AccountKind
 from backend.pagination import Page, keyset_page
-from backend.security import Principal
 
 PERMISSION = "catalog.manage"
 

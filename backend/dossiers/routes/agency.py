@@ -8,7 +8,7 @@ from backend.dossiers import schemas
 from backend.dossiers.services import attachments, citizen, officer
 from backend.dossiers.services.access import officer_dossier
 from backend.idempotency import idempotent, multipart_fingerprint
-from backend.security import require_principal, staff_required
+from backend.identity.access import require_principal, staff_required
 from backend.web import Blueprint, body_accepts, created
 
 blp = Blueprint("agency_dossiers", __name__, description="Officers' work on dossiers")

@@ -7,10 +7,10 @@ from backend.db import utcnow
 from backend.dossiers import schemas
 from backend.dossiers.routes.files import FILE_RESPONSES, send_document
 from backend.dossiers.services import attachments, citizen, drafts, submission
-from backend.dossiers.services.access import citizen_dossier
+from backend.dossiers.services.access import citizen_dossier, readable_dossier
 from backend.dossiers.workflow import allowed_actions
 from backend.idempotency import idempotent, multipart_fingerprint
-from backend.security import citizen_required, require_principal
+from backend.identity.access import citizen_required, require_principal
 from backend.web import Blueprint, body_accepts, created
 
 blp = Blueprint("dossiers", __name__, description="A citizen's dossiers")
@@ -271,8 +271,6 @@ def detach(dossier_id, slot):
 @blp.alt_response(403, response="FORBIDDEN")
 def attachment_content(dossier_id, slot):
     """Download an attached file (its citizen or an officer of its agency)"""
-    from backend.dossiers.services.access import readable_dossier
-
     dossier = readable_dossier(require_principal(), dossier_id)
     for attachment in dossier.attachments:
         if attachment.slot == slot:

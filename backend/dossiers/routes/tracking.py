@@ -7,7 +7,7 @@ from flask import current_app, request
 from backend.dossiers import schemas
 from backend.dossiers.services import tracking
 from backend.extensions import limiter
-from backend.security import public
+from backend.identity.access import public
 from backend.web import Blueprint
 
 blp = Blueprint("tracking", __name__, description="Public dossier status lookup")

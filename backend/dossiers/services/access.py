@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from backend.dossiers.models import Dossier, DossierStatus
 from backend.errors import NotFound
 from backend.extensions import db
-from backend.security import Principal
+from backend.identity.access import Principal
 
 DOSSIER_PERMISSIONS = ("dossier.receive", "dossier.process", "dossier.decide", "dossier.return")
 

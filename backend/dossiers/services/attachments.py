@@ -7,6 +7,7 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
+from backend.dossiers import workflow
 from backend.dossiers.models import (
     DirectUploadSlot,
     Document,
@@ -18,8 +19,8 @@ from backend.dossiers.services.drafts import EDITABLE, DossierNotEditable
 from backend.dossiers.services.submission import MEGABYTE
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.pagination import Page, keyset_page
-from backend.security import Principal
 from backend.storage import get_store
 from backend.storage.intake import (
     AcceptedFile,
@@ -224,8 +225,6 @@ def attach_result(
     now: datetime,
 ) -> Document:
     """The officer's result document, before deciding. Owned by the dossier's citizen."""
-    from backend.dossiers import workflow
-
     workflow.check(dossier, "decide", actor=principal)
     accepted = accept_upload(
         stream=stream, filename=filename, allowed_types=RESULT_TYPES, max_size=RESULT_MAX_BYTES

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from backend.dossiers import workflow
 from backend.dossiers.models import Dossier, DossierEvent, DossierStatus
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.pagination import Page, keyset_page
-from backend.security import Principal
 
 
 def withdraw(*, principal: Principal, dossier: Dossier, reason: str, now: datetime) -> Dossier:

@@ -15,8 +15,8 @@ from backend.dossiers import workflow
 from backend.dossiers.models import DirectUploadSlot, Dossier, DossierEvent, DossierStatus
 from backend.errors import Conflict, ValidationFailed, flatten_messages
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.identity.models import Account
-from backend.security import Principal
 
 EDITABLE = frozenset({DossierStatus.DRAFT, DossierStatus.SUPPLEMENT_REQUESTED})
 

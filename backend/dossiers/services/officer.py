@@ -7,7 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.catalog.models import Agency, Procedure
+from backend.agencies.models import Agency
+from backend.catalog.models import Procedure
+from backend.catalog.services import ProcedureNotFound
 from backend.dossiers import workflow
 from backend.dossiers.codes import issue_code
 from backend.dossiers.models import (
@@ -23,8 +25,8 @@ from backend.dossiers.services.drafts import check_form, fileable_procedure
 from backend.dossiers.services.submission import verifier_digests
 from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.pagination import Page, keyset_page
-from backend.security import Principal
 from backend.workdays.services import due_soon_cutoff
 
 
@@ -200,8 +202,6 @@ def register_counter(
     """A dossier handed in at the counter or by post: received at once, counted in the figures."""
     procedure, version = fileable_procedure(code=procedure_code, principal=principal)
     if not principal.can("dossier.receive", procedure.agency_id):
-        from backend.catalog.services import ProcedureNotFound
-
         raise ProcedureNotFound(("Không có thủ tục mã này.", "No procedure has this code."))
     dossier = Dossier(
         procedure=procedure,

@@ -12,7 +12,7 @@ from backend.dossiers.models import Dossier
 from backend.dossiers.services.drafts import check_form, fileable_procedure
 from backend.errors import ValidationFailed
 from backend.extensions import db
-from backend.security import Principal, StepUpRequired
+from backend.identity.access import Principal, StepUpRequired
 
 MEGABYTE = 1024 * 1024
 

@@ -7,7 +7,7 @@ from backend.dossiers.routes.files import FILE_RESPONSES, send_document
 from backend.engagement import schemas
 from backend.engagement.services import handling
 from backend.engagement.workflow import PERMISSION
-from backend.security import require_principal, staff_required
+from backend.identity.access import require_principal, staff_required
 from backend.web import Blueprint
 
 blp = Blueprint("agency_feedback", __name__, description="Officers' work on petitions")

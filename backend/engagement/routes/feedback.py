@@ -15,16 +15,16 @@ from backend.engagement.services import petitions, phone_proofs
 from backend.engagement.workflow import Sender
 from backend.extensions import limiter
 from backend.idempotency import idempotent, multipart_fingerprint
-from backend.identity.models import AccountKind
-from backend.identity.schemas import OtpChallengeSchema
-from backend.pagination import CursorArgs
-from backend.security import (
+from backend.identity.access import (
     PHONE_PROOF_HEADER,
     NotACitizen,
     current_principal,
     phone_proof_accepted,
     public,
 )
+from backend.identity.models import AccountKind
+from backend.identity.schemas import OtpChallengeSchema
+from backend.pagination import CursorArgs
 from backend.web import Blueprint, body_accepts, created
 
 blp = Blueprint("feedback", __name__, description="Feedback and petitions (phản ánh, kiến nghị)")

@@ -9,7 +9,7 @@ from backend.engagement import schemas
 from backend.engagement.models import RATING_CRITERIA
 from backend.engagement.services import ratings
 from backend.idempotency import idempotent
-from backend.security import citizen_required, require_principal
+from backend.identity.access import citizen_required, require_principal
 from backend.web import Blueprint, created
 
 blp = Blueprint("dossier_ratings", __name__, description="Satisfaction ratings of dossiers")

@@ -17,9 +17,9 @@ from backend.engagement.models import (
 from backend.engagement.services.petitions import FeedbackNotFound
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
+from backend.identity.access import Principal
 from backend.notifications.services import notify, notify_phone
 from backend.pagination import Page, keyset_page
-from backend.security import Principal
 from backend.workdays.services import due_soon_cutoff
 
 # Petitions whose clock runs: the agency owes the next step.

@@ -10,9 +10,11 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 from flask import current_app
 
-from backend.catalog.models import Agency, Procedure
+from backend.agencies.models import Agency
+from backend.agencies.services import get_agency, with_descendants
+from backend.catalog.models import Procedure
 from backend.catalog.schemas import FILE_TYPES
-from backend.catalog.services import get_agency, get_public_version, with_descendants
+from backend.catalog.services import get_public_version
 from backend.dossiers.models import Dossier, DossierStatus
 from backend.dossiers.services.access import DossierNotFound
 from backend.engagement import workflow

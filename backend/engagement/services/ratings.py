@@ -19,7 +19,7 @@ from backend.dossiers.models import Dossier, DossierStatus
 from backend.engagement.models import RATING_CRITERIA, DossierRating, SatisfactionLevel
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
-from backend.security import Principal
+from backend.identity.access import Principal
 
 # Dossiers that have ended in the agency's hands (a withdrawal is the citizen's own act).
 RATABLE = frozenset({DossierStatus.RETURNED, DossierStatus.REFUSED, DossierStatus.STOPPED})

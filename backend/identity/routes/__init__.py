@@ -3,7 +3,7 @@
 from flask import current_app
 
 from backend.extensions import limiter
-from backend.security import current_principal
+from backend.identity.access import current_principal
 
 
 def _account_key() -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from backend.catalog.services import AgencyNotFound, get_agency
+from backend.agencies.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.identity import schemas
+from backend.identity.access import require_principal, staff_required
 from backend.identity.models import Account
 from backend.identity.services import accounts, enrolment
-from backend.security import require_principal, staff_required
 from backend.web import Blueprint
 
 blp = Blueprint("admin_staff", __name__, description="Staff administration")

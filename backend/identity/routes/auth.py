@@ -7,10 +7,10 @@ from flask import current_app, request
 from backend.db import utcnow
 from backend.extensions import limiter
 from backend.identity import schemas, tokens
+from backend.identity.access import public, require_principal
 from backend.identity.routes import totp_guesses_limited
 from backend.identity.services import login, otp, sessions
 from backend.providers import login as provider_login
-from backend.security import public, require_principal
 from backend.web import Blueprint, body_accepts, json_body_or_none
 
 blp = Blueprint("auth", __name__, description="Sign-in and tokens")

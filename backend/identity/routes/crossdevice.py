@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from flask import current_app
 
-from backend.catalog.services import AgencyNotFound, get_agency
+from backend.agencies.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.extensions import db, limiter
 from backend.identity import schemas
-from backend.identity.services import crossdevice
-from backend.security import (
+from backend.identity.access import (
     citizen_required,
     public,
     require_acr,
     require_principal,
     staff_required,
 )
+from backend.identity.services import crossdevice
 from backend.web import Blueprint
 
 screen = Blueprint("cross_device", __name__, description="Sign in on another screen")

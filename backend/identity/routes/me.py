@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from backend.db import utcnow
 from backend.identity import schemas
+from backend.identity.access import Forbidden, require_principal
 from backend.identity.models import AccountKind
 from backend.identity.routes import totp_guesses_limited
 from backend.identity.services import accounts, enrolment, login, sessions, totp
-from backend.security import Forbidden, require_principal
 from backend.web import Blueprint
 
 blp = Blueprint("me", __name__, description="The signed-in person")

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.catalog.services import get_agency
+from backend.agencies.services import get_agency
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind, RoleGrant

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 
-from backend.catalog.models import Agency
+from backend.agencies.models import Agency
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
 from backend.identity.models import (

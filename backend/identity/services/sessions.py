@@ -29,6 +29,7 @@ from backend.extensions import db
 from backend.identity import tokens
 from backend.identity.models import Account, AccountKind, AccountStatus, RefreshToken, Session
 from backend.identity.services.events import record_event
+from backend.notifications.services.devices import forget_session_devices
 
 
 class InvalidGrant(DomainError):
@@ -244,8 +245,6 @@ def live_session(*, session_id: str, account_id: str, now: datetime) -> tuple[Ac
 
 
 def _revoke(session: Session, *, reason: str, now: datetime) -> None:
-    from backend.notifications.services.devices import forget_session_devices
-
     session.revoked_at = now
     session.revoked_reason = reason
     _retire_live_tokens(session, now=now)

@@ -9,6 +9,7 @@ existed. Nothing here talks to a provider.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,8 +20,6 @@ from backend.crypto import vault
 from backend.db import new_id, utcnow
 from backend.extensions import db
 from backend.identity.models import Account, Session
-from backend.notifications import dispatch
-from backend.notifications.channels import transport_for
 from backend.notifications.models import (
     Channel,
     Device,
@@ -29,6 +28,18 @@ from backend.notifications.models import (
 )
 from backend.notifications.services.preferences import chosen_channels
 from backend.notifications.templates import Template, check_data, template_for
+from backend.notifications.transports import transport_for
+
+# Where a session keeps the ids of the rows it added until its transaction ends: a commit hands
+# them to delivery (backend.notifications.dispatch), a rollback forgets them.
+PENDING = "notifications.pending"
+
+
+def after_commit(rows: Iterable[Notification]) -> None:
+    """Deliver these rows once the current transaction commits."""
+    ids = [row.id for row in rows if row.channel is not Channel.INBOX]
+    if ids:
+        db.session.info.setdefault(PENDING, []).extend(ids)
 
 
 def sealing_context(notification_id: str) -> str:
@@ -141,7 +152,7 @@ def notify(
             for address in addresses
         ]
     db.session.add_all(rows)
-    dispatch.after_commit(rows)
+    after_commit(rows)
     return rows
 
 
@@ -171,5 +182,5 @@ def notify_phone(
         now=now or utcnow(),
     )
     db.session.add(row)
-    dispatch.after_commit([row])
+    after_commit([row])
     return row

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
-from backend.notifications.channels import Delivered, Message, Outcome, Retry, Undeliverable
+from backend.notifications.transports.base import Delivered, Message, Outcome, Retry, Undeliverable
 
 
 def _message_id(notification_id: str) -> str:

@@ -25,7 +25,7 @@ import requests
 from google.auth.transport.requests import Request as GoogleAuthRequest
 from google.oauth2 import service_account
 
-from backend.notifications.channels import Delivered, Message, Outcome, Retry, Undeliverable
+from backend.notifications.transports.base import Delivered, Message, Outcome, Retry, Undeliverable
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 _DEAD_TOKEN = frozenset({"UNREGISTERED", "INVALID_ARGUMENT", "SENDER_ID_MISMATCH"})

@@ -16,12 +16,14 @@ from functools import cached_property, wraps
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 
+from backend.agencies.services import with_descendants
 from backend.db import utcnow
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.identity import tokens
 from backend.identity.models import AccountKind, RoleGrant, Session
 from backend.identity.roles import permissions_of
+from backend.identity.services.sessions import live_session
 
 # Endpoints public by nature, whose views are not ours to mark: the document, the page that
 # shows it (backend.docs), and the files of the sign-in page (backend.identity.signin_page).
@@ -96,8 +98,6 @@ class Principal:
     @cached_property
     def _permission_agencies(self) -> dict[str, frozenset[str]]:
         """Permission -> ids of every agency it reaches (grant agencies and their children)."""
-        from backend.catalog.services import with_descendants
-
         roots: dict[str, set[str]] = {}
         for role, agency_id in self._grants:
             for permission in permissions_of(role):
@@ -247,8 +247,6 @@ def _authenticate():
 
 
 def _establish(token: str) -> None:
-    from backend.identity.services.sessions import live_session
-
     now = utcnow()
     claims = tokens.verify_access_token(token, now=now)
     kind, mfa_complete = live_session(session_id=claims["sid"], account_id=claims["sub"], now=now)
