@@ -13,8 +13,8 @@ import json
 import brotli
 import pytest
 
-from tests.conftest import bearer
-from tests.dossiers.conftest import BIRTH, BIRTH_DATA
+from tests.helpers.dossiers import BIRTH, BIRTH_DATA
+from tests.helpers.signin import bearer
 
 PROCEDURE = f"/api/v1/procedures/{BIRTH}"
 DECODE = {"br": brotli.decompress, "gzip": gzip.decompress}

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from backend import create_app
 from backend.extensions import db
 from backend.identity.access import public
-from tests.conftest import app_config
+from tests.helpers.stacks import app_config
 
 pytestmark = pytest.mark.postgres_only
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, create_postgres_database, drop_postgres_database
+from tests.helpers.stacks import ROOT, create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.postgres_only
 

@@ -16,7 +16,7 @@ from backend.errors import Conflict, NotFound
 from backend.extensions import db
 from backend.identity.access import public
 from backend.web import Blueprint
-from tests.conftest import app_config
+from tests.helpers.stacks import app_config
 
 PROBLEM = "application/problem+json"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend import create_app
-from tests.conftest import Stack, app_config
+from tests.helpers.stacks import Stack, app_config
 
 
 def test_healthz(client):

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 
 from backend import create_app
 from backend.extensions import db
-from tests.conftest import Stack, app_config, create_postgres_database, drop_postgres_database
+from tests.helpers.stacks import Stack, app_config, create_postgres_database, drop_postgres_database
 
 
 def test_head_is_exactly_the_models(ctx):

@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers.stacks import ROOT
 from tests.test_deploy import free_port
 
 # It starts its own SQLite server: once per run is enough (the PostgreSQL stack's turn).

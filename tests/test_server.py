@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers.stacks import ROOT
 from tests.test_deploy import free_port
 
 pytestmark = pytest.mark.postgres_only  # one gunicorn for the run is enough

@@ -10,8 +10,8 @@ import time_machine
 
 from backend.catalog.models import CatalogAuditRecord
 from backend.extensions import db
-from tests.conftest import bearer
-from tests.dossiers.conftest import refreshed
+from tests.helpers.dossiers import refreshed
+from tests.helpers.signin import bearer
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 
@@ -223,7 +223,7 @@ def test_pilot_figures_cover_the_pilot(client, make_staff, app):
 
 
 def _file_pilot_dossiers(app, *, online, counter):
-    from tests.reports.conftest import Builder
+    from tests.helpers.reports import Builder
 
     with app.app_context():
         builder = Builder()

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers.stacks import ROOT
 
 PHONE = "0912345678"
 PHONE_E164 = "+84912345678"

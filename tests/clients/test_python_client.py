@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from tests.clients import journey
-from tests.conftest import ROOT, outbox_lines
+from tests.helpers.signin import outbox_lines
+from tests.helpers.stacks import ROOT
 from tests.providers.oidc_provider import serving
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from tests.clients import journey
-from tests.conftest import IN_CI, ROOT
+from tests.helpers.stacks import IN_CI, ROOT
 from tests.providers.oidc_provider import serving
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]

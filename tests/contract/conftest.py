@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from backend.extensions import db
-from tests.conftest import _empty_tables, _flush_redis
 from tests.contract.headers import CheckedClient, HeaderContract, checked_client
+from tests.helpers.stacks import empty_tables, flush_redis
 from tests.providers.oidc_provider import LoopbackProvider, serving
 from tests.security.world import build
 from tests.test_openapi import generated
@@ -22,7 +22,7 @@ def contract(app) -> HeaderContract:
 def world(app, contract):
     """Citizens, officers, dossiers, petitions and a provider, made through the API once per
     module and committed; every answer on the way is checked against the document too."""
-    _flush_redis(app)
+    flush_redis(app)
     provider = LoopbackProvider()
     default_client = app.test_client_class
     app.test_client_class = type("Checked", (CheckedClient,), {"contract": contract})
@@ -37,8 +37,8 @@ def world(app, contract):
         app.test_client_class = default_client
         with app.app_context():
             db.session.remove()
-            _empty_tables()
-        _flush_redis(app)
+            empty_tables()
+        flush_redis(app)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tests.conftest import IsolatedClient
 from tests.contract.document import resolve
+from tests.helpers.stacks import IsolatedClient
 
 TRANSPORT = frozenset(
     {

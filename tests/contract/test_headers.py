@@ -16,11 +16,11 @@ import io
 import sqlalchemy as sa
 
 from backend.extensions import db
-from tests.conftest import bearer, sign_in_with_code
 from tests.contract.document import operations
 from tests.contract.headers import HeaderContract
-from tests.engagement.conftest import PETITION
-from tests.providers.conftest import browser_login, pkce
+from tests.helpers.engagement import PETITION
+from tests.helpers.providers import browser_login, pkce
+from tests.helpers.signin import bearer, sign_in_with_code
 from tests.security.world import BIRTH, BIRTH_DATA, PILOT, WARD
 from tests.storage.samples import pdf, png
 

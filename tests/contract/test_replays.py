@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from tests.conftest import bearer
-from tests.dossiers.conftest import BIRTH, BIRTH_DATA
+from tests.helpers.dossiers import BIRTH, BIRTH_DATA
+from tests.helpers.signin import bearer
 from tests.storage.samples import png
 
 DRAFT = {"procedure_code": BIRTH, "data": BIRTH_DATA}

@@ -127,7 +127,7 @@ def test_replacing_and_removing_an_attachment(filing, client):
 def test_attached_file_is_downloadable_by_its_citizen_and_officers_only(
     filing, filing_b, client, receiver, outsider
 ):
-    from tests.conftest import bearer
+    from tests.helpers.signin import bearer
 
     receipt = filing.filed()
     url = f"/api/v1/dossiers/{receipt['id']}/attachments/giay_chung_sinh/content"

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from backend.dossiers.models import Dossier, DossierEvent
 from backend.extensions import db
-from tests.dossiers.conftest import Filing
+from tests.helpers.dossiers import Filing
 
 pytestmark = [pytest.mark.committing, pytest.mark.postgres_only]
 

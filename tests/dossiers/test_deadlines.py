@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from tests.conftest import bearer
-from tests.dossiers.conftest import BIRTH_DATA, Filing, officer_post, refreshed
+from tests.helpers.dossiers import BIRTH_DATA, Filing, officer_post, refreshed
+from tests.helpers.signin import bearer
 
 VN = timezone(timedelta(hours=7))
 BIRTH = "1.001193"  # 8 working hours

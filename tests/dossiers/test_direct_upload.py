@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.storage.conftest import new_s3_store, s3_endpoint, s3_test_client  # noqa: F401
+from tests.helpers.storage import new_s3_store
+from tests.storage.conftest import s3_endpoint, s3_test_client  # noqa: F401 - shared fixtures
 from tests.storage.samples import jpeg, png
 
 

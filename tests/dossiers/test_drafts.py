@@ -8,8 +8,8 @@ from backend.catalog.models import Procedure, ProcedureStatus
 from backend.catalog.services import add_pilot_member, move_procedure
 from backend.dossiers.models import Dossier
 from backend.extensions import db
-from tests.conftest import bearer
-from tests.dossiers.conftest import BIRTH, BIRTH_DATA
+from tests.helpers.dossiers import BIRTH, BIRTH_DATA
+from tests.helpers.signin import bearer
 
 PILOT = "1.000656"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import bearer
-from tests.dossiers.conftest import officer_post, upload_result
+from tests.helpers.dossiers import officer_post, upload_result
+from tests.helpers.signin import bearer
 
 
 def test_whole_lifecycle(client, filing, receiver, leader):

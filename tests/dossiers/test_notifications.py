@@ -10,8 +10,8 @@ from backend.db import utcnow as _now
 from backend.dossiers.sweeps import send_officer_digests
 from backend.extensions import db
 from backend.notifications.models import Notification
-from tests.conftest import bearer, outbox_lines
-from tests.dossiers.conftest import officer_post
+from tests.helpers.dossiers import officer_post
+from tests.helpers.signin import bearer, outbox_lines
 
 
 def kinds(app) -> list[str]:

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from backend.dossiers.models import Dossier
 from backend.extensions import db
-from tests.conftest import bearer
-from tests.dossiers.conftest import officer_post, refreshed, upload_result
+from tests.helpers.dossiers import officer_post, refreshed, upload_result
+from tests.helpers.signin import bearer
 
 
 def spent(app, dossier_id) -> int | None:

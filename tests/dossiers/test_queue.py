@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import bearer, outbox_lines
-from tests.dossiers.conftest import BIRTH_DATA, officer_post, refreshed
+from tests.helpers.dossiers import BIRTH_DATA, officer_post, refreshed
+from tests.helpers.signin import bearer, outbox_lines
 
 
 def queue(client, tokens, **query):

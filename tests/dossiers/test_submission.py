@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from backend.catalog.services import import_catalog
 from backend.dossiers.models import Dossier
 from backend.extensions import db
-from tests.dossiers.conftest import BIRTH_DATA
+from tests.helpers.dossiers import BIRTH_DATA
 
 
 def codes(app) -> list[str]:

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from backend.dossiers.models import DossierEvent
 from backend.extensions import db
-from tests.conftest import bearer
-from tests.dossiers.conftest import officer_post, refreshed, upload_result
+from tests.helpers.dossiers import officer_post, refreshed, upload_result
+from tests.helpers.signin import bearer
 
 
 @pytest.fixture

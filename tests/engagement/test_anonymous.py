@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.conftest import DEVICE, last_code, outbox_lines
-from tests.engagement.conftest import PETITION, phone_proof, send
+from tests.helpers.engagement import PETITION, phone_proof, send
+from tests.helpers.signin import DEVICE, last_code, outbox_lines
 
 
 def test_a_proven_phone_files_and_follows_its_petition(app, client):
@@ -92,7 +92,7 @@ def test_anonymous_retries_are_keyed_by_the_phone(app, client):
 
 
 def test_an_anonymous_sender_hears_of_the_answer_by_sms(app, client, make_staff):
-    from tests.engagement.conftest import officer_step
+    from tests.helpers.engagement import officer_step
 
     answerer = make_staff("0911100004", agency="001.01.00.H56", role="feedback_officer")[0]
     feedback_id = send(client, phone_proof(app, client)).get_json()["id"]

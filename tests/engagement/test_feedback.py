@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from backend.engagement.models import FeedbackEvent
 from backend.extensions import db
-from tests.conftest import bearer
-from tests.dossiers.conftest import refreshed
-from tests.engagement.conftest import JUSTICE, PETITION, PROVINCE, officer_step, send
+from tests.helpers.dossiers import JUSTICE, refreshed
+from tests.helpers.engagement import PETITION, PROVINCE, officer_step, send
+from tests.helpers.signin import bearer
 from tests.storage.samples import png
 
 

@@ -10,7 +10,7 @@ from backend.dossiers.models import Dossier
 from backend.engagement.models import SatisfactionLevel
 from backend.engagement.services.ratings import level_of
 from backend.extensions import db
-from tests.dossiers.conftest import officer_post
+from tests.helpers.dossiers import officer_post
 
 ANSWERS = {"time": 5, "staff_attitude": 4, "clarity": 4, "online_ease": 3, "comment": "Nhanh"}
 

@@ -26,8 +26,8 @@ from backend.identity.models import Account, AccountKind
 from backend.identity.services import sessions
 from backend.notifications import jobs, sweeps
 from backend.notifications.models import Notification, NotificationStatus
-from tests.dossiers.conftest import BIRTH, BIRTH_DATA
-from tests.failure.conftest import app_env, in_process_app, migrate_and_seed, wait_for
+from tests.helpers.dossiers import BIRTH, BIRTH_DATA
+from tests.helpers.processes import app_env, in_process_app, migrate_and_seed, wait_for
 from tests.storage.samples import png
 
 TIMEOUT = 10  # seconds: a request slower than this counts as a hang

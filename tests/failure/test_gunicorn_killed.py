@@ -27,14 +27,18 @@ from rq import SimpleWorker
 from backend.db import utcnow
 from backend.dossiers.models import Dossier, DossierEvent, DossierStatus
 from backend.extensions import db
-from backend.identity.models import Account, AccountKind
-from backend.identity.services import sessions
 from backend.notifications import jobs, sweeps
 from backend.notifications.models import Notification, NotificationStatus
-from tests.conftest import outbox_lines
-from tests.dossiers.conftest import BIRTH, BIRTH_DATA
-from tests.failure.conftest import app_env, in_process_app, log_tail, migrate_and_seed, wait_for
-from tests.storage.samples import png
+from tests.helpers.processes import (
+    app_env,
+    citizens_signed_in,
+    draft_over_http,
+    in_process_app,
+    log_tail,
+    migrate_and_seed,
+    wait_for,
+)
+from tests.helpers.signin import outbox_lines
 
 CITIZENS = 24
 CLIENTS = 6
@@ -59,48 +63,16 @@ def deployment(database, redis_server, tmp_path):
         db.engine.dispose()
 
 
-def _sign_in_citizens(app, count: int) -> list[dict]:
-    """Citizens with a session each, made through the same service as a phone sign-in."""
-    now = utcnow()
-    tokens = []
-    with app.app_context():
-        for number in range(count):
-            account = Account(kind=AccountKind.CITIZEN, phone=f"+8491{number:07d}", created_at=now)
-            db.session.add(account)
-            db.session.flush()
-            pair = sessions.start_session(
-                account=account, acr=0, amr=["otp"], mfa_complete=True, device=DEVICE, now=now
-            )
-            tokens.append({"Authorization": f"Bearer {pair.access_token}"})
-        db.session.commit()
-        db.session.remove()
-    return tokens
-
-
 def _prepare_draft(base: str, headers: dict, number: int) -> str:
     """A draft with its birth certificate attached, and the phone's push token registered."""
-    with requests.Session() as http:
-        http.headers.update(headers)
-        device = http.post(
-            f"{base}/api/v1/me/devices",
-            json={"token": f"push-token-{number:04d}-{uuid.uuid4().hex}", "platform": "android"},
-            timeout=30,
-        )
-        assert device.status_code == 201, device.text
-        draft = http.post(
-            f"{base}/api/v1/dossiers",
-            json={"procedure_code": BIRTH, "data": BIRTH_DATA},
-            timeout=30,
-        )
-        assert draft.status_code == 201, draft.text
-        dossier_id = draft.json()["id"]
-        attached = http.post(
-            f"{base}/api/v1/dossiers/{dossier_id}/attachments/giay_chung_sinh",
-            files={"file": ("chung-sinh.png", png(), "image/png")},
-            timeout=30,
-        )
-        assert attached.status_code == 201, attached.text
-    return dossier_id
+    device = requests.post(
+        f"{base}/api/v1/me/devices",
+        json={"token": f"push-token-{number:04d}-{uuid.uuid4().hex}", "platform": "android"},
+        headers=headers,
+        timeout=30,
+    )
+    assert device.status_code == 201, device.text
+    return draft_over_http(base, headers)
 
 
 @dataclass
@@ -167,7 +139,7 @@ def test_gunicorn_workers_killed_during_submissions_lose_and_duplicate_nothing(
 ):
     env, app = deployment
     server = gunicorn(env, workers=2)
-    headers = _sign_in_citizens(app, CITIZENS)
+    headers = citizens_signed_in(app, [f"+8491{n:07d}" for n in range(CITIZENS)])
     with ThreadPoolExecutor(CLIENTS) as pool:
         drafts = list(
             pool.map(lambda n: _prepare_draft(server.url, headers[n], n), range(CITIZENS))

@@ -21,7 +21,7 @@ from backend.identity.models import Account, AccountKind
 from backend.notifications import sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from backend.notifications.services import notify
-from tests.failure.conftest import app_env, in_process_app, log_tail, migrate_and_seed, wait_for
+from tests.helpers.processes import app_env, in_process_app, log_tail, migrate_and_seed, wait_for
 
 F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named in the fcntl module from Python 3.12 on
 FEES_DUE = {"dossier_id": "01J0000000000000000000TEST", "code": "001.01.00.H56-261130-0001"}

@@ -15,14 +15,15 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from backend.db import utcnow
 from backend.dossiers.models import DossierEvent
 from backend.extensions import db
-from backend.identity.models import Account, AccountKind
-from backend.identity.services import sessions
-from tests.dossiers.conftest import BIRTH, BIRTH_DATA
-from tests.failure.conftest import app_env, in_process_app, migrate_and_seed
-from tests.storage.samples import png
+from tests.helpers.processes import (
+    app_env,
+    citizens_signed_in,
+    draft_over_http,
+    in_process_app,
+    migrate_and_seed,
+)
 
 DEVICE = {"name": "Test phone", "platform": "android", "app_version": "1.0.0"}
 OTP_PER_IP = 3
@@ -47,24 +48,9 @@ def two(database, redis_server, gunicorn, tmp_path):
         db.engine.dispose()
 
 
-def _citizen(app, phone: str) -> dict:
-    """A citizen with a session, made through the same service as a phone sign-in."""
-    now = utcnow()
-    with app.app_context():
-        account = Account(kind=AccountKind.CITIZEN, phone=phone, created_at=now)
-        db.session.add(account)
-        db.session.flush()
-        pair = sessions.start_session(
-            account=account, acr=0, amr=["otp"], mfa_complete=True, device=DEVICE, now=now
-        )
-        db.session.commit()
-        db.session.remove()
-    return {"Authorization": f"Bearer {pair.access_token}"}
-
-
 def test_a_session_revoked_through_one_process_is_refused_by_the_other(two):
     first, second, app = two
-    headers = _citizen(app, "+84910000001")
+    headers = citizens_signed_in(app, ["+84910000001"])[0]
     assert requests.get(f"{second.url}/api/v1/me", headers=headers, timeout=10).status_code == 200
 
     out = requests.post(f"{first.url}/api/v1/auth/logout", headers=headers, timeout=10)
@@ -92,25 +78,6 @@ def test_a_rate_limit_counts_the_requests_of_both_processes(two):
     assert answers[-1].headers["Content-Type"] == "application/problem+json"
 
 
-def _draft(base: str, headers: dict) -> str:
-    with requests.Session() as http:
-        http.headers.update(headers)
-        draft = http.post(
-            f"{base}/api/v1/dossiers",
-            json={"procedure_code": BIRTH, "data": BIRTH_DATA},
-            timeout=30,
-        )
-        assert draft.status_code == 201, draft.text
-        dossier_id = draft.json()["id"]
-        attached = http.post(
-            f"{base}/api/v1/dossiers/{dossier_id}/attachments/giay_chung_sinh",
-            files={"file": ("chung-sinh.png", png(), "image/png")},
-            timeout=30,
-        )
-        assert attached.status_code == 201, attached.text
-    return dossier_id
-
-
 def _submits(app, dossier_id: str) -> int:
     with app.app_context():
         count = db.session.scalar(
@@ -124,8 +91,8 @@ def _submits(app, dossier_id: str) -> int:
 
 def test_a_retry_sent_to_the_other_process_replays_the_first_answer(two):
     first, second, app = two
-    headers = _citizen(app, "+84910000002")
-    dossier_id = _draft(first.url, headers)
+    headers = citizens_signed_in(app, ["+84910000002"])[0]
+    dossier_id = draft_over_http(first.url, headers)
     key = {"Idempotency-Key": str(uuid.uuid4())}
     path = f"/api/v1/dossiers/{dossier_id}/submit"
 
@@ -140,8 +107,8 @@ def test_a_retry_sent_to_the_other_process_replays_the_first_answer(two):
 
 def test_the_same_submission_sent_to_both_at_once_is_done_once(two):
     first, second, app = two
-    headers = _citizen(app, "+84910000003")
-    dossier_id = _draft(first.url, headers)
+    headers = citizens_signed_in(app, ["+84910000003"])[0]
+    dossier_id = draft_over_http(first.url, headers)
     key = {"Idempotency-Key": str(uuid.uuid4())}
     path = f"/api/v1/dossiers/{dossier_id}/submit"
     receipts: dict[str, requests.Response] = {}

@@ -21,7 +21,7 @@ from backend.identity.models import (
     SecurityEvent,
 )
 from backend.identity.services import sessions
-from tests.conftest import DEVICE, bearer
+from tests.helpers.signin import DEVICE, bearer
 
 WARD = "001.01.00.H56"
 JUSTICE = "000.00.17.H56"

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from backend.crypto import vault
 from backend.extensions import db
 from backend.identity.models import Account
-from tests.conftest import bearer
+from tests.helpers.signin import bearer
 
 
 def verify_identity(app, account_id: str, national_id: str) -> None:

@@ -19,7 +19,8 @@ from backend.extensions import db
 from backend.identity.models import Account, OtpChallenge, SecurityEvent
 from backend.notifications import sweeps
 from backend.notifications.models import Notification, NotificationStatus
-from tests.conftest import DEVICE, app_config, last_code, outbox_lines
+from tests.helpers.signin import DEVICE, last_code, outbox_lines
+from tests.helpers.stacks import app_config
 
 PHONE = "+84912345678"
 START = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)

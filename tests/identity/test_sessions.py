@@ -9,7 +9,7 @@ import time_machine
 
 from backend.extensions import db
 from backend.identity.models import SecurityEvent
-from tests.conftest import bearer
+from tests.helpers.signin import bearer
 
 
 def refresh(client, token, *, form=False):

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.browser import requested_urls
-from tests.conftest import bearer, sign_in_with_code
+from tests.helpers.signin import bearer, sign_in_with_code
 from tests.providers.oidc_provider import serving
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]

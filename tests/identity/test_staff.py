@@ -11,7 +11,7 @@ import time_machine
 
 from backend.extensions import db
 from backend.identity.models import SecurityEvent
-from tests.conftest import DEVICE, bearer, last_code
+from tests.helpers.signin import DEVICE, bearer, last_code
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 PROVINCE = "000.00.00.H56"

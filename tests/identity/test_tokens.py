@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from backend.identity import tokens
-from tests.conftest import bearer
+from tests.helpers.signin import bearer
 
 
 def b64(data: dict | bytes) -> str:

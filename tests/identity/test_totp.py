@@ -12,7 +12,7 @@ import time_machine
 from backend.crypto import CannotDecrypt, vault
 from backend.extensions import db
 from backend.identity.models import RecoveryCode, TotpCredential
-from tests.conftest import bearer
+from tests.helpers.signin import bearer
 
 START = datetime(2026, 11, 30, 2, 0, 5, tzinfo=UTC)  # 5 s into a 30 s step
 

@@ -14,7 +14,7 @@ from backend.extensions import db
 from backend.notifications import delivery, sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from backend.notifications.services import notify
-from tests.notifications.conftest import DOSSIER, add_citizen
+from tests.helpers.notifications import DOSSIER, add_citizen
 from tests.notifications.loopback import SmsGateway, serve
 
 Status = NotificationStatus

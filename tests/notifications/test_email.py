@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from backend.extensions import db
 from backend.notifications.models import Notification, NotificationPreference, NotificationStatus
 from backend.notifications.services import notify
-from tests.notifications.conftest import DOSSIER, add_citizen
+from tests.helpers.notifications import DOSSIER, add_citizen
 
 Status = NotificationStatus
 

@@ -12,8 +12,8 @@ from backend.notifications.models import Channel, Notification, NotificationStat
 from backend.notifications.models import NotificationPreference as Preference
 from backend.notifications.services import notify, notify_phone
 from backend.notifications.templates import MissingData, UnknownKind
-from tests.conftest import outbox_lines
-from tests.notifications.conftest import DOSSIER, add_citizen, add_device
+from tests.helpers.notifications import DOSSIER, add_citizen, add_device
+from tests.helpers.signin import outbox_lines
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from backend.extensions import db
 from backend.notifications import sweeps
 from backend.notifications.models import Device, Notification, NotificationStatus
 from backend.notifications.services import notify
-from tests.notifications.conftest import DOSSIER, add_citizen, add_device
+from tests.helpers.notifications import DOSSIER, add_citizen, add_device
 from tests.notifications.loopback import FakeFcm, serve
 
 Status = NotificationStatus

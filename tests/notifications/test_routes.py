@@ -10,8 +10,8 @@ import time_machine
 from backend.extensions import db
 from backend.notifications.models import Device
 from backend.notifications.services import notify
-from tests.conftest import bearer
-from tests.notifications.conftest import DOSSIER
+from tests.helpers.notifications import DOSSIER
+from tests.helpers.signin import bearer
 
 TOKEN = "fcm-token-" + "x" * 40
 

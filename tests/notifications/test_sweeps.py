@@ -14,7 +14,7 @@ from backend.identity.models import AccountKind, OtpChallenge, Session
 from backend.notifications import sweeps
 from backend.notifications.models import Device, Notification, NotificationStatus
 from backend.notifications.services import notify
-from tests.notifications.conftest import DOSSIER, add_citizen, add_device
+from tests.helpers.notifications import DOSSIER, add_citizen, add_device
 
 
 @pytest.fixture

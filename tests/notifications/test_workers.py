@@ -23,8 +23,8 @@ from backend.extensions import db
 from backend.notifications import dispatch, jobs, sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from backend.notifications.services import notify
-from tests.conftest import app_config
-from tests.notifications.conftest import DOSSIER, add_citizen
+from tests.helpers.notifications import DOSSIER, add_citizen
+from tests.helpers.stacks import app_config
 from tests.notifications.loopback import SmsGateway, serve
 
 pytestmark = [pytest.mark.committing, pytest.mark.postgres_only]

@@ -16,8 +16,9 @@ from backend.crypto import vault
 from backend.extensions import db
 from backend.providers.exchange import secret_context
 from backend.providers.models import IdentityProvider
-from tests.conftest import app_config, bearer
-from tests.providers.conftest import query_of
+from tests.helpers.providers import query_of
+from tests.helpers.signin import bearer
+from tests.helpers.stacks import app_config
 from tests.providers.oidc_provider import CLIENT_ID, CLIENT_SECRET
 
 PROVINCE = "000.00.00.H56"

@@ -16,8 +16,7 @@ from joserfc import jwt
 from backend.extensions import db
 from backend.providers import registry
 from backend.providers.idtoken import IdTokenInvalid, access_token_hash, verify_id_token
-from tests.conftest import bearer
-from tests.providers.conftest import (
+from tests.helpers.providers import (
     BrowserLeg,
     browser_login,
     come_back,
@@ -28,6 +27,7 @@ from tests.providers.conftest import (
     session_count,
     start,
 )
+from tests.helpers.signin import bearer
 from tests.providers.oidc_provider import LoopbackProvider, b64, new_ec, new_rsa, serving
 
 

@@ -7,8 +7,7 @@ import sqlalchemy as sa
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind
 from backend.providers.models import IdentityLink
-from tests.conftest import bearer
-from tests.providers.conftest import (
+from tests.helpers.providers import (
     APP_REDIRECT,
     BrowserLeg,
     browser_login,
@@ -21,6 +20,7 @@ from tests.providers.conftest import (
     session_count,
     start,
 )
+from tests.helpers.signin import bearer
 
 
 def link_leg(client, tokens: dict, slug: str = "testidp") -> BrowserLeg:

@@ -11,9 +11,7 @@ from backend.crypto import vault
 from backend.extensions import db
 from backend.identity.models import Account
 from backend.providers.models import ClientAuthMethod, IdentityLink, LoginTransaction
-from tests.conftest import bearer
-from tests.identity.test_tokens import parts
-from tests.providers.conftest import (
+from tests.helpers.providers import (
     APP_REDIRECT,
     browser_login,
     come_back,
@@ -24,6 +22,8 @@ from tests.providers.conftest import (
     session_count,
     start,
 )
+from tests.helpers.signin import bearer
+from tests.identity.test_tokens import parts
 from tests.providers.oidc_provider import new_ec, new_rsa
 
 

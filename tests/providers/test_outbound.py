@@ -24,7 +24,7 @@ from flask import Flask, redirect, request
 from backend import config as config_module
 from backend.providers import remote
 from backend.providers.outbound import is_public, new_session
-from tests.providers.conftest import (
+from tests.helpers.providers import (
     browser_login,
     come_back,
     follow_provider,

@@ -6,8 +6,7 @@ import oidc_provider_mock
 import pytest
 
 from backend.providers.models import ClientAuthMethod
-from tests.conftest import bearer
-from tests.providers.conftest import (
+from tests.helpers.providers import (
     browser_login,
     come_back,
     follow_provider,
@@ -17,6 +16,7 @@ from tests.providers.conftest import (
     session_count,
     start,
 )
+from tests.helpers.signin import bearer
 
 PERSON = oidc_provider_mock.User(
     sub="mock-citizen-7",

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import bearer
-from tests.reports.conftest import HA_LONG, JUSTICE, Q1, WARD
+from tests.helpers.reports import HA_LONG, JUSTICE, Q1, WARD
+from tests.helpers.signin import bearer
 
 # --- the ward and the police below it, 1/1 - 31/3/2026 (see the table in conftest.py) ---
 WARD_TOTALS = {

@@ -8,7 +8,7 @@ import pytest
 
 from backend.catalog.models import Procedure
 from backend.reports.indicators import Figures, share, upgrade_check
-from tests.reports.conftest import MARRIAGE, Q1, WARD, build, vn
+from tests.helpers.reports import MARRIAGE, Q1, WARD, build, vn
 
 
 def quarter_with(app, *, online: int, counter: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.extensions import db
-from tests.conftest import _empty_tables, _flush_redis
+from tests.helpers.stacks import empty_tables, flush_redis
 from tests.providers.oidc_provider import LoopbackProvider, serving
 from tests.security.world import build
 
@@ -13,7 +13,7 @@ from tests.security.world import build
 @pytest.fixture(scope="module")
 def world(app):
     """Built and committed once per stack; every request below runs in a rolled-back savepoint."""
-    _flush_redis(app)
+    flush_redis(app)
     provider = LoopbackProvider()
     try:
         with serving(provider.app) as base:
@@ -22,5 +22,5 @@ def world(app):
     finally:
         with app.app_context():
             db.session.remove()
-            _empty_tables()
-        _flush_redis(app)
+            empty_tables()
+        flush_redis(app)

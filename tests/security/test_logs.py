@@ -13,11 +13,15 @@ import logging
 import pytest
 
 from backend.observability import JsonFormatter
-from tests.conftest import bearer
-from tests.dossiers import conftest as dossiers
-from tests.engagement.conftest import PETITION, phone_proof
+from tests.dossiers import conftest as dossier_fixtures
+from tests.helpers import dossiers
+from tests.helpers.engagement import PETITION, phone_proof
+from tests.helpers.signin import bearer
 
-_catalog, clock = dossiers._catalog, dossiers.clock  # the demo catalog at Monday 9:00
+_catalog, clock = (
+    dossier_fixtures._catalog,
+    dossier_fixtures.clock,
+)  # the demo catalog at Monday 9:00
 PHONE, PROOF_PHONE = "0912345678", "0977000111"
 NATIONAL_ID = dossiers.BIRTH_DATA["mother_national_id"]  # 022199001234
 

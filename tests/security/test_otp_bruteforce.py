@@ -22,7 +22,7 @@ from backend.extensions import db
 from backend.identity.models import AccountKind, OtpChallenge, SecurityEvent, Session
 from backend.identity.services import otp
 from backend.phones import to_e164
-from tests.conftest import DEVICE, last_code, outbox_lines
+from tests.helpers.signin import DEVICE, last_code, outbox_lines
 
 pytestmark = [pytest.mark.committing, pytest.mark.postgres_only]
 

@@ -18,7 +18,7 @@ from joserfc.jwk import ECKey
 
 from backend.errors import PROBLEM_CONTENT_TYPE
 from backend.identity import tokens
-from tests.conftest import bearer
+from tests.helpers.signin import bearer
 from tests.identity.test_tokens import b64, parts
 
 

@@ -12,7 +12,7 @@ import time
 import pyotp
 import pytest
 
-from tests.conftest import bearer
+from tests.helpers.signin import bearer
 
 ENDPOINTS = [
     "/api/v1/auth/step-up",

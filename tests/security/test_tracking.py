@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 
 from backend.dossiers.services.tracking import ALPHABET, SECRET_CHARACTERS
-from tests.conftest import bearer
-from tests.dossiers import conftest as dossiers
+from tests.dossiers import conftest as dossier_fixtures
+from tests.helpers import dossiers
+from tests.helpers.signin import bearer
 
-_catalog, clock, filing = dossiers._catalog, dossiers.clock, dossiers.filing
-receiver = dossiers.receiver
+_catalog, clock, filing = dossier_fixtures._catalog, dossier_fixtures.clock, dossier_fixtures.filing
+receiver = dossier_fixtures.receiver
 
 
 def lookup(client, code: str, address: str, **query):

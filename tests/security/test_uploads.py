@@ -16,12 +16,12 @@ import zlib
 import pytest
 
 from backend.errors import PROBLEM_CONTENT_TYPE
-from tests.dossiers import conftest as dossiers
+from tests.dossiers import conftest as dossier_fixtures
 from tests.dossiers.test_attachments import stored
 from tests.storage.samples import HTML, jpeg, pdf, pdf_with_stream, png, png_chunk, zip_archive
 
 # The ward, its catalog and citizen A filing through the API, at Monday 9:00 (shared fixtures).
-_catalog, clock, filing = dossiers._catalog, dossiers.clock, dossiers.filing
+_catalog, clock, filing = dossier_fixtures._catalog, dossier_fixtures.clock, dossier_fixtures.filing
 
 INFLATED = 256 * 1024 * 1024  # what the bombs below would become if anything inflated them
 

@@ -23,14 +23,9 @@ from backend.catalog.services import import_catalog
 from backend.db import utcnow
 from backend.extensions import db
 from backend.phones import to_e164
-from tests.conftest import (
-    bearer,
-    last_code,
-    sign_in_with_code,
-    staff_with_authenticator,
-)
-from tests.dossiers.conftest import BIRTH_DATA
-from tests.engagement.conftest import PETITION
+from tests.helpers.dossiers import BIRTH_DATA
+from tests.helpers.engagement import PETITION
+from tests.helpers.signin import bearer, last_code, sign_in_with_code, staff_with_authenticator
 from tests.providers.oidc_provider import CLIENT_ID, CLIENT_SECRET
 from tests.storage.samples import pdf, png
 

@@ -14,8 +14,8 @@ from backend.extensions import db
 from backend.storage import create_store, get_store, new_key
 from backend.storage.local import LocalStore
 from backend.storage.s3 import S3Store
-from tests.conftest import app_config
-from tests.storage.conftest import S3_REGION
+from tests.helpers.stacks import app_config
+from tests.helpers.storage import S3_REGION
 
 
 @pytest.fixture

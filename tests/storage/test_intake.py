@@ -24,8 +24,8 @@ from backend.storage.intake import (
 )
 from backend.storage.local import LocalStore
 from backend.storage.sniff import FileType
+from tests.helpers.storage import stored_objects
 from tests.storage import samples
-from tests.storage.conftest import stored_objects
 
 SLOT_TYPES = ["pdf", "jpeg", "png", "heic"]
 LIMIT = 1024 * 1024

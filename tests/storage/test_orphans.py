@@ -19,7 +19,7 @@ from backend.notifications import sweeps
 from backend.storage import new_key, orphans
 from backend.storage.local import TEMP_PREFIX, LocalStore
 from backend.storage.s3 import S3Store
-from tests.storage.conftest import S3_PREFIX, s3_client, stored_objects
+from tests.helpers.storage import S3_PREFIX, s3_client, stored_objects
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from backend.db import utcnow
 from backend.extensions import db
 from backend.storage import orphans
 from backend.storage.local import LocalStore
-from tests.conftest import _empty_tables, _flush_redis
+from tests.helpers.stacks import empty_tables, flush_redis
+from tests.helpers.storage import new_s3_store
 from tests.providers.oidc_provider import LoopbackProvider, serving
 from tests.security.world import build
-from tests.storage.conftest import new_s3_store
 
 
 @pytest.fixture(scope="module", params=["local", "s3"])
@@ -31,7 +31,7 @@ def world_store(request, app, tmp_path_factory):
         store = new_s3_store(request.getfixturevalue("s3_test_client"))
     before = app.extensions.get("storage")
     app.extensions["storage"] = store
-    _flush_redis(app)
+    flush_redis(app)
     provider = LoopbackProvider()
     try:
         with serving(provider.app) as base:
@@ -42,8 +42,8 @@ def world_store(request, app, tmp_path_factory):
         app.extensions["storage"] = before
         with app.app_context():
             db.session.remove()
-            _empty_tables()
-        _flush_redis(app)
+            empty_tables()
+        flush_redis(app)
 
 
 def test_a_month_later_the_sweep_removes_none_of_the_apis_own_blobs(app, ctx, world_store):

@@ -20,8 +20,8 @@ import requests
 import time_machine
 
 from backend.storage import new_key
+from tests.helpers.storage import S3_PREFIX, stored_objects
 from tests.storage import samples
-from tests.storage.conftest import S3_PREFIX, stored_objects
 
 
 def post_form(upload, content: bytes, filename: str = "photo.png") -> requests.Response:

@@ -20,7 +20,7 @@ from backend.storage import (
 )
 from backend.storage.local import LocalStore
 from backend.storage.s3 import MIN_PART_SIZE, S3Store
-from tests.storage.conftest import s3_client, stored_objects
+from tests.helpers.storage import s3_client, stored_objects
 
 
 def payload(size: int, seed: int = 7) -> bytes:

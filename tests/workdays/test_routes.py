@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import bearer
+from tests.helpers.signin import bearer
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 URL = "/api/v1/admin/calendar/overrides"
