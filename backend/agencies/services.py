@@ -39,6 +39,22 @@ def get_agency(*, code: str) -> Agency:
     return agency
 
 
+def agency_in_scope(*, code: str, scope: frozenset[str]) -> Agency:
+    """The agency with this code if it lies in ``scope``; any other looks like it does not exist."""
+    agency = get_agency(code=code)
+    if agency.id not in scope:
+        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
+    return agency
+
+
+def any_top_level(agency_ids: frozenset[str]) -> bool:
+    """Whether one of these agencies has no parent: a ministry, a province."""
+    if not agency_ids:
+        return False
+    top = sa.select(Agency.id).where(Agency.id.in_(agency_ids), Agency.parent_id.is_(None))
+    return db.session.scalar(sa.select(top.exists())) is True
+
+
 def with_descendants(agency_ids: set[str] | frozenset[str]) -> set[str]:
     """The given agencies and every agency below them (one recursive query)."""
     if not agency_ids:

@@ -16,7 +16,8 @@ from functools import cached_property, wraps
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 
-from backend.agencies.services import with_descendants
+from backend.agencies.models import Agency
+from backend.agencies.services import agency_in_scope, any_top_level, with_descendants
 from backend.db import utcnow
 from backend.errors import DomainError
 from backend.extensions import db
@@ -117,6 +118,16 @@ class Principal:
 
     def can(self, permission: str, agency_id: str) -> bool:
         return agency_id in self.agencies_for(permission)
+
+    # The two questions every administration route asks, answered here only.
+    def agency(self, permission: str, code: str) -> Agency:
+        """The agency with this code if ``permission`` reaches it; any other looks absent (404)."""
+        return agency_in_scope(code=code, scope=self.agencies_for(permission))
+
+    def holds_at_top(self, permission: str) -> bool:
+        """Whether ``permission`` is held at a ministry or a province (an agency with no parent):
+        what national decisions (the calendar, level-2 providers) need."""
+        return any_top_level(self.agencies_for(permission))
 
 
 def current_principal() -> Principal | None:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from backend.agencies.models import Agency
-from backend.agencies.services import AgencyNotFound, get_agency
 from backend.apiheaders import LOCATION
 from backend.db import utcnow
-from backend.extensions import db
 from backend.identity.access import Forbidden, require_principal, staff_required
 from backend.identity.services.accounts import get_staff
 from backend.providers import linking, registry, schemas
@@ -57,8 +52,7 @@ def _check_levels(acr_levels: dict | None) -> None:
     is not limited)."""
     if not acr_levels or 2 not in acr_levels.values():
         return
-    top = sa.select(Agency.id).where(Agency.id.in_(_visible()), Agency.parent_id.is_(None))
-    if db.session.scalar(sa.select(top.exists())) is not True:
+    if not require_principal().holds_at_top(MANAGE):
         raise TopAdministratorNeeded()
 
 
@@ -80,9 +74,7 @@ def list_providers():
 @blp.alt_response(409, response="CONFLICT")
 def create_provider(data):
     """Plug in a provider; enabled only if its discovery document checks out"""
-    agency = get_agency(code=data["agency"])
-    if agency.id not in _visible():
-        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
+    require_principal().agency(MANAGE, data["agency"])
     _check_levels(data.get("acr_levels"))
     provider = registry.create_provider(
         data=data,

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from backend.agencies.services import AgencyNotFound, get_agency, with_descendants
+from backend.agencies.services import with_descendants
 from backend.catalog.admin.services import pilot_period
 from backend.catalog.models import Procedure
 from backend.catalog.services import ProcedureNotFound
@@ -28,9 +28,7 @@ def quality_report(
     now: datetime,
 ) -> indicators.QualityReport:
     """The figures of an agency in the reader's scope; any other agency looks unknown (404)."""
-    agency = get_agency(code=agency_code)
-    if not principal.can(PERMISSION, agency.id):
-        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
+    agency = principal.agency(PERMISSION, agency_code)
     scope = with_descendants({agency.id})
     procedure = None
     if procedure_code is not None:

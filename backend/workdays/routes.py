@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from backend.agencies.models import Agency
 from backend.errors import ValidationFailed
-from backend.extensions import db
 from backend.identity.access import Forbidden, require_principal, staff_required
 from backend.parsing import Unparsable, parse_day
 from backend.web import Blueprint
@@ -16,8 +14,7 @@ MANAGE = "calendar.manage"
 
 def _require_national_scope() -> None:
     """Swaps are announced nationally: the permission must be held at a top-level agency."""
-    agencies = require_principal().agencies_for(MANAGE)
-    if not any(db.session.get(Agency, agency_id).parent_id is None for agency_id in agencies):
+    if not require_principal().holds_at_top(MANAGE):
         raise Forbidden(
             (
                 "Chỉ quản trị của cơ quan cấp bộ hoặc cấp tỉnh sửa được lịch làm việc.",

@@ -14,8 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.agencies.models import Agency
-from backend.agencies.services import AgencyNotFound, get_agency
 from backend.catalog.models import (
     CatalogAuditRecord,
     PilotMember,
@@ -129,9 +127,7 @@ def create_procedure(
     now: datetime,
 ) -> Procedure:
     """A new procedure, as a draft nobody outside the agency sees."""
-    agency: Agency = get_agency(code=agency_code)
-    if agency.id not in _scope(principal):
-        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
+    agency = principal.agency(PERMISSION, agency_code)
     if db.session.scalar(sa.select(Procedure.id).where(Procedure.code == code)):
         raise ProcedureExists(("Đã có thủ tục mang mã này.", "A procedure has this code."))
     procedure = Procedure(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from backend.agencies.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.identity import schemas
 from backend.identity.access import require_principal, staff_required
@@ -19,14 +18,6 @@ MANAGE = "staff.manage"
 class NewStaff(NamedTuple):
     account: Account
     enrolment: enrolment.IssuedCode
-
-
-def _managed_agency_id(code: str) -> str:
-    """An agency the caller manages staff in; others look like they do not exist."""
-    agency = get_agency(code=code)
-    if not require_principal().can(MANAGE, agency.id):
-        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
-    return agency.id
 
 
 @blp.route("/staff")
@@ -47,7 +38,7 @@ def list_staff():
 @blp.alt_response(409, response="CONFLICT")
 def create_staff(data):
     """Add a staff member with a first role; the answer holds their enrolment code, once"""
-    _managed_agency_id(data["agency"])
+    require_principal().agency(MANAGE, data["agency"])
     by = require_principal().account_id
     account = accounts.create_staff(
         phone=data["phone"],
@@ -89,7 +80,7 @@ def grant_role(data, account_id):
     return accounts.grant_role(
         account=staff,
         role=data["role"],
-        agency_id=_managed_agency_id(data["agency"]),
+        agency_id=require_principal().agency(MANAGE, data["agency"]).id,
         granted_by=principal.account_id,
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app
 
-from backend.agencies.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.extensions import db, limiter
 from backend.identity import schemas
@@ -121,11 +120,8 @@ def list_clients():
 def register_client(data):
     """Register a portal, kiosk or counter screen; its id is the client_id it starts with"""
     principal = require_principal()
-    agency = get_agency(code=data["agency"])
-    if not principal.can(MANAGE, agency.id):
-        raise AgencyNotFound(("Không có cơ quan mã này.", "No agency has this code."))
     client = crossdevice.register_client(
-        agency=agency,
+        agency=principal.agency(MANAGE, data["agency"]),
         kind=data["kind"],
         name=data["name"],
         name_en=data.get("name_en"),
