@@ -81,10 +81,10 @@ def _register_domains(app: Flask, api) -> None:
     from backend.identity.routes import admin, auth, crossdevice, me
     from backend.notifications import routes as notification_routes
     from backend.notifications import worker as notification_worker
-    from backend.providers import admin as providers_admin
     from backend.providers import cli as providers_cli
     from backend.providers import demo as demo_provider
-    from backend.providers import routes as providers_routes
+    from backend.providers.routes import admin as providers_admin
+    from backend.providers.routes import login as providers_routes
     from backend.reports import routes as reports
     from backend.storage import cli as storage_cli
     from backend.workdays import cli as workdays_cli

@@ -294,7 +294,7 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         ),
         "PROVIDER_HTTP_TIMEOUT": float(environ.get("PROVIDER_HTTP_TIMEOUT", "5")),
         # Providers on loopback or a private network: the demo and test providers, never the
-        # default in production (see backend/providers/outbound.py).
+        # default in production (see backend/providers/services/outbound.py).
         "PROVIDER_ALLOW_PRIVATE_NETWORKS": _flag(
             environ, "PROVIDER_ALLOW_PRIVATE_NETWORKS", env != "production"
         ),

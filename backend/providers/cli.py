@@ -13,8 +13,9 @@ from flask.cli import AppGroup
 from backend.db import utcnow
 from backend.errors import DomainError
 from backend.identity import tokens
-from backend.providers import demo, registry
+from backend.providers import demo
 from backend.providers.models import ClientAuthMethod
+from backend.providers.services import registry
 
 providers_cli = AppGroup("providers", help="Manage the identity providers agencies plug in.")
 

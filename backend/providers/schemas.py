@@ -9,9 +9,9 @@ from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.catalog.schemas import SLUG
 from backend.identity.models import AccountKind
 from backend.parsing import Token
-from backend.providers.idtoken import ASYMMETRIC_ALGORITHMS
-from backend.providers.linking import PROFILE_FIELDS
 from backend.providers.models import ClientAuthMethod
+from backend.providers.services.idtoken import ASYMMETRIC_ALGORITHMS
+from backend.providers.services.linking import PROFILE_FIELDS
 
 # RFC 7636 section 4.2: BASE64URL(SHA256(verifier)) is 43 characters.
 CODE_CHALLENGE = validate.Regexp(r"^[A-Za-z0-9_-]{43}$", error="A base64url S256 challenge.")

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from backend.db import utcnow
 from backend.extensions import db
 from backend.identity.models import Session
-from backend.providers import registry
 from backend.providers.models import ClientAuthMethod
+from backend.providers.services import registry
 from tests.providers.oidc_provider import CLIENT_ID, CLIENT_SECRET
 
 APP_REDIRECT = "vn.dvcmobile.app:/oauth2/callback"

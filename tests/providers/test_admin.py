@@ -14,8 +14,8 @@ from backend import config as config_module
 from backend import create_app
 from backend.crypto import vault
 from backend.extensions import db
-from backend.providers.exchange import secret_context
 from backend.providers.models import IdentityProvider
+from backend.providers.services.exchange import secret_context
 from tests.helpers.providers import query_of
 from tests.helpers.signin import bearer
 from tests.helpers.stacks import app_config

@@ -14,8 +14,8 @@ import time_machine
 from joserfc import jwt
 
 from backend.extensions import db
-from backend.providers import registry
-from backend.providers.idtoken import IdTokenInvalid, access_token_hash, verify_id_token
+from backend.providers.services import registry
+from backend.providers.services.idtoken import IdTokenInvalid, access_token_hash, verify_id_token
 from tests.helpers.providers import (
     BrowserLeg,
     browser_login,

@@ -22,8 +22,8 @@ from cryptography.x509.oid import NameOID
 from flask import Flask, redirect, request
 
 from backend import config as config_module
-from backend.providers import remote
-from backend.providers.outbound import is_public, new_session
+from backend.providers.services import remote
+from backend.providers.services.outbound import is_public, new_session
 from tests.helpers.providers import (
     browser_login,
     come_back,

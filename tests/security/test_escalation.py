@@ -17,8 +17,8 @@ from backend.extensions import db
 from backend.identity.models import Account
 from backend.identity.services import accounts
 from backend.phones import to_e164
-from backend.providers import registry
 from backend.providers.models import ClientAuthMethod, IdentityLink
+from backend.providers.services import registry
 from tests.helpers.signin import bearer
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")

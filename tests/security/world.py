@@ -228,7 +228,7 @@ def build(app, *, issuer: str) -> World:
     with app.app_context():
         from backend.dossiers.models import DirectUploadSlot
         from backend.identity.models import Account
-        from backend.providers import registry
+        from backend.providers.services import registry
         from backend.storage import get_store
 
         ids["account_a"] = db.session.scalar(

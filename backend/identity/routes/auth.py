@@ -10,7 +10,7 @@ from backend.identity import schemas, tokens
 from backend.identity.access import public, require_principal
 from backend.identity.routes import totp_guesses_limited
 from backend.identity.services import login, otp, sessions
-from backend.providers import login as provider_login
+from backend.providers.services import login as provider_login
 from backend.web import Blueprint, body_accepts, json_body_or_none
 
 blp = Blueprint("auth", __name__, description="Sign-in and tokens")

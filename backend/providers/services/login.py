@@ -31,11 +31,11 @@ from backend.extensions import db
 from backend.identity.models import AccountKind, AccountStatus, Session
 from backend.identity.services import sessions
 from backend.identity.services.events import record_event
-from backend.providers import linking, registry
-from backend.providers.exchange import fetch_userinfo, redeem_provider_code
-from backend.providers.idtoken import verify_id_token
 from backend.providers.models import AppCode, IdentityProvider, LoginTransaction
-from backend.providers.remote import ProviderError, cache
+from backend.providers.services import linking, registry
+from backend.providers.services.exchange import fetch_userinfo, redeem_provider_code
+from backend.providers.services.idtoken import verify_id_token
+from backend.providers.services.remote import ProviderError, cache
 
 
 class LoginTransactionInvalid(DomainError):

@@ -10,8 +10,9 @@ from backend.extensions import limiter
 from backend.identity.access import citizen_required, public, require_principal
 from backend.identity.models import AccountKind
 from backend.identity.schemas import JwksSchema
-from backend.providers import linking, login, registry, schemas
-from backend.providers.exchange import published_client_keys
+from backend.providers import schemas
+from backend.providers.services import linking, login, registry
+from backend.providers.services.exchange import published_client_keys
 from backend.web import Blueprint
 
 blp = Blueprint("providers", __name__, description="Sign-in with identity providers (OIDC)")

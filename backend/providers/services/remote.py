@@ -28,7 +28,7 @@ from joserfc.jwk import JWKRegistry, Key
 
 from backend.errors import DomainError
 from backend.providers.demo import InProcessAdapter
-from backend.providers.outbound import AddressRefused, new_session
+from backend.providers.services.outbound import AddressRefused, new_session
 
 MAX_RESPONSE_BYTES = 512 * 1024
 REQUIRED_DISCOVERY = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")

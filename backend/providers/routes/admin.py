@@ -6,7 +6,8 @@ from backend.apiheaders import LOCATION
 from backend.db import utcnow
 from backend.identity.access import Forbidden, require_principal, staff_required
 from backend.identity.services.accounts import get_staff
-from backend.providers import linking, registry, schemas
+from backend.providers import schemas
+from backend.providers.services import linking, registry
 from backend.web import Blueprint, created
 
 blp = Blueprint("admin_providers", __name__, description="Identity provider administration")

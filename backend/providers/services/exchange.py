@@ -20,7 +20,7 @@ from backend.crypto import vault
 from backend.db import new_id
 from backend.identity import tokens
 from backend.providers.models import ClientAuthMethod, IdentityProvider
-from backend.providers.remote import ProviderAnswerInvalid, ProviderError, request_json
+from backend.providers.services.remote import ProviderAnswerInvalid, ProviderError, request_json
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_SECONDS = 60

@@ -29,7 +29,7 @@ from joserfc.jwk import Key
 from joserfc.jwt import JWTClaimsRegistry
 
 from backend.providers.models import IdentityProvider
-from backend.providers.remote import ProviderError, cache
+from backend.providers.services.remote import ProviderError, cache
 
 LEEWAY_SECONDS = 60
 ASYMMETRIC_ALGORITHMS = (

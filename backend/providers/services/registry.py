@@ -17,9 +17,9 @@ from backend.crypto import vault
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.identity.services.events import record_event
-from backend.providers.exchange import client_keys, secret_context
 from backend.providers.models import ClientAuthMethod, IdentityProvider
-from backend.providers.remote import ProviderError, cache, check_url, fetch_discovery
+from backend.providers.services.exchange import client_keys, secret_context
+from backend.providers.services.remote import ProviderError, cache, check_url, fetch_discovery
 
 DEFAULT_CLAIM_MAPPING = {
     "full_name": "name",

@@ -35,7 +35,7 @@ from backend.identity.models import Account, AccountKind, AccountStatus, RoleGra
 from backend.identity.services.events import record_event
 from backend.phones import InvalidPhone, to_e164
 from backend.providers.models import IdentityLink, IdentityProvider
-from backend.providers.remote import ProviderError
+from backend.providers.services.remote import ProviderError
 
 PROFILE_FIELDS = ("full_name", "national_id", "date_of_birth", "phone", "address")
 NATIONAL_ID = re.compile(r"^(\d{9}|\d{12})$")

@@ -1,0 +1,1 @@
+"""HTTP routes of identity providers: sign-in through them, and their administration."""
