@@ -1,12 +1,19 @@
-"""Append-only trails (dossier and feedback events, catalog audit records): their numbering."""
+"""Append-only trails: dossier and petition timelines, the catalog audit, security events.
+
+One way to add an entry (``append``: the next number for its owner, then the row) and one way
+to make a trail's rows unchangeable through the ORM (``never_changed``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from backend.extensions import db
+
+Entry = TypeVar("Entry")
 
 
 def next_seq(seq: Any, owner: sa.ColumnElement[bool]) -> int:
@@ -17,3 +24,21 @@ def next_seq(seq: Any, owner: sa.ColumnElement[bool]) -> int:
     """
     last = db.session.scalar(sa.select(sa.func.max(seq)).where(owner))
     return (last or 0) + 1
+
+
+def append(trail: type[Entry], *, owner: str, owner_id: str, **values: Any) -> Entry:
+    """Add the next entry of ``trail`` for the row ``owner`` names (the caller commits)."""
+    number = next_seq(trail.seq, getattr(trail, owner) == owner_id)
+    entry = trail(**{owner: owner_id}, seq=number, **values)
+    db.session.add(entry)
+    return entry
+
+
+def never_changed(trail: type) -> None:
+    """Refuse, through the ORM, to update or delete an entry of this trail once written."""
+
+    def refuse(mapper, connection, target):
+        raise ValueError(f"{trail.__tablename__} is append-only")
+
+    event.listen(trail, "before_update", refuse)
+    event.listen(trail, "before_delete", refuse)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backend.agencies.models import Agency
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
+from backend.trails import never_changed
 
 
 class ProcedureStatus(enum.StrEnum):
@@ -124,10 +125,7 @@ class CatalogAuditRecord(db.Model):
     created_at: Mapped[datetime] = created_column()
 
 
-@event.listens_for(CatalogAuditRecord, "before_update")
-@event.listens_for(CatalogAuditRecord, "before_delete")
-def _audit_is_append_only(mapper, connection, target):
-    raise ValueError("the catalog audit is append-only")
+never_changed(CatalogAuditRecord)
 
 
 @event.listens_for(ProcedureVersion, "before_update")

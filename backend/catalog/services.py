@@ -27,7 +27,7 @@ from backend.errors import Conflict, NotFound, ValidationFailed, flatten_message
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
 from backend.text import fold, like_pattern
-from backend.trails import next_seq
+from backend.trails import append
 
 MAX_SEARCH_TERMS = 8
 
@@ -185,20 +185,19 @@ def append_audit(
     details: dict[str, Any] | None = None,
 ) -> None:
     """One more act in the procedure's append-only audit trail; the caller commits."""
-    db.session.add(
-        CatalogAuditRecord(
-            procedure_id=procedure.id,
-            seq=next_seq(CatalogAuditRecord.seq, CatalogAuditRecord.procedure_id == procedure.id),
-            actor_id=actor_id,
-            action=action,
-            status_before=status_before,
-            status_after=procedure.status,
-            version_before=version_before,
-            version_after=procedure.current_version,
-            note=note,
-            details=details or {},
-            created_at=now,
-        )
+    append(
+        CatalogAuditRecord,
+        owner="procedure_id",
+        owner_id=procedure.id,
+        actor_id=actor_id,
+        action=action,
+        status_before=status_before,
+        status_after=procedure.status,
+        version_before=version_before,
+        version_after=procedure.current_version,
+        note=note,
+        details=details or {},
+        created_at=now,
     )
 
 

@@ -7,13 +7,13 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from backend.agencies.models import Agency
 from backend.catalog.models import Procedure, ProcedureVersion
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
+from backend.trails import never_changed
 
 
 class DossierStatus(enum.StrEnum):
@@ -189,9 +189,7 @@ class DossierEvent(db.Model):
     created_at: Mapped[datetime] = created_column()
 
 
-@event.listens_for(DossierEvent, "before_update")
-def _events_are_immutable(mapper, connection, target):
-    raise ValueError("dossier events are immutable")
+never_changed(DossierEvent)
 
 
 class DossierPause(db.Model):

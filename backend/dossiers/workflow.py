@@ -19,10 +19,9 @@ from backend.dossiers.models import (
 )
 from backend.dossiers.services.tracking import lookup_secret
 from backend.errors import Conflict, DomainError
-from backend.extensions import db
 from backend.identity.access import Principal
 from backend.notifications.services import notify, notify_phone
-from backend.trails import next_seq
+from backend.trails import append
 from backend.workdays.calendar import LEGAL_TIMEZONE
 from backend.workdays.services import DeadlineUnit, compute_due, current_calendar
 
@@ -167,9 +166,10 @@ def record(
     announced: bool = True,
 ) -> DossierEvent:
     """Append the step to the timeline and, unless ``announced=False``, queue its message."""
-    event = DossierEvent(
-        dossier_id=dossier.id,
-        seq=next_seq(DossierEvent.seq, DossierEvent.dossier_id == dossier.id),
+    event = append(
+        DossierEvent,
+        owner="dossier_id",
+        owner_id=dossier.id,
         action=action,
         from_status=from_status,
         to_status=dossier.status,
@@ -179,7 +179,6 @@ def record(
         details=details or {},
         created_at=now,
     )
-    db.session.add(event)
     if announced:
         announce(dossier, action, now)
     return event

@@ -14,6 +14,7 @@ from backend.agencies.models import Agency
 from backend.catalog.models import Procedure
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
+from backend.trails import never_changed
 
 
 class FeedbackStatus(enum.StrEnum):
@@ -130,6 +131,9 @@ class FeedbackEvent(db.Model):
     actor_kind: Mapped[str] = mapped_column(sa.String(20))
     note: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = created_column()
+
+
+never_changed(FeedbackEvent)
 
 
 class FeedbackAttachment(db.Model):

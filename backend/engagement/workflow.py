@@ -27,9 +27,8 @@ from flask import current_app
 
 from backend.engagement.models import Feedback, FeedbackEvent, FeedbackStatus
 from backend.errors import Conflict
-from backend.extensions import db
 from backend.identity.access import Principal
-from backend.trails import next_seq
+from backend.trails import append
 from backend.workdays.services import DeadlineUnit, compute_due
 
 F = FeedbackStatus
@@ -122,18 +121,17 @@ def record(
     note: str | None,
     now: datetime,
 ) -> None:
-    db.session.add(
-        FeedbackEvent(
-            feedback_id=feedback.id,
-            seq=next_seq(FeedbackEvent.seq, FeedbackEvent.feedback_id == feedback.id),
-            action=action,
-            from_status=from_status,
-            to_status=feedback.status,
-            actor_id=actor_id,
-            actor_kind=actor_kind,
-            note=note,
-            created_at=now,
-        )
+    append(
+        FeedbackEvent,
+        owner="feedback_id",
+        owner_id=feedback.id,
+        action=action,
+        from_status=from_status,
+        to_status=feedback.status,
+        actor_id=actor_id,
+        actor_kind=actor_kind,
+        note=note,
+        created_at=now,
     )
 
 

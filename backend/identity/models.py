@@ -7,12 +7,12 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.agencies.models import Agency
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
+from backend.trails import never_changed
 
 
 class AccountKind(enum.StrEnum):
@@ -196,9 +196,7 @@ class SecurityEvent(db.Model):
     created_at: Mapped[datetime] = created_column()
 
 
-@event.listens_for(SecurityEvent, "before_update")
-def _events_are_append_only(mapper, connection, target):
-    raise ValueError("security events are append-only")
+never_changed(SecurityEvent)
 
 
 class SigninClientKind(enum.StrEnum):
