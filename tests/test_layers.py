@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "backend.web",
             "backend.pagination",
             "backend.trails",
+            "backend.states",
             "backend.compression",
             "backend.server",
             "backend.gunicorn_conf",

@@ -6,7 +6,6 @@ dossier's version and, while the citizen has to act (supplement, fees), stops th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from backend.dossiers.services.tracking import lookup_secret
 from backend.errors import Conflict, DomainError
 from backend.identity.access import Principal
 from backend.notifications.services import notify, notify_phone
+from backend.states import Step, Steps
 from backend.trails import append
 from backend.workdays.calendar import LEGAL_TIMEZONE
 from backend.workdays.services import DeadlineUnit, compute_due, current_calendar
@@ -29,40 +29,40 @@ S = DossierStatus
 CITIZEN, STAFF = "citizen", "staff"
 
 
-@dataclass(frozen=True)
-class Step:
-    sources: frozenset[DossierStatus]
-    # None: back to where the dossier was when the clock stopped.
-    target: DossierStatus | None
-    actor: str
-    permission: str | None = None
+class TransitionNotAllowed(Conflict):
+    code = "transition-not-allowed"
+    title = ("Không thể thực hiện ở trạng thái này", "Not allowed in this status")
 
 
-STEPS: dict[str, Step] = {
-    "submit": Step(frozenset({S.DRAFT}), S.SUBMITTED, CITIZEN),
-    "accept": Step(frozenset({S.SUBMITTED}), S.ACCEPTED, STAFF, "dossier.receive"),
-    "refuse": Step(frozenset({S.SUBMITTED}), S.REFUSED, STAFF, "dossier.receive"),
-    "start_processing": Step(frozenset({S.ACCEPTED}), S.PROCESSING, STAFF, "dossier.process"),
-    "request_supplement": Step(
-        frozenset({S.ACCEPTED, S.PROCESSING}), S.SUPPLEMENT_REQUESTED, STAFF, "dossier.process"
-    ),
-    "resubmit": Step(frozenset({S.SUPPLEMENT_REQUESTED}), None, CITIZEN),
-    "request_fees": Step(frozenset({S.PROCESSING}), S.FEES_DUE, STAFF, "dossier.process"),
-    "confirm_fees": Step(frozenset({S.FEES_DUE}), None, STAFF, "dossier.process"),
-    "decide": Step(frozenset({S.PROCESSING}), S.DECIDED, STAFF, "dossier.decide"),
-    "return_result": Step(frozenset({S.DECIDED}), S.RETURNED, STAFF, "dossier.return"),
-    "withdraw": Step(
-        frozenset({S.SUBMITTED, S.ACCEPTED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.FEES_DUE}),
-        S.WITHDRAWN,
-        CITIZEN,
-    ),
-    "stop": Step(
-        frozenset({S.ACCEPTED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.FEES_DUE}),
-        S.STOPPED,
-        STAFF,
-        "dossier.decide",
-    ),
-}
+STEPS = Steps(
+    {
+        "submit": Step(frozenset({S.DRAFT}), S.SUBMITTED, CITIZEN),
+        "accept": Step(frozenset({S.SUBMITTED}), S.ACCEPTED, STAFF, "dossier.receive"),
+        "refuse": Step(frozenset({S.SUBMITTED}), S.REFUSED, STAFF, "dossier.receive"),
+        "start_processing": Step(frozenset({S.ACCEPTED}), S.PROCESSING, STAFF, "dossier.process"),
+        "request_supplement": Step(
+            frozenset({S.ACCEPTED, S.PROCESSING}), S.SUPPLEMENT_REQUESTED, STAFF, "dossier.process"
+        ),
+        "resubmit": Step(frozenset({S.SUPPLEMENT_REQUESTED}), None, CITIZEN),
+        "request_fees": Step(frozenset({S.PROCESSING}), S.FEES_DUE, STAFF, "dossier.process"),
+        "confirm_fees": Step(frozenset({S.FEES_DUE}), None, STAFF, "dossier.process"),
+        "decide": Step(frozenset({S.PROCESSING}), S.DECIDED, STAFF, "dossier.decide"),
+        "return_result": Step(frozenset({S.DECIDED}), S.RETURNED, STAFF, "dossier.return"),
+        "withdraw": Step(
+            frozenset({S.SUBMITTED, S.ACCEPTED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.FEES_DUE}),
+            S.WITHDRAWN,
+            CITIZEN,
+        ),
+        "stop": Step(
+            frozenset({S.ACCEPTED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.FEES_DUE}),
+            S.STOPPED,
+            STAFF,
+            "dossier.decide",
+        ),
+    },
+    refused=TransitionNotAllowed,
+    what=("hồ sơ", "dossier"),
+)
 # Moves that stop the clock, and the status they wait in.
 PAUSING = {"request_supplement": S.SUPPLEMENT_REQUESTED, "request_fees": S.FEES_DUE}
 RESUMING = frozenset({"resubmit", "confirm_fees"})
@@ -70,11 +70,6 @@ RESUMING = frozenset({"resubmit", "confirm_fees"})
 
 # Where the agency's work on a dossier ends: decided, refused at the desk, or stopped.
 TIMED_ENDS = frozenset({S.DECIDED, S.REFUSED, S.STOPPED})
-
-
-class TransitionNotAllowed(Conflict):
-    code = "transition-not-allowed"
-    title = ("Không thể thực hiện ở trạng thái này", "Not allowed in this status")
 
 
 class PermissionMissing(DomainError):
@@ -85,11 +80,7 @@ class PermissionMissing(DomainError):
 
 def allowed_actions(dossier: Dossier, principal: Principal) -> list[str]:
     """What this person may do to this dossier now (the app shows these as buttons)."""
-    return sorted(
-        name
-        for name, step in STEPS.items()
-        if dossier.status in step.sources and _may(principal, step, dossier)
-    )
+    return STEPS.allowed(dossier.status, lambda step: _may(principal, step, dossier))
 
 
 def _may(principal: Principal, step: Step, dossier: Dossier) -> bool:
@@ -222,18 +213,7 @@ def check(dossier: Dossier, action: str, *, actor: Principal) -> Step:
             (f"Cần quyền {step.permission}.", f"The {step.permission} permission is needed."),
             extra={"allowed_actions": allowed_actions(dossier, actor)},
         )
-    if dossier.status not in step.sources or not _may(actor, step, dossier):
-        raise TransitionNotAllowed(
-            (
-                f"Không thể '{action}' khi hồ sơ ở trạng thái '{dossier.status.value}'.",
-                f"Cannot '{action}' a dossier in status '{dossier.status.value}'.",
-            ),
-            extra={
-                "current_status": dossier.status.value,
-                "allowed_actions": allowed_actions(dossier, actor),
-            },
-        )
-    return step
+    return STEPS.check(action, dossier.status, lambda step: _may(actor, step, dossier))
 
 
 def move(

@@ -28,6 +28,7 @@ from flask import current_app
 from backend.engagement.models import Feedback, FeedbackEvent, FeedbackStatus
 from backend.errors import Conflict
 from backend.identity.access import Principal
+from backend.states import Step, Steps
 from backend.trails import append
 from backend.workdays.services import DeadlineUnit, compute_due
 
@@ -36,25 +37,27 @@ SENDER, OFFICER = "sender", "officer"
 PERMISSION = "feedback.answer"
 
 
-@dataclass(frozen=True)
-class Step:
-    sources: frozenset[FeedbackStatus]
-    target: FeedbackStatus | None  # None: back to where the petition was
-    actor: str
+class FeedbackTransitionNotAllowed(Conflict):
+    code = "feedback-transition-not-allowed"
+    title = ("Không thể thực hiện ở trạng thái này", "Not allowed in this status")
 
 
-STEPS: dict[str, Step] = {
-    "start": Step(frozenset({F.RECEIVED}), F.PROCESSING, OFFICER),
-    "refuse": Step(
-        frozenset({F.RECEIVED, F.PROCESSING, F.SUPPLEMENT_REQUESTED}), F.REFUSED, OFFICER
-    ),
-    "request_supplement": Step(
-        frozenset({F.RECEIVED, F.PROCESSING}), F.SUPPLEMENT_REQUESTED, OFFICER
-    ),
-    "supplement": Step(frozenset({F.SUPPLEMENT_REQUESTED}), None, SENDER),
-    "answer": Step(frozenset({F.RECEIVED, F.PROCESSING}), F.ANSWERED, OFFICER),
-    "publish": Step(frozenset({F.ANSWERED}), F.PUBLISHED, OFFICER),
-}
+STEPS = Steps(
+    {
+        "start": Step(frozenset({F.RECEIVED}), F.PROCESSING, OFFICER),
+        "refuse": Step(
+            frozenset({F.RECEIVED, F.PROCESSING, F.SUPPLEMENT_REQUESTED}), F.REFUSED, OFFICER
+        ),
+        "request_supplement": Step(
+            frozenset({F.RECEIVED, F.PROCESSING}), F.SUPPLEMENT_REQUESTED, OFFICER
+        ),
+        "supplement": Step(frozenset({F.SUPPLEMENT_REQUESTED}), None, SENDER),
+        "answer": Step(frozenset({F.RECEIVED, F.PROCESSING}), F.ANSWERED, OFFICER),
+        "publish": Step(frozenset({F.ANSWERED}), F.PUBLISHED, OFFICER),
+    },
+    refused=FeedbackTransitionNotAllowed,
+    what=("phản ánh", "petition"),
+)
 # Statuses in which the sender may still add files.
 OPEN_TO_SENDER = frozenset({F.RECEIVED, F.SUPPLEMENT_REQUESTED})
 
@@ -71,17 +74,8 @@ class Sender:
         return "citizen" if self.account_id else "anonymous"
 
 
-class FeedbackTransitionNotAllowed(Conflict):
-    code = "feedback-transition-not-allowed"
-    title = ("Không thể thực hiện ở trạng thái này", "Not allowed in this status")
-
-
 def allowed_actions(feedback: Feedback, *, actor: str) -> list[str]:
-    return sorted(
-        name
-        for name, step in STEPS.items()
-        if step.actor == actor and feedback.status in step.sources
-    )
+    return STEPS.allowed(feedback.status, lambda step: step.actor == actor)
 
 
 def working_days_after(start: datetime, setting: str, pauses=()) -> datetime:
@@ -145,18 +139,8 @@ def move(
     note: str | None = None,
 ) -> None:
     """Apply one step of the table to a petition the actor can see; the caller commits."""
-    step = STEPS[action]
-    if feedback.status not in step.sources:
-        raise FeedbackTransitionNotAllowed(
-            (
-                f"Không thể '{action}' khi phản ánh ở trạng thái '{feedback.status.value}'.",
-                f"Cannot '{action}' a petition in status '{feedback.status.value}'.",
-            ),
-            extra={
-                "current_status": feedback.status.value,
-                "allowed_actions": allowed_actions(feedback, actor=step.actor),
-            },
-        )
+    actor = STEPS[action].actor
+    step = STEPS.check(action, feedback.status, lambda step: step.actor == actor)
     before = feedback.status
     target = step.target
     if action == "request_supplement":
