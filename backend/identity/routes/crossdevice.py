@@ -7,7 +7,7 @@ from flask import current_app
 from backend.agencies.services import AgencyNotFound, get_agency
 from backend.db import utcnow
 from backend.extensions import db, limiter
-from backend.identity import schemas
+from backend.identity import dpop, schemas
 from backend.identity.access import (
     citizen_required,
     public,
@@ -44,6 +44,7 @@ def start(data):
 
 @screen.route("/<request_id>/token", methods=["POST"])
 @public
+@dpop.token_endpoint
 @limiter.limit(lambda: current_app.config["RATELIMIT_TOKEN_PER_IP"])
 @screen.arguments(schemas.CrossDeviceRedeemSchema)
 @screen.response(200, schemas.TokenSchema)
