@@ -326,7 +326,6 @@ def init_api(app) -> ProblemApi:
         {
             "type": "http",
             "scheme": "DPoP",
-            "bearerFormat": "JWT",
             "description": "An access token bound to the device's key (token_type DPoP, RFC "
             "9449): `Authorization: DPoP <token>` and a `DPoP` header with a proof by that key "
             "for this method and URL, carrying the token's hash (ath)",
