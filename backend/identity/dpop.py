@@ -209,7 +209,7 @@ def _proof_key(segment: str, allowed: tuple[str, ...]) -> _ProofKey:
     try:
         key = JWKRegistry.import_key(jwk)
         jws.JWSRegistry.algorithms[alg].check_key(key)
-    except (JoseError, ValueError, TypeError, KeyError) as error:
+    except (JoseError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise _Refused(
             ("jwk không hợp lệ cho thuật toán này.", 'The "jwk" is not a key for this algorithm.')
         ) from error
@@ -236,11 +236,14 @@ def normalise_url(url: str) -> str:
 def request_url() -> str:
     """This request's URL as the app sees itself from outside (``PUBLIC_BASE_URL`` first)."""
     base = current_app.config["PUBLIC_BASE_URL"] or request.root_url.rstrip("/")
-    return normalise_url(base + request.path)
+    try:
+        return normalise_url(base + request.path)
+    except ValueError as error:  # a Host header no proof can name
+        raise _Refused(("Tên máy chủ không hợp lệ.", "The request's host is not valid.")) from error
 
 
 def ath_of(access_token: str) -> str:
-    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    digest = hashlib.sha256(access_token.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 

@@ -428,3 +428,8 @@ def test_a_required_nonce_is_handed_out_and_then_accepted(app, client, key, monk
     assert client.get(ME, headers=headers).status_code == 200
     forged = key.headers("GET", ME, tokens, claims={"nonce": "1.AAAAAAAAAAAAAAAAAAAAAA"})
     refused_at_resource(client.get(ME, headers=forged), error="use_dpop_nonce")
+
+
+def test_a_host_no_proof_can_name_is_refused_not_an_error(client, key, bound):
+    headers = {**key.headers("GET", ME, bound), "Host": "localhost:port"}
+    refused_at_resource(client.get(ME, headers=headers))
