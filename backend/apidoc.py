@@ -15,7 +15,12 @@ from apispec import BasePlugin
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from backend.apiheaders import IDEMPOTENCY_MARK, problem_headers, register_components
+from backend.apiheaders import (
+    DPOP_TOKEN_ENDPOINT_MARK,
+    IDEMPOTENCY_MARK,
+    problem_headers,
+    register_components,
+)
 from backend.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception
 from backend.operations import OPERATION_IDS
 
@@ -252,6 +257,10 @@ class HeadersPlugin(BasePlugin):
             idempotency = operation.pop(IDEMPOTENCY_MARK, None)
             if idempotency is not None:
                 _declare_idempotency(operation, required=idempotency == "required")
+            if operation.pop(DPOP_TOKEN_ENDPOINT_MARK, False):
+                _declare_dpop_token_endpoint(operation)
+            elif operation.get("security") != []:
+                operation["parameters"].append("DPOP")  # with a DPoP-bound access token
             for response in operation.get("responses", {}).values():
                 if isinstance(response, dict):  # a shared answer declares its own
                     response.setdefault("headers", {}).setdefault("X-Request-ID", "X_REQUEST_ID")
@@ -277,6 +286,17 @@ def _declare_idempotency(operation: dict, *, required: bool) -> None:
             headers["Retry-After"] = "RETRY_AFTER_IF_RUNNING"
 
 
+def _declare_dpop_token_endpoint(operation: dict) -> None:
+    """The proof that binds the tokens, and the 400 that refuses it or asks for a nonce."""
+    operation["parameters"].append("DPOP")
+    responses = operation.setdefault("responses", {})
+    key = 400 if 400 in responses else "400"
+    response = responses.get(key, "BAD_REQUEST")
+    if isinstance(response, str):
+        response = responses[key] = _inline_problem(400)
+    response.setdefault("headers", {})["DPoP-Nonce"] = "DPOP_NONCE"
+
+
 def _inline_problem(status: int) -> dict:
     """A shared problem answer written out, so that one operation can add to its headers."""
     return {
@@ -299,6 +319,16 @@ def init_api(app) -> ProblemApi:
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": "Access token from /api/v1/auth/otp/verify or /api/v1/auth/token",
+        },
+    )
+    api.spec.components.security_scheme(
+        "dpopAuth",
+        {
+            "type": "http",
+            "scheme": "DPoP",
+            "description": "An access token bound to the device's key (token_type DPoP, RFC "
+            "9449): `Authorization: DPoP <token>` and a `DPoP` header with a proof by that key "
+            "for this method and URL, carrying the token's hash (ath)",
         },
     )
     api.spec.components.security_scheme(

@@ -24,6 +24,8 @@ from typing import Any
 LOCATION = {"Location": "LOCATION"}
 # Marks an operation whose view honours Idempotency-Key: "required" or "optional".
 IDEMPOTENCY_MARK = "x-idempotency-key"
+# Marks an operation that issues tokens and binds them to the key of a DPoP proof (RFC 9449).
+DPOP_TOKEN_ENDPOINT_MARK = "x-dpop-token-endpoint"  # noqa: S105 (a name, not a secret)
 
 _SECONDS = {"type": "integer", "minimum": 0}
 
@@ -53,7 +55,8 @@ HEADERS: dict[str, dict[str, Any]] = {
     "WWW_AUTHENTICATE": {
         "description": 'The challenge (RFC 6750): `error="invalid_token"` for a token to '
         'renew, `error="insufficient_user_authentication"` with `acr_values` for a stronger '
-        "sign-in (RFC 9470)",
+        'sign-in (RFC 9470); with a DPoP-bound token `DPoP error="invalid_dpop_proof", '
+        'algs="..."` or `DPoP error="use_dpop_nonce"` (RFC 9449)',
         "required": True,
         "schema": {"type": "string"},
     },
@@ -71,6 +74,11 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "`true` when this is the stored answer to an earlier request with the "
         "same Idempotency-Key; nothing was done again",
         "schema": {"type": "string", "enum": ["true"]},
+    },
+    "DPOP_NONCE": {
+        "description": "A nonce to put in the next DPoP proofs (RFC 9449 section 8), sent "
+        "with the `use_dpop_nonce` error when the server requires one",
+        "schema": {"type": "string"},
     },
     "ACCEPT_POST": {
         "description": "The media types this operation takes (RFC 9110 15.5.16)",
@@ -131,6 +139,15 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "the resource since",
         "schema": {"type": "string"},
     },
+    "DPOP": {
+        "in": "header",
+        "name": "DPoP",
+        "description": "A DPoP proof (RFC 9449): a JWS of type dpop+jwt signed by the device's "
+        "key, with the public key in its header (jwk) and htm, htu, iat, a fresh jti (and "
+        "ath, the token's SHA-256, with an access token). Required with a DPoP-bound token; at "
+        "a token endpoint it binds the tokens issued to that key",
+        "schema": {"type": "string", "maxLength": 6000},
+    },
     "IDEMPOTENCY_KEY": {**_IDEMPOTENCY_KEY, "required": False},
     "IDEMPOTENCY_KEY_REQUIRED": {**_IDEMPOTENCY_KEY, "required": True},
 }
@@ -145,6 +162,7 @@ def problem_headers(status: int) -> dict[str, str]:
         headers["Content-Language"] = "CONTENT_LANGUAGE"
     if status == 401:
         headers["WWW-Authenticate"] = "WWW_AUTHENTICATE"
+        headers["DPoP-Nonce"] = "DPOP_NONCE"
     if status in (429, 503):
         headers["Retry-After"] = "RETRY_AFTER"
     if status == 415:

@@ -122,6 +122,38 @@ def _notification_settings(environ: Mapping[str, str], *, env: str, instance: Pa
     }
 
 
+DPOP_POLICIES = ("none", "level2", "staff", "all")
+# RFC 9449 proofs: asymmetric algorithms only; "none" and HMAC can never be configured.
+DPOP_ALGORITHMS = ("ES256", "ES384", "ES512", "EdDSA", "Ed25519", "RS256", "PS256")
+
+
+def _dpop_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Device-bound tokens (RFC 9449, backend.identity.dpop)."""
+    required = tuple(
+        part.strip()
+        for part in (environ.get("DPOP_REQUIRED_FOR") or "none").lower().split(",")
+        if part.strip()
+    )
+    if not required or any(part not in DPOP_POLICIES for part in required):
+        raise RuntimeError(
+            "DPOP_REQUIRED_FOR must be none, level2, staff or all (level2,staff for both)"
+        )
+    algorithms = tuple((environ.get("DPOP_SIGNING_ALGS") or " ".join(DPOP_ALGORITHMS)).split())
+    if not algorithms or any(alg not in DPOP_ALGORITHMS for alg in algorithms):
+        raise RuntimeError(f"DPOP_SIGNING_ALGS may only list {' '.join(DPOP_ALGORITHMS)}")
+    return {
+        # Which sessions must hold a key: none, level2 (assurance level 2), staff, all.
+        "DPOP_REQUIRED_FOR": frozenset(part for part in required if part != "none"),
+        "DPOP_SIGNING_ALGS": algorithms,
+        # A proof's iat may be this old, or this far ahead of our clock; its jti is kept as long.
+        "DPOP_IAT_PAST_SECONDS": _int(environ, "DPOP_IAT_PAST_SECONDS", 60),
+        "DPOP_IAT_FUTURE_SECONDS": _int(environ, "DPOP_IAT_FUTURE_SECONDS", 5),
+        # Proofs must carry a nonce we issued (DPoP-Nonce), valid this long, when set.
+        "DPOP_NONCE_REQUIRED": _flag(environ, "DPOP_NONCE_REQUIRED", False),
+        "DPOP_NONCE_SECONDS": max(_int(environ, "DPOP_NONCE_SECONDS", 300), 10),
+    }
+
+
 def _engagement_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     """Feedback deadlines, ratings and the quality report (backend.engagement, backend.reports)."""
     threshold = environ.get("UPGRADE_ONLINE_SHARE_PERCENT") or "30"
@@ -233,6 +265,7 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         "STAFF_ENROLMENT_CODE_SECONDS": _int(environ, "STAFF_ENROLMENT_CODE_SECONDS", 86400),
         # A refresh retried this soon with the token just rotated gets the same answer again.
         "REFRESH_REUSE_GRACE_SECONDS": _int(environ, "REFRESH_REUSE_GRACE_SECONDS", 30),
+        **_dpop_settings(environ),
         "SESSION_MAX_SECONDS": _int(environ, "SESSION_MAX_SECONDS", 90 * 86400),
         # Cross-device sign-in (a screen shows a QR, the phone approves): how long a request
         # waits (the cross-device BCP: minutes, not more), the polling interval it asks for,
@@ -328,8 +361,9 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
                 ),
             },
             "servers": [{"url": "/"}],
-            # Every operation needs a bearer token unless it says otherwise.
-            "security": [{"bearerAuth": []}],
+            # Every operation needs an access token unless it says otherwise: a bearer token,
+            # or one bound to the device's key with its DPoP proof (RFC 9449).
+            "security": [{"bearerAuth": []}, {"dpopAuth": []}],
         },
         # Flask-Limiter
         "RATELIMIT_STORAGE_URI": environ.get("REDIS_URL") or "memory://",

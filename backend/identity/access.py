@@ -1,9 +1,10 @@
 """Who is calling and what they may do.
 
-Every route needs a valid bearer token unless its view is marked ``@public``. The token is one
-of ours (ES256, short-lived) and its session must still be live: revoking a session or
-disabling an account takes effect on the next request. Staff permissions come from role grants
-held at an agency and reach that agency's children.
+Every route needs a valid access token unless its view is marked ``@public``. The token is one
+of ours (ES256, short-lived), sent as ``Bearer`` or, when bound to the device's key, as ``DPoP``
+with a proof by that key (``backend.identity.dpop``), and its session must still be live:
+revoking a session or disabling an account takes effect on the next request. Staff permissions
+come from role grants held at an agency and reach that agency's children.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from backend.agencies.services import agency_in_scope, any_top_level, with_desce
 from backend.db import utcnow
 from backend.errors import DomainError
 from backend.extensions import db
-from backend.identity import tokens
+from backend.identity import dpop, tokens
 from backend.identity.models import AccountKind, RoleGrant, Session
 from backend.identity.roles import permissions_of
 from backend.identity.services.sessions import live_session
@@ -189,7 +190,11 @@ def phone_proof_accepted(view):
     """
     view._phone_proof = True
     view._apidoc = deepcopy(getattr(view, "_apidoc", {}))
-    view._apidoc.setdefault("manual_doc", {})["security"] = [{"bearerAuth": []}, {"phoneProof": []}]
+    view._apidoc.setdefault("manual_doc", {})["security"] = [
+        {"bearerAuth": []},
+        {"dpopAuth": []},
+        {"phoneProof": []},
+    ]
     return view
 
 
@@ -231,9 +236,11 @@ def require_acr(level: int) -> None:
         raise StepUpRequired(required_acr=level)
 
 
-def _bearer_token() -> str | None:
+def _credentials() -> tuple[str, str] | None:
+    """(scheme, access token) of ``Authorization: Bearer ...`` or ``Authorization: DPoP ...``."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    scheme = scheme.lower()
+    return (scheme, token.strip()) if scheme in ("bearer", "dpop") and token.strip() else None
 
 
 def _authenticate():
@@ -242,24 +249,25 @@ def _authenticate():
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None:
         return None
-    token = _bearer_token()
+    credentials = _credentials()
     if getattr(view, "_public", False):
         # A public route serves anyone; a valid token only adds what that person may see.
-        if token is not None:
-            with suppress(tokens.InvalidToken):
-                _establish(token)
+        if credentials is not None:
+            with suppress(tokens.InvalidToken, dpop.DpopTokenRefused):
+                _establish(*credentials)
         return None
-    if token is None:
+    if credentials is None:
         if getattr(view, "_phone_proof", False) and request.headers.get(PHONE_PROOF_HEADER):
             return None
         raise AuthenticationRequired()
-    _establish(token)
+    _establish(*credentials)
     return None
 
 
-def _establish(token: str) -> None:
+def _establish(scheme: str, token: str) -> None:
     now = utcnow()
     claims = tokens.verify_access_token(token, now=now)
+    dpop.check_access(scheme=scheme, access_token=token, claims=claims)
     kind, mfa_complete = live_session(session_id=claims["sid"], account_id=claims["sub"], now=now)
     g.principal = Principal(
         account_id=claims["sub"],

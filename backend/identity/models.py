@@ -102,6 +102,9 @@ class Session(db.Model):
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(40))
     # A screen's session that a phone approved (cross-device sign-in): that phone's session.
     approved_by_session_id: Mapped[str | None] = mapped_column(sa.ForeignKey("sessions.id"))
+    # The RFC 7638 thumbprint of the key the device proves with (DPoP, RFC 9449): its access
+    # tokens carry it as cnf.jkt and its refresh tokens work only with a proof by that key.
+    dpop_jkt: Mapped[str | None] = mapped_column(sa.String(43))
 
     account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
     approved_by: Mapped[Session | None] = relationship(

@@ -71,8 +71,15 @@ class OtpVerifySchema(ma.Schema):
 
 class TokenSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
-    token_type = ma.fields.Constant(
-        "Bearer", required=True, metadata={"type": "string", "enum": ["Bearer"]}
+    token_type = ma.fields.Function(
+        lambda pair: "DPoP" if pair.dpop_jkt else "Bearer",
+        required=True,
+        metadata={
+            "type": "string",
+            "enum": ["Bearer", "DPoP"],
+            "description": "DPoP: bound to the key of the request's DPoP proof (RFC 9449); "
+            "send it as `Authorization: DPoP` with a proof on every call",
+        },
     )
     expires_in = ma.fields.Integer(required=True)
     refresh_token = ma.fields.String(required=True)

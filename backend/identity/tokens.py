@@ -107,7 +107,14 @@ def keys() -> SigningKeys:
 
 
 def issue_access_token(
-    *, account_id: str, session_id: str, kind: str, acr: int, amr: list[str], now: datetime
+    *,
+    account_id: str,
+    session_id: str,
+    kind: str,
+    acr: int,
+    amr: list[str],
+    now: datetime,
+    dpop_jkt: str | None = None,
 ) -> tuple[str, int]:
     lifetime = current_app.config["ACCESS_TOKEN_SECONDS"]
     issued = int(now.timestamp())
@@ -123,6 +130,8 @@ def issue_access_token(
         "exp": issued + lifetime,
         "jti": new_id(),
     }
+    if dpop_jkt is not None:
+        claims["cnf"] = {"jkt": dpop_jkt}  # RFC 9449 section 6.1: bound to the device's key
     signing = keys().signing
     token = jwt.encode({"alg": ALGORITHM, "kid": signing.kid, "typ": "at+jwt"}, claims, signing)
     return token, lifetime

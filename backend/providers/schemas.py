@@ -31,6 +31,14 @@ class LoginProviderSchema(ma.Schema):
 
 class LoginProviderListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(LoginProviderSchema), required=True)
+    dpop_signing_alg_values_supported = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "The algorithms our token endpoints and API accept for DPoP proofs "
+            "(RFC 9449 section 5.1, as in authorization server metadata)"
+        },
+    )
 
 
 class AppPkceSchema(ma.Schema):

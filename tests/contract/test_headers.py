@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from backend.extensions import db
 from tests.contract.document import operations
 from tests.contract.headers import HeaderContract
+from tests.helpers.dpop import DeviceKey
 from tests.helpers.engagement import PETITION
 from tests.helpers.providers import browser_login, pkce
-from tests.helpers.signin import bearer, sign_in_with_code
+from tests.helpers.signin import bearer, last_code, sign_in_with_code
 from tests.security.world import BIRTH, BIRTH_DATA, PILOT, WARD
 from tests.storage.samples import pdf, png
 
@@ -88,6 +89,33 @@ def _signing_in(walk: Walk, app) -> None:
     # A session of its own to end: the world's stay signed in.
     spare = bearer(sign_in_with_code(app, walk.client, "0977000111"))
     walk("POST", "/api/v1/auth/logout", 204, headers=spare)
+
+
+def _device_bound(walk: Walk, app, monkeypatch) -> None:
+    """DPoP: a bound sign-in and call, the refusals, and the nonce asked for on both kinds."""
+    key = DeviceKey()
+    verify, me, token = "/api/v1/auth/otp/verify", "/api/v1/me", "/api/v1/auth/token"
+    asked = walk("POST", "/api/v1/auth/otp", 202, json={"phone": "0944555777"})
+    body = {
+        "challenge_id": asked.get_json()["challenge_id"],
+        "code": last_code(app, "+84944555777"),
+        "device": {"name": "Phone", "platform": "android"},
+    }
+    walk("POST", verify, 400, json=body, headers={"DPoP": "not-a-proof"})
+    tokens = walk(
+        "POST", verify, 200, json=body, headers={"DPoP": key.proof("POST", verify)}
+    ).get_json()
+    walk("GET", me, 200, headers=key.headers("GET", me, tokens))
+    walk("GET", me, 401, headers=bearer(tokens))
+    walk("GET", me, 401, headers=DeviceKey().headers("GET", me, tokens))
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    walk("POST", token, 400, json=refresh)
+    monkeypatch.setitem(app.config, "DPOP_NONCE_REQUIRED", True)
+    nonce = walk("GET", me, 401, headers=key.headers("GET", me, tokens)).headers["DPoP-Nonce"]
+    walk("POST", token, 400, json=refresh, headers={"DPoP": key.proof("POST", token)})
+    proof = key.proof("POST", token, claims={"nonce": nonce})
+    walk("POST", token, 200, json=refresh, headers={"DPoP": proof})
+    monkeypatch.setitem(app.config, "DPOP_NONCE_REQUIRED", False)
 
 
 def _me(walk: Walk, app) -> None:
@@ -416,10 +444,11 @@ def _cross_device(walk: Walk) -> None:
     walk("DELETE", f"{screens}/{client_id}", 404, who="X")
 
 
-def test_every_operation_group_sends_what_it_declares(app, world, contract, checked):
+def test_every_operation_group_sends_what_it_declares(app, world, contract, checked, monkeypatch):
     walk = Walk(checked, world)
     _catalog_and_probes(walk)
     _signing_in(walk, app)
+    _device_bound(walk, app, monkeypatch)
     _me(walk, app)
     dossier_id = _filing(walk)
     _at_the_agency(walk, dossier_id)

@@ -6,7 +6,7 @@ from flask import current_app, request
 
 from backend.db import utcnow
 from backend.extensions import limiter
-from backend.identity import schemas, tokens
+from backend.identity import dpop, schemas, tokens
 from backend.identity.access import public, require_principal
 from backend.identity.routes import totp_guesses_limited
 from backend.identity.services import login, otp, sessions
@@ -47,6 +47,7 @@ def request_code(data):
 
 @blp.route("/otp/verify", methods=["POST"])
 @public
+@dpop.token_endpoint
 @limiter.limit(_limit("RATELIMIT_VERIFY_PER_IP"))
 @limiter.limit(_limit("RATELIMIT_VERIFY_PER_DEVICE"), key_func=_device_key)
 @blp.arguments(schemas.OtpVerifySchema)
@@ -69,6 +70,7 @@ def verify_code(data):
 
 @blp.route("/token", methods=["POST"])
 @public
+@dpop.token_endpoint
 @body_accepts("application/json", "application/x-www-form-urlencoded")
 @limiter.limit(_limit("RATELIMIT_TOKEN_PER_IP"))
 @blp.arguments(schemas.TokenRequestSchema)

@@ -6,7 +6,7 @@ from flask import current_app
 
 from backend.db import utcnow
 from backend.extensions import db, limiter
-from backend.identity import schemas
+from backend.identity import dpop, schemas
 from backend.identity.access import (
     citizen_required,
     public,
@@ -43,6 +43,7 @@ def start(data):
 
 @screen.route("/<request_id>/token", methods=["POST"])
 @public
+@dpop.token_endpoint
 @limiter.limit(lambda: current_app.config["RATELIMIT_TOKEN_PER_IP"])
 @screen.arguments(schemas.CrossDeviceRedeemSchema)
 @screen.response(200, schemas.TokenSchema)

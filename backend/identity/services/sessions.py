@@ -26,7 +26,7 @@ from backend.crypto import CannotDecrypt, vault
 from backend.db import utcnow
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
-from backend.identity import tokens
+from backend.identity import dpop, tokens
 from backend.identity.models import Account, AccountKind, AccountStatus, RefreshToken, Session
 from backend.identity.services.events import record_event
 from backend.notifications.services.devices import forget_session_devices
@@ -60,10 +60,12 @@ class TokenPair:
     # and reading them there would load it again.
     session_id: str = field(init=False)
     acr: int = field(init=False)
+    dpop_jkt: str | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.session_id = self.session.id
         self.acr = self.session.acr
+        self.dpop_jkt = self.session.dpop_jkt
 
 
 def _digest(token: str) -> str:
@@ -72,6 +74,8 @@ def _digest(token: str) -> str:
 
 
 def _issue_pair(session: Session, *, now: datetime) -> TokenPair:
+    kind = session.account.kind.value
+    dpop.require_binding(kind=kind, acr=session.acr, bound_jkt=session.dpop_jkt)
     idle = timedelta(seconds=current_app.config["REFRESH_IDLE_SECONDS"])
     refresh_expires = min(now + idle, session.expires_at)
     refresh = secrets.token_urlsafe(32)
@@ -81,10 +85,11 @@ def _issue_pair(session: Session, *, now: datetime) -> TokenPair:
     access, lifetime = tokens.issue_access_token(
         account_id=session.account_id,
         session_id=session.id,
-        kind=session.account.kind.value,
+        kind=kind,
         acr=session.acr,
         amr=list(session.amr),
         now=now,
+        dpop_jkt=session.dpop_jkt,
     )
     return TokenPair(
         access_token=access,
@@ -108,6 +113,8 @@ def start_session(
     """Open a session for a device and issue its first tokens; the caller commits.
 
     ``max_seconds`` shortens the session below ``SESSION_MAX_SECONDS`` (a screen's session).
+    A token endpoint that checked a DPoP proof (``dpop.token_endpoint``) binds the session to
+    the proof's key.
     """
     lifetime = current_app.config["SESSION_MAX_SECONDS"]
     session = Session(
@@ -121,6 +128,7 @@ def start_session(
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(seconds=min(max_seconds or lifetime, lifetime)),
+        dpop_jkt=dpop.request_key(),
     )
     if has_request_context():
         session.ip = request.remote_addr
@@ -162,6 +170,9 @@ def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
     if stored is None:
         raise InvalidGrant()
     session = stored.session
+    # A bound session's token refreshes only with its key, retries within the grace included;
+    # without it nothing happens, so a copied token cannot even revoke the session.
+    dpop.require_holder(bound_jkt=session.dpop_jkt)
     if stored.used_at is not None:
         again = _retried(stored, now=now)
         if again is not None:
@@ -175,6 +186,8 @@ def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
         raise InvalidGrant()
     stored.used_at = now
     session.last_seen_at = now
+    if session.dpop_jkt is None:
+        session.dpop_jkt = dpop.request_key()  # a session opened before the app had a key
     pair = _issue_pair(session, now=now)
     if current_app.config["REFRESH_REUSE_GRACE_SECONDS"] > 0:
         stored.successor_sealed = _seal_successor(stored, pair, now=now)

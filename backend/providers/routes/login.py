@@ -34,8 +34,11 @@ def _login_limit() -> str:
 @public
 @blp.response(200, schemas.LoginProviderListSchema)
 def list_login_providers():
-    """Identity providers to offer on the login screen"""
-    return {"items": registry.enabled_providers()}
+    """Identity providers to offer on the login screen, and the DPoP algorithms we accept"""
+    return {
+        "items": registry.enabled_providers(),
+        "dpop_signing_alg_values_supported": current_app.config["DPOP_SIGNING_ALGS"],
+    }
 
 
 @blp.route("/<slug>/authorize")
