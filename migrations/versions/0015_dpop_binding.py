@@ -3,7 +3,7 @@
 A session may hold the RFC 7638 thumbprint of the device's key: its access tokens carry it
 (cnf.jkt) and its refresh tokens are honoured only with a proof signed by that key.
 
-Revision ID: 0013
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-03 10:40:00.000000
 
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = '0013'
+revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None
