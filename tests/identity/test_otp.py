@@ -345,7 +345,8 @@ def test_gateway_failure_is_retried_and_the_answer_does_not_change(gateway_clien
         stored = json.dumps({c.name: str(getattr(row, c.name)) for c in Notification.__table__.c})
         assert row.status is NotificationStatus.TEMPORARY_FAILURE
         assert row.sealed_data and code not in stored
-        assert row.next_attempt_at <= row.created_at + timedelta(seconds=2)
+        # Retried within seconds of the failure (the send itself may take a while on a busy host).
+        assert row.next_attempt_at <= row.updated_at + timedelta(seconds=2)
 
     _Gateway.status = 200
     later = datetime.now(UTC) + timedelta(seconds=3)
