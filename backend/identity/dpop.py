@@ -48,6 +48,7 @@ HEADER = "DPoP"
 NONCE_HEADER = "DPoP-Nonce"
 # A proof with a 4096-bit RSA key is about 2,500 characters; anything much larger is not one.
 MAX_PROOF_CHARS = 6000
+_TOO_LONG = ("Bằng chứng DPoP quá dài.", "The DPoP proof is too long.")
 MAX_JTI_CHARS = 256
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"})
 MIN_RSA_BITS = 2048
@@ -317,7 +318,7 @@ def verify_proof(
     """The thumbprint of the key that signed a valid proof for ``method url``; _Refused if not."""
     config = current_app.config
     if len(proof) > MAX_PROOF_CHARS:
-        raise _Refused(("Bằng chứng DPoP quá dài.", "The DPoP proof is too long."))
+        raise _Refused(_TOO_LONG)
     parts = proof.split(".")
     if len(parts) != 3 or not all(parts):
         raise _Refused(("Bằng chứng DPoP không phải JWS.", "The DPoP proof is not a compact JWS."))
@@ -459,6 +460,10 @@ def check_access(*, scheme: str, access_token: str, claims: dict[str, Any]) -> N
     confirmation = claims.get("cnf")
     bound_jkt = confirmation.get("jkt") if isinstance(confirmation, dict) else None
     if bound_jkt is None:
+        # A proof beside an unbound token is not read, but one longer than any proof can be is
+        # refused as it is everywhere else: the contract declares the limit on every operation.
+        if len(request.headers.get(HEADER, "")) > MAX_PROOF_CHARS:
+            raise DpopTokenRefused(_TOO_LONG)
         if scheme == "dpop":
             raise DpopTokenRefused(
                 (

@@ -17,6 +17,7 @@ from joserfc import jws
 from joserfc.jwk import OctKey
 
 from backend.extensions import db
+from backend.identity.dpop import MAX_PROOF_CHARS
 from backend.identity.models import OtpChallenge, RefreshToken, Session
 from backend.identity.services.accounts import create_staff
 from backend.phones import to_e164
@@ -232,6 +233,13 @@ def test_a_bound_token_sent_as_bearer_is_refused(client, bound):
 def test_an_unbound_token_sent_as_dpop_is_refused(client, citizen, key):
     headers = key.headers("GET", ME, citizen)
     refused_at_resource(client.get(ME, headers=headers), error="invalid_token")
+
+
+def test_a_proof_longer_than_declared_is_refused_even_beside_a_bearer_token(client, citizen):
+    headers = {**bearer(citizen), "DPoP": "2" * (MAX_PROOF_CHARS + 1)}
+    refused_at_resource(client.get(ME, headers=headers))
+    headers["DPoP"] = "not a proof, but short"  # not read beside an unbound bearer token
+    assert client.get(ME, headers=headers).status_code == 200
 
 
 def test_a_proof_by_another_key_is_refused(client, bound):
