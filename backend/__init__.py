@@ -78,7 +78,7 @@ def _register_domains(app: Flask, api) -> None:
     from backend.engagement.routes import feedback, ratings
     from backend.identity import cli as identity_cli
     from backend.identity import signin_page
-    from backend.identity.routes import admin, auth, crossdevice, me
+    from backend.identity.routes import admin, auth, crossdevice, me, passkeys
     from backend.notifications import routes as notification_routes
     from backend.notifications import worker as notification_worker
     from backend.providers import cli as providers_cli
@@ -98,6 +98,7 @@ def _register_domains(app: Flask, api) -> None:
 
     docs.init_app(app)
     app.register_blueprint(signin_page.blp)
+    app.register_blueprint(passkeys.trust)
     api.register_blueprint(health.blp)
     api.register_blueprint(auth.well_known, url_prefix="/.well-known")
     api.register_blueprint(catalog_routes.blp, url_prefix="/api/v1")
@@ -105,6 +106,8 @@ def _register_domains(app: Flask, api) -> None:
     api.register_blueprint(me.blp, url_prefix="/api/v1/me")
     api.register_blueprint(notification_routes.blp, url_prefix="/api/v1/me")
     api.register_blueprint(admin.blp, url_prefix="/api/v1/admin")
+    api.register_blueprint(passkeys.auth, url_prefix="/api/v1/auth/passkey")
+    api.register_blueprint(passkeys.mine, url_prefix="/api/v1/me/passkeys")
     api.register_blueprint(crossdevice.screen, url_prefix="/api/v1/auth/cross-device")
     api.register_blueprint(crossdevice.phone, url_prefix="/api/v1/me/cross-device")
     api.register_blueprint(crossdevice.admin, url_prefix="/api/v1/admin/signin-clients")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import itertools
 import os
@@ -154,6 +155,49 @@ def _dpop_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _words(environ: Mapping[str, str], name: str, default: str = "") -> tuple[str, ...]:
+    return tuple(part.strip() for part in (environ.get(name) or default).split(",") if part.strip())
+
+
+def _android_origin(fingerprint: str) -> str:
+    """``android:apk-key-hash:`` of an APK signing certificate's SHA-256 (AB:CD:... or hex)."""
+    try:
+        digest = bytes.fromhex(fingerprint.replace(":", ""))
+    except ValueError:
+        digest = b""
+    if len(digest) != 32:
+        raise RuntimeError(f"ANDROID_APP_CERT_SHA256: {fingerprint!r} is not a SHA-256 in hex")
+    return "android:apk-key-hash:" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _passkey_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Passkeys (WebAuthn, backend.identity.services.passkeys) and the files the phones read."""
+    rp_id = environ.get("WEBAUTHN_RP_ID") or "localhost"
+    port = environ.get("PORT") or "5000"
+    fingerprints = _words(environ, "ANDROID_APP_CERT_SHA256")
+    origins = _words(environ, "WEBAUTHN_ORIGINS") or (f"http://{rp_id}:{port}",)
+    return {
+        # The RP id is a domain (never an IP address) the origins share; make run: localhost.
+        "WEBAUTHN_RP_ID": rp_id,
+        "WEBAUTHN_RP_NAME": environ.get("WEBAUTHN_RP_NAME") or "Dịch vụ công",
+        # Pages and apps allowed to answer a ceremony: the web origins, plus the Android app
+        # (android:apk-key-hash: of each signing certificate); iOS apps use the web origin.
+        "WEBAUTHN_ORIGINS": (*origins, *map(_android_origin, fingerprints)),
+        # Other sites' origins listed in /.well-known/webauthn (related origin requests).
+        "WEBAUTHN_RELATED_ORIGINS": _words(environ, "WEBAUTHN_RELATED_ORIGINS"),
+        "WEBAUTHN_CHALLENGE_SECONDS": min(_int(environ, "WEBAUTHN_CHALLENGE_SECONDS", 300), 600),
+        # Adding or removing a passkey needs a sign-in (or step-up) this recent.
+        "PASSKEY_FRESH_SECONDS": _int(environ, "PASSKEY_FRESH_SECONDS", 300),
+        "PASSKEYS_PER_ACCOUNT": _int(environ, "PASSKEYS_PER_ACCOUNT", 10),
+        "RATELIMIT_PASSKEY_PER_IP": environ.get("RATELIMIT_PASSKEY_PER_IP", "30/minute;300/hour"),
+        # assetlinks.json (Android) and apple-app-site-association (iOS): the apps that may
+        # use the RP id's passkeys.
+        "ANDROID_APP_PACKAGE": environ.get("ANDROID_APP_PACKAGE") or "vn.dvcmobile.app",
+        "ANDROID_APP_CERT_SHA256": fingerprints,
+        "IOS_APP_IDS": _words(environ, "IOS_APP_IDS"),
+    }
+
+
 def _engagement_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     """Feedback deadlines, ratings and the quality report (backend.engagement, backend.reports)."""
     threshold = environ.get("UPGRADE_ONLINE_SHARE_PERCENT") or "30"
@@ -266,6 +310,7 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
         # A refresh retried this soon with the token just rotated gets the same answer again.
         "REFRESH_REUSE_GRACE_SECONDS": _int(environ, "REFRESH_REUSE_GRACE_SECONDS", 30),
         **_dpop_settings(environ),
+        **_passkey_settings(environ),
         "SESSION_MAX_SECONDS": _int(environ, "SESSION_MAX_SECONDS", 90 * 86400),
         # Cross-device sign-in (a screen shows a QR, the phone approves): how long a request
         # waits (the cross-device BCP: minutes, not more), the polling interval it asks for,

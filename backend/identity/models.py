@@ -105,6 +105,9 @@ class Session(db.Model):
     # The RFC 7638 thumbprint of the key the device proves with (DPoP, RFC 9449): its access
     # tokens carry it as cnf.jkt and its refresh tokens work only with a proof by that key.
     dpop_jkt: Mapped[str | None] = mapped_column(sa.String(43))
+    # When the person last proved who they are on this device (sign-in, or a step-up since):
+    # what "signed in within the last few minutes" is measured from. None reads as created_at.
+    authenticated_at: Mapped[datetime | None] = mapped_column()
 
     account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
     approved_by: Mapped[Session | None] = relationship(
@@ -262,3 +265,51 @@ class CrossDeviceRequest(db.Model):
     session_id: Mapped[str | None] = mapped_column(sa.ForeignKey("sessions.id"))
 
     client: Mapped[SigninClient] = relationship(lazy="joined", innerjoin=True)
+
+
+class Passkey(db.Model):
+    """A WebAuthn credential (a passkey) the person signs in with: the phone's screen lock.
+
+    It signs in at the assurance level the session that registered it had: a passkey made in a
+    level-2 e-ID session stands for that proof, one made after an SMS code alone for level 0.
+    """
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[str] = id_column()
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    # base64url of the authenticator's credential id (at most 1,023 bytes).
+    credential_id: Mapped[str] = mapped_column(sa.String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sign_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # The user.id the authenticator stores beside the credential (base64url, no personal data).
+    user_handle: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    aaguid: Mapped[str | None] = mapped_column(sa.String(36))
+    transports: Mapped[list[Any]] = mapped_column(default=list)
+    # Synced to a cloud keychain (backed up): the key may live on several devices.
+    backed_up: Mapped[bool] = mapped_column(default=False)
+    acr: Mapped[int] = mapped_column(sa.SmallInteger)
+    registered_session_id: Mapped[str | None] = mapped_column(sa.String(26))
+    created_at: Mapped[datetime] = created_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+
+    account: Mapped[Account] = relationship(lazy="joined", innerjoin=True)
+
+
+class WebauthnChallenge(db.Model):
+    """A ceremony's challenge: good for one answer, for a few minutes, for the ceremony asked."""
+
+    __tablename__ = "webauthn_challenges"
+
+    # Random, handed to the app with the options and sent back with the answer.
+    id: Mapped[str] = mapped_column(sa.String(43), primary_key=True)
+    ceremony: Mapped[str] = mapped_column(sa.String(12))  # "register" or "sign_in"
+    challenge: Mapped[str] = mapped_column(sa.String(86))
+    # A registration's account and session; a sign-in's audience (citizen or staff).
+    account_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    session_id: Mapped[str | None] = mapped_column(sa.String(26))
+    audience: Mapped[str | None] = mapped_column(sa.String(10))
+    created_at: Mapped[datetime] = created_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column()

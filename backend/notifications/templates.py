@@ -320,6 +320,53 @@ _TEMPLATES = [
         ),
         link="dvc://agency/dossiers?due=soon",
     ),
+    # Security messages go everywhere the person can be reached, and cannot be switched off:
+    # a passkey someone else added is how an account is taken over.
+    *(
+        Template(
+            kind=f"account.passkey_{kind}",
+            audience="citizen",
+            defaults=frozenset({INBOX, PUSH, SMS, EMAIL}),
+            always=frozenset({INBOX, PUSH, SMS, EMAIL}),
+            choosable=False,
+            urgent=True,
+            title=title,
+            body=body,
+            sms=sms,
+        )
+        for kind, title, body, sms in (
+            (
+                "added",
+                ("Đã thêm khóa truy cập", "Passkey added"),
+                (
+                    'Khóa truy cập "{name}" đã được thêm vào tài khoản ngày {changed_date}. '
+                    "Nếu không phải bạn, hãy xóa nó và đăng xuất các thiết bị lạ.",
+                    'Passkey "{name}" was added to your account on {changed_date}. If this '
+                    "was not you, remove it and sign out the devices you do not know.",
+                ),
+                (
+                    "DVC: mot khoa truy cap moi vua duoc them vao tai khoan ngay {changed_date}. "
+                    "Neu khong phai ban, hay kiem tra trong ung dung.",
+                    "DVC: a new passkey was added to your account on {changed_date}. If this "
+                    "was not you, check it in the app.",
+                ),
+            ),
+            (
+                "removed",
+                ("Đã xóa khóa truy cập", "Passkey removed"),
+                (
+                    'Khóa truy cập "{name}" đã bị xóa khỏi tài khoản ngày {changed_date}.',
+                    'Passkey "{name}" was removed from your account on {changed_date}.',
+                ),
+                (
+                    "DVC: mot khoa truy cap vua bi xoa khoi tai khoan ngay {changed_date}. "
+                    "Neu khong phai ban, hay kiem tra trong ung dung.",
+                    "DVC: a passkey was removed from your account on {changed_date}. If this "
+                    "was not you, check it in the app.",
+                ),
+            ),
+        )
+    ),
     Template(
         kind="otp",
         audience="phone",

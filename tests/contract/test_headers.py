@@ -20,6 +20,8 @@ from tests.contract.document import operations
 from tests.contract.headers import HeaderContract
 from tests.helpers.dpop import DeviceKey
 from tests.helpers.engagement import PETITION
+from tests.helpers.passkeys import ORIGIN as passkey_origin
+from tests.helpers.passkeys import SoftAuthenticator
 from tests.helpers.providers import browser_login, pkce
 from tests.helpers.signin import bearer, last_code, sign_in_with_code
 from tests.security.world import BIRTH, BIRTH_DATA, PILOT, WARD
@@ -444,6 +446,33 @@ def _cross_device(walk: Walk) -> None:
     walk("DELETE", f"{screens}/{client_id}", 404, who="X")
 
 
+def _passkeys(walk: Walk, app, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "WEBAUTHN_ORIGINS", (passkey_origin,))
+    mine, phone = "/api/v1/me/passkeys", SoftAuthenticator()
+    options = walk("POST", f"{mine}/registration-options", 200, who="A").get_json()
+    made = {
+        "challenge_id": options["challenge_id"],
+        "credential": phone.create(options["publicKey"]),
+    }
+    passkey = walk("POST", mine, 201, who="A", json=made).get_json()
+    walk("POST", mine, 422, who="A", json=made)
+    walk("GET", mine, 200, who="A")
+    walk("PATCH", f"{mine}/{passkey['id']}", 200, who="A", json={"name": "Điện thoại"})
+    walk("PATCH", f"{mine}/{passkey['id']}", 404, who="B", json={"name": "x"})
+    asked = walk("POST", "/api/v1/auth/passkey/options", 200, json={}).get_json()
+    answer = {
+        "challenge_id": asked["challenge_id"],
+        "credential": phone.get(asked["publicKey"]),
+        "device": {"name": "Máy tính", "platform": "web"},
+    }
+    walk("POST", "/api/v1/auth/passkey/verify", 200, json=answer)
+    asked = walk("POST", "/api/v1/auth/passkey/options", 200, json={}).get_json()
+    answer["challenge_id"] = asked["challenge_id"]  # an answer to another challenge
+    walk("POST", "/api/v1/auth/passkey/verify", 401, json=answer)
+    walk("DELETE", f"{mine}/{passkey['id']}", 204, who="A")
+    walk("DELETE", f"{mine}/{passkey['id']}", 404, who="A")
+
+
 def test_every_operation_group_sends_what_it_declares(app, world, contract, checked, monkeypatch):
     walk = Walk(checked, world)
     _catalog_and_probes(walk)
@@ -456,6 +485,7 @@ def test_every_operation_group_sends_what_it_declares(app, world, contract, chec
     _administration(walk, app)
     _provider_login(walk, app)
     _cross_device(walk)
+    _passkeys(walk, app, monkeypatch)
 
     assert contract.problems == [], "\n".join(contract.problems)
     walked = {(method, path) for method, path, _ in contract.seen}

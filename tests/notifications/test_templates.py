@@ -15,6 +15,8 @@ SAMPLE = {
     "due_soon": 120,
     "overdue": 35,
     "minutes": 5,
+    "name": "Điện thoại của tôi",
+    "changed_date": "2026-12-03",
 }
 GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -67,6 +69,8 @@ def test_the_required_kinds_are_all_there():
         "officer.feedback_digest",
         "otp",
         "otp.feedback",
+        "account.passkey_added",
+        "account.passkey_removed",
     }
     assert dossier | counter | others == set(TEMPLATES)
 

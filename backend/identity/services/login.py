@@ -96,6 +96,7 @@ def confirm_totp_and_upgrade(
         enrolment.use_up(account_id=session.account_id, now=now)
     session.mfa_complete = True
     session.amr = sorted({*session.amr, "totp"})
+    session.authenticated_at = now
     pair = sessions.reissue_access(session, now=now)
     db.session.commit()
     return codes, pair
@@ -114,6 +115,7 @@ def step_up_with_totp(*, session: Session, code: str, now: datetime) -> sessions
             ("Hãy nhập mã đang hiện trên ứng dụng.", "Enter the code the app shows.")
         )
     session.amr = sorted({*session.amr, "totp"})
+    session.authenticated_at = now
     pair = sessions.reissue_access(session, now=now)
     record_event("step_up", account_id=session.account_id, session_id=session.id)
     db.session.commit()

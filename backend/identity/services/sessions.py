@@ -127,6 +127,7 @@ def start_session(
         app_version=device.get("app_version"),
         created_at=now,
         last_seen_at=now,
+        authenticated_at=now,
         expires_at=now + timedelta(seconds=min(max_seconds or lifetime, lifetime)),
         dpop_jkt=dpop.request_key(),
     )
