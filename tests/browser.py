@@ -40,8 +40,8 @@ def chromium(tmp_path: Path) -> Iterator:
         "--disable-dev-shm-usage",
         "--window-size=1280,2000",
         f"--user-data-dir={tmp_path / 'profile'}",
-        # Offline: no name resolves, except loopback itself.
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        # Offline: no name resolves, except loopback itself (localhost: the passkeys RP id).
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
         "--disable-background-networking",
         "--disable-component-update",
         "--no-first-run",

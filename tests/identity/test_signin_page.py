@@ -104,3 +104,66 @@ def test_the_page_and_its_qr_refuse_what_is_not_theirs(app, client, kiosk):
     assert page.status_code == 200
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert "Ki-ốt một cửa" in page.get_data(as_text=True)
+
+
+def test_a_computer_makes_a_passkey_and_signs_in_with_it(
+    app, client, kiosk, browser, tmp_path, monkeypatch
+):
+    """The QR path end to end, then a passkey made on this computer (Chromium's virtual
+    authenticator: a platform one with user verification), then a sign-in with it alone."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.virtual_authenticator import (
+        Protocol,
+        Transport,
+        VirtualAuthenticatorOptions,
+    )
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    phone = sign_in_with_code(app, client, "0912345678")
+    with serving(app) as served:
+        base = served.replace("127.0.0.1", "localhost")  # an RP id is a name, never an address
+        monkeypatch.setitem(app.config, "WEBAUTHN_RP_ID", "localhost")
+        monkeypatch.setitem(app.config, "WEBAUTHN_ORIGINS", (base,))
+        browser.get(f"{base}/signin?client={kiosk['id']}")
+        browser.add_virtual_authenticator(
+            VirtualAuthenticatorOptions(
+                protocol=Protocol.CTAP2,
+                transport=Transport.INTERNAL,
+                has_resident_key=True,
+                has_user_verification=True,
+                is_user_verified=True,
+            )
+        )
+        wait = WebDriverWait(browser, 30)
+        page = browser.find_element(By.ID, "signin")
+        wait.until(lambda d: page.get_attribute("data-state") == "waiting")
+        request_id, code = page.get_attribute("data-request"), browser.find_element(By.ID, "code")
+        approved = requests.post(
+            f"{served}/api/v1/me/cross-device/{request_id}/approve",
+            json={"code": code.text},
+            headers=bearer(phone),
+            timeout=10,
+        )
+        assert approved.status_code == 200, approved.text
+        wait.until(lambda d: page.get_attribute("data-state") == "signed-in")
+
+        browser.find_element(By.ID, "make-passkey").click()
+        wait.until(lambda d: page.get_attribute("data-passkey") == "made")
+        [made] = browser.get_credentials()
+        assert made.is_resident_credential and made.sign_count >= 0
+        listed = client.get("/api/v1/me/passkeys", headers=bearer(phone)).get_json()["items"]
+        assert [p["name"] for p in listed] == ["Máy tính · Computer"]
+
+        browser.find_element(By.ID, "sign-out").click()
+        wait.until(lambda d: page.get_attribute("data-state") == "waiting")
+        browser.find_element(By.ID, "passkey").click()
+        wait.until(lambda d: page.get_attribute("data-state") == "signed-in")
+        assert browser.find_element(By.ID, "who").text == "+84912345678"
+        browser.save_screenshot(str(tmp_path / "signin-passkey.png"))
+        tokens = browser.execute_script("return JSON.parse(sessionStorage['dvc.tokens'])")
+        urls = requested_urls(browser)
+    me = client.get("/api/v1/me", headers=bearer(tokens))
+    assert me.status_code == 200 and me.get_json()["phone"] == "+84912345678"
+    network = [u for u in urls if u.split(":", 1)[0] in ("http", "https", "ws", "wss")]
+    assert [u for u in network if not u.startswith(base + "/")] == []
+    assert any(u.endswith("/api/v1/auth/passkey/verify") for u in network), network

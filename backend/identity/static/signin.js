@@ -1,5 +1,6 @@
 // The sign-in screen of a portal or kiosk: start a cross-device request with a PKCE pair kept
 // in this page only, show its QR and number, poll until the phone decides (RFC 8628 errors).
+// A computer that holds a passkey signs in with it instead; once signed in, it may make one.
 (function () {
   "use strict";
   var root = document.getElementById("signin");
@@ -22,21 +23,25 @@
     });
   }
 
-  function post(path, body) {
-    return fetch(api + path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Accept-Language": "vi" },
-      body: JSON.stringify(body),
-    }).then(function (response) {
-      return response.json().then(function (json) { return { status: response.status, body: json }; });
-    });
+  function post(path, body, tokens) {
+    var headers = { "Content-Type": "application/json", "Accept-Language": "vi" };
+    if (tokens) headers.Authorization = "Bearer " + tokens.access_token;
+    return fetch(api + path, { method: "POST", headers: headers, body: JSON.stringify(body) })
+      .then(function (response) {
+        if (response.status === 204) return { status: 204, body: {} };
+        return response.json().then(function (json) { return { status: response.status, body: json }; });
+      });
   }
+
+  var device = { name: "Trình duyệt · Browser", platform: "web" };
+  var passkeys = window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON;
 
   function show(state, text) {
     root.dataset.state = state;
     status.textContent = text;
     document.getElementById("waiting").hidden = state !== "waiting";
     again.hidden = ["expired", "denied", "failed"].indexOf(state) < 0;
+    document.getElementById("with-passkey").hidden = !passkeys || state === "signed-in";
   }
 
   function signedIn(tokens) {
@@ -44,10 +49,53 @@
     return fetch(api + "/me", { headers: { Authorization: "Bearer " + tokens.access_token } })
       .then(function (response) { return response.json(); })
       .then(function (me) {
+        clearTimeout(timer);
         document.getElementById("who").textContent = me.full_name || me.phone;
         document.getElementById("done").hidden = false;
+        document.getElementById("make-passkey").hidden = !passkeys;
         show("signed-in", "Đã đăng nhập · Signed in");
       });
+  }
+
+  function withPasskey() {
+    post("/auth/passkey/options", {}).then(function (asked) {
+      var options = PublicKeyCredential.parseRequestOptionsFromJSON(asked.body.publicKey);
+      return navigator.credentials.get({ publicKey: options }).then(function (credential) {
+        return post("/auth/passkey/verify", {
+          challenge_id: asked.body.challenge_id, credential: credential.toJSON(), device: device,
+        });
+      });
+    }).then(function (answer) {
+      if (answer.status === 200) return signedIn(answer.body);
+      show("failed", answer.body.title || "Lỗi · Error");
+    }).catch(function () { show("failed", "Không dùng được khóa truy cập · The passkey was not used"); });
+  }
+
+  function makePasskey() {
+    var tokens = JSON.parse(sessionStorage.getItem("dvc.tokens"));
+    var said = document.getElementById("passkey-status");
+    post("/me/passkeys/registration-options", {}, tokens).then(function (asked) {
+      if (asked.status !== 200) throw new Error(asked.body.title);
+      var options = PublicKeyCredential.parseCreationOptionsFromJSON(asked.body.publicKey);
+      return navigator.credentials.create({ publicKey: options }).then(function (credential) {
+        return post("/me/passkeys", {
+          challenge_id: asked.body.challenge_id, credential: credential.toJSON(), name: "Máy tính · Computer",
+        }, tokens);
+      });
+    }).then(function (answer) {
+      if (answer.status !== 201) throw new Error(answer.body.title);
+      root.dataset.passkey = "made";
+      said.textContent = "Đã tạo khóa truy cập · Passkey created";
+      document.getElementById("make-passkey").hidden = true;
+    }).catch(function (error) { said.textContent = (error && error.message) || "Lỗi · Error"; });
+  }
+
+  function signOut() {
+    var tokens = JSON.parse(sessionStorage.getItem("dvc.tokens"));
+    sessionStorage.removeItem("dvc.tokens");
+    document.getElementById("done").hidden = true;
+    document.getElementById("passkey-status").textContent = "";
+    post("/auth/logout", {}, tokens).then(start, start);
   }
 
   function poll(started, verifier, interval) {
@@ -94,5 +142,8 @@
   }
 
   again.addEventListener("click", start);
+  document.getElementById("passkey").addEventListener("click", withPasskey);
+  document.getElementById("make-passkey").addEventListener("click", makePasskey);
+  document.getElementById("sign-out").addEventListener("click", signOut);
   start();
 })();
