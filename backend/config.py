@@ -323,6 +323,8 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
             "CROSS_DEVICE_LINK", "vn.dvcmobile.app:/signin/approve?request="
         ),
         "CROSS_DEVICE_SESSION_SECONDS": _int(environ, "CROSS_DEVICE_SESSION_SECONDS", 3600),
+        # Only a phone whose session is bound to its key (DPoP) may approve.
+        "CROSS_DEVICE_PHONE_BOUND": _flag(environ, "CROSS_DEVICE_PHONE_BOUND", True),
         "RATELIMIT_CROSS_DEVICE_PER_IP": environ.get(
             "RATELIMIT_CROSS_DEVICE_PER_IP", "20/minute;200/hour"
         ),

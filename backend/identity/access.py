@@ -87,6 +87,8 @@ class Principal:
     acr: int
     amr: list[str]
     _grants: list[tuple[str, str]] = field(default_factory=list)
+    # The access token is bound to the device's key (DPoP) and this call proved it.
+    bound: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -236,6 +238,12 @@ def require_acr(level: int) -> None:
         raise StepUpRequired(required_acr=level)
 
 
+def require_bound_key() -> None:
+    """Refuse (RFC 9449's answer) unless the call's token is bound to the device's key."""
+    if not require_principal().bound:
+        raise dpop.BindingRequired()
+
+
 def _credentials() -> tuple[str, str] | None:
     """(scheme, access token) of ``Authorization: Bearer ...`` or ``Authorization: DPoP ...``."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -276,6 +284,7 @@ def _establish(scheme: str, token: str) -> None:
         mfa_complete=mfa_complete,
         acr=int(claims["acr"]),
         amr=list(claims.get("amr", [])),
+        bound="cnf" in claims,
         # Citizens hold no grants: skip the query.
         _grants=_grants_of(claims["sub"]) if kind is AccountKind.STAFF else [],
     )

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from backend.extensions import db
 from tests.contract.document import operations
 from tests.contract.headers import HeaderContract
-from tests.helpers.dpop import DeviceKey
+from tests.helpers.dpop import DeviceKey, authorized, bound_sign_in
 from tests.helpers.engagement import PETITION
 from tests.helpers.passkeys import ORIGIN as passkey_origin
 from tests.helpers.passkeys import SoftAuthenticator
@@ -418,7 +418,7 @@ def _provider_login(walk: Walk, app) -> None:
     walk("GET", "/api/v1/auth/providers/ward_idp_2/authorize", 503, query_string=query)
 
 
-def _cross_device(walk: Walk) -> None:
+def _cross_device(walk: Walk, app) -> None:
     screens = "/api/v1/admin/signin-clients"
     kiosk = {"agency": WARD, "kind": "kiosk", "name": "Ki-ốt"}
     client_id = walk("POST", screens, 201, who="X", json=kiosk).get_json()["id"]
@@ -437,8 +437,15 @@ def _cross_device(walk: Walk) -> None:
     walk("GET", phone, 403, who="X")
     walk("GET", "/api/v1/me/cross-device/unknown", 404, who="A")
     wrong = next(c for c in shown["choices"] if c != code)
-    walk("POST", f"{phone}/approve", 422, who="A", json={"code": wrong})
-    walk("POST", f"{phone}/approve", 200, who="A", json={"code": code})
+    walk("POST", f"{phone}/approve", 401, who="A", json={"code": code})  # a bearer token
+    bound = bound_sign_in(app, walk.client, DeviceKey(), "0912000777")
+
+    def proven(path: str) -> dict:
+        return authorized(bound, "POST", path)
+
+    approve = f"{phone}/approve"
+    walk("POST", approve, 422, headers=proven(approve), json={"code": wrong})
+    walk("POST", approve, 200, headers=proven(approve), json={"code": code})
     walk("POST", f"{phone}/deny", 409, who="B")
     other = walk("POST", "/api/v1/auth/cross-device", 201, json=start).get_json()
     walk("POST", f"/api/v1/me/cross-device/{other['request_id']}/deny", 204, who="B")
@@ -484,7 +491,7 @@ def test_every_operation_group_sends_what_it_declares(app, world, contract, chec
     _petitions(walk, app)
     _administration(walk, app)
     _provider_login(walk, app)
-    _cross_device(walk)
+    _cross_device(walk, app)
     _passkeys(walk, app, monkeypatch)
 
     assert contract.problems == [], "\n".join(contract.problems)

@@ -84,3 +84,29 @@ def unsigned(header: dict, payload: dict, signature: bytes = b"") -> str:
     return ".".join(
         [b64(json.dumps(header).encode()), b64(json.dumps(payload).encode()), b64(signature)]
     )
+
+
+def bound_sign_in(app, client, key: DeviceKey, phone: str = "0912345678") -> dict:
+    """A citizen's tokens from a sign-in with a proof by ``key`` (kept as ``device_key``)."""
+    from backend.phones import to_e164
+    from tests.helpers.signin import DEVICE, last_code
+
+    verify = "/api/v1/auth/otp/verify"
+    sent = client.post("/api/v1/auth/otp", json={"phone": phone})
+    assert sent.status_code == 202, sent.get_json()
+    body = {
+        "challenge_id": sent.get_json()["challenge_id"],
+        "code": last_code(app, to_e164(phone)),
+        "device": DEVICE,
+    }
+    verified = client.post(verify, json=body, headers={"DPoP": key.proof("POST", verify)})
+    assert verified.status_code == 200 and verified.get_json()["token_type"] == "DPoP"
+    return {**verified.get_json(), "device_key": key}
+
+
+def authorized(tokens: dict, method: str, path: str, *, base: str = BASE) -> dict:
+    """The headers of a call with these tokens: a fresh proof when they are bound to a key."""
+    key = tokens.get("device_key")
+    if key is None:
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+    return key.headers(method, path, tokens, base=base)

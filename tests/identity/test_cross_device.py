@@ -21,7 +21,8 @@ from backend.identity.models import (
     SecurityEvent,
 )
 from backend.identity.services import sessions
-from tests.helpers.signin import DEVICE, bearer
+from tests.helpers.dpop import DeviceKey, authorized, bound_sign_in
+from tests.helpers.signin import DEVICE, bearer, sign_in_with_code
 
 WARD = "001.01.00.H56"
 JUSTICE = "000.00.17.H56"
@@ -33,6 +34,17 @@ def clock():
     """Time stands still from now on (tokens made before stay valid); tests move it on."""
     with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def citizen(app, client) -> dict:
+    """Citizen A's phone: signed in with its key (DPoP), as a phone that approves must be."""
+    return bound_sign_in(app, client, DeviceKey(), "0912345678")
+
+
+@pytest.fixture
+def citizen_b(app, client) -> dict:
+    return bound_sign_in(app, client, DeviceKey(), "0987654321")
 
 
 @pytest.fixture
@@ -85,15 +97,13 @@ class Screen:
 
 
 def show(client, screen: Screen, tokens: dict):
-    return client.get(f"{API}/me/cross-device/{screen.request_id}", headers=bearer(tokens))
+    path = f"{API}/me/cross-device/{screen.request_id}"
+    return client.get(path, headers=authorized(tokens, "GET", path))
 
 
 def pick(client, screen: Screen, tokens: dict, code: str):
-    return client.post(
-        f"{API}/me/cross-device/{screen.request_id}/approve",
-        json={"code": code},
-        headers=bearer(tokens),
-    )
+    path = f"{API}/me/cross-device/{screen.request_id}/approve"
+    return client.post(path, json={"code": code}, headers=authorized(tokens, "POST", path))
 
 
 def wrong_code(screen: Screen, shown: list[str]) -> str:
@@ -115,8 +125,11 @@ def level_2_citizen(app, phone: str) -> dict:
             account=account, acr=2, amr=["fed"], mfa_complete=True, device=DEVICE,
             now=datetime.now(UTC),
         )  # fmt: skip
+        key = DeviceKey()
+        pair.session.dpop_jkt = key.jkt  # the app signed in with its key
+        pair = sessions.reissue_access(pair.session, now=datetime.now(UTC))
         db.session.commit()
-        tokens = {"access_token": pair.access_token}
+        tokens = {"access_token": pair.access_token, "device_key": key}
         db.session.remove()
     return tokens
 
@@ -157,7 +170,8 @@ def test_the_phone_approves_and_the_screen_gets_a_session_of_its_own(
     me = client.get(f"{API}/me", headers=bearer(screen_tokens))
     assert me.status_code == 200 and me.get_json()["phone"] == "+84912345678"
 
-    listed = client.get(f"{API}/me/sessions", headers=bearer(citizen)).get_json()["items"]
+    mine = f"{API}/me/sessions"
+    listed = client.get(mine, headers=authorized(citizen, "GET", mine)).get_json()["items"]
     on_screen = next(s for s in listed if s["id"] == screen_tokens["session_id"])
     assert on_screen["approved_by"]["id"] == citizen["session_id"]
     assert on_screen["device_name"] == "Ki-ốt bộ phận một cửa" and on_screen["platform"] == "kiosk"
@@ -167,9 +181,8 @@ def test_the_phone_approves_and_the_screen_gets_a_session_of_its_own(
         assert session.expires_at - session.created_at == timedelta(hours=1)
 
     assert screen.poll().status_code == 401  # single use
-    revoked = client.delete(
-        f"{API}/me/sessions/{screen_tokens['session_id']}", headers=bearer(citizen)
-    )
+    screen_session = f"{API}/me/sessions/{screen_tokens['session_id']}"
+    revoked = client.delete(screen_session, headers=authorized(citizen, "DELETE", screen_session))
     assert revoked.status_code == 204
     assert client.get(f"{API}/me", headers=bearer(screen_tokens)).status_code == 401
     for kind in ("cross_device_started", "cross_device_approved", "cross_device_signed_in"):
@@ -234,7 +247,8 @@ def test_three_wrong_picks_deny_the_request(app, client, kiosk, citizen, clock):
 
 def test_a_denied_request_stays_denied(client, kiosk, citizen, clock):
     screen = Screen(client, kiosk["id"])
-    denied = client.post(f"{API}/me/cross-device/{screen.request_id}/deny", headers=bearer(citizen))
+    deny = f"{API}/me/cross-device/{screen.request_id}/deny"
+    denied = client.post(deny, headers=authorized(citizen, "POST", deny))
     assert denied.status_code == 204
     assert pick(client, screen, citizen, screen.body["display_code"]).status_code == 409
     clock.shift(timedelta(seconds=2))
@@ -269,9 +283,20 @@ def test_a_phone_signed_out_before_the_screen_redeems_signs_nobody_in(
 ):
     screen = Screen(client, kiosk["id"])
     assert pick(client, screen, citizen, screen.body["display_code"]).status_code == 200
-    assert client.post(f"{API}/auth/logout", headers=bearer(citizen)).status_code == 204
+    logout = f"{API}/auth/logout"
+    assert client.post(logout, headers=authorized(citizen, "POST", logout)).status_code == 204
     clock.shift(timedelta(seconds=2))
     assert screen.poll().status_code == 401
+
+
+def test_a_phone_whose_token_is_not_bound_to_its_key_approves_nothing(app, client, kiosk, clock):
+    bearer_only = sign_in_with_code(app, client, "0912345678")
+    screen = Screen(client, kiosk["id"])
+    refused = pick(client, screen, bearer_only, screen.body["display_code"])
+    assert refused.status_code == 401 and refused.get_json()["type"].endswith("dpop-required")
+    assert refused.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
+    assert show(client, screen, bearer_only).status_code == 200  # still pending, untouched
+    assert screen.poll().get_json()["error"] == "authorization_pending"
 
 
 def test_staff_sessions_do_not_approve(client, kiosk, ward_admin):

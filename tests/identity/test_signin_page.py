@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from tests.browser import requested_urls
-from tests.helpers.signin import bearer, sign_in_with_code
+from tests.helpers.dpop import DeviceKey, authorized, bound_sign_in
+from tests.helpers.signin import bearer
 from tests.providers.oidc_provider import serving
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
@@ -31,11 +32,15 @@ def kiosk(app, client, demo_catalog, make_staff) -> dict:
     return registered.get_json()
 
 
+def tokens_of(browser) -> dict:
+    return browser.execute_script("return JSON.parse(sessionStorage['dvc.tokens'])")
+
+
 def test_a_phone_signs_the_kiosk_page_in(app, client, kiosk, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    phone = sign_in_with_code(app, client, "0912345678")
+    phone = bound_sign_in(app, client, DeviceKey(), "0912345678")
     with serving(app) as base:
         browser.get(f"{base}/signin?client={kiosk['id']}")
         wait = WebDriverWait(browser, 30)
@@ -48,14 +53,16 @@ def test_a_phone_signs_the_kiosk_page_in(app, client, kiosk, browser, tmp_path):
         browser.save_screenshot(str(tmp_path / "signin-waiting.png"))
 
         # The phone: what it shows, then the number the citizen reads off the screen.
+        path = f"/api/v1/me/cross-device/{request_id}"
         shown = requests.get(
-            f"{base}/api/v1/me/cross-device/{request_id}", headers=bearer(phone), timeout=10
+            base + path, headers=authorized(phone, "GET", path, base=base), timeout=10
         ).json()
         assert shown["client"]["name"] == "Ki-ốt một cửa" and code in shown["choices"]
+        path = f"/api/v1/me/cross-device/{request_id}/approve"
         approved = requests.post(
-            f"{base}/api/v1/me/cross-device/{request_id}/approve",
+            base + path,
             json={"code": code},
-            headers=bearer(phone),
+            headers=authorized(phone, "POST", path, base=base),
             timeout=10,
         )
         assert approved.status_code == 200, approved.text
@@ -77,15 +84,16 @@ def test_a_denied_request_offers_a_new_code(app, client, kiosk, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    phone = sign_in_with_code(app, client, "0912345678")
+    phone = bound_sign_in(app, client, DeviceKey(), "0912345678")
     with serving(app) as base:
         browser.get(f"{base}/signin?client={kiosk['id']}")
         wait = WebDriverWait(browser, 30)
         page = browser.find_element(By.ID, "signin")
         wait.until(lambda d: page.get_attribute("data-state") == "waiting")
         first = page.get_attribute("data-request")
+        path = f"/api/v1/me/cross-device/{first}/deny"
         denied = requests.post(
-            f"{base}/api/v1/me/cross-device/{first}/deny", headers=bearer(phone), timeout=10
+            base + path, headers=authorized(phone, "POST", path, base=base), timeout=10
         )
         assert denied.status_code == 204
         wait.until(lambda d: page.get_attribute("data-state") == "denied")
@@ -119,7 +127,7 @@ def test_a_computer_makes_a_passkey_and_signs_in_with_it(
     )
     from selenium.webdriver.support.ui import WebDriverWait
 
-    phone = sign_in_with_code(app, client, "0912345678")
+    phone = bound_sign_in(app, client, DeviceKey(), "0912345678")
     with serving(app) as served:
         base = served.replace("127.0.0.1", "localhost")  # an RP id is a name, never an address
         monkeypatch.setitem(app.config, "WEBAUTHN_RP_ID", "localhost")
@@ -138,10 +146,11 @@ def test_a_computer_makes_a_passkey_and_signs_in_with_it(
         page = browser.find_element(By.ID, "signin")
         wait.until(lambda d: page.get_attribute("data-state") == "waiting")
         request_id, code = page.get_attribute("data-request"), browser.find_element(By.ID, "code")
+        path = f"/api/v1/me/cross-device/{request_id}/approve"
         approved = requests.post(
-            f"{served}/api/v1/me/cross-device/{request_id}/approve",
+            served + path,
             json={"code": code.text},
-            headers=bearer(phone),
+            headers=authorized(phone, "POST", path, base=served),
             timeout=10,
         )
         assert approved.status_code == 200, approved.text
@@ -151,8 +160,8 @@ def test_a_computer_makes_a_passkey_and_signs_in_with_it(
         wait.until(lambda d: page.get_attribute("data-passkey") == "made")
         [made] = browser.get_credentials()
         assert made.is_resident_credential and made.sign_count >= 0
-        listed = client.get("/api/v1/me/passkeys", headers=bearer(phone)).get_json()["items"]
-        assert [p["name"] for p in listed] == ["Máy tính · Computer"]
+        listed = client.get("/api/v1/me/passkeys", headers=bearer(tokens_of(browser)))
+        assert [p["name"] for p in listed.get_json()["items"]] == ["Máy tính · Computer"]
 
         browser.find_element(By.ID, "sign-out").click()
         wait.until(lambda d: page.get_attribute("data-state") == "waiting")

@@ -11,6 +11,7 @@ from backend.identity.access import (
     citizen_required,
     public,
     require_acr,
+    require_bound_key,
     require_principal,
     staff_required,
 )
@@ -77,6 +78,8 @@ def show(request_id):
 def approve(data, request_id):
     """Approve with the code the screen shows (three wrong picks deny the request)"""
     now = utcnow()
+    if current_app.config["CROSS_DEVICE_PHONE_BOUND"]:
+        require_bound_key()  # the phone proves its key: a copied token approves nothing
     pending = crossdevice.for_phone(request_id=request_id, now=now)
     require_acr(pending.requested_acr)
     principal = require_principal()
