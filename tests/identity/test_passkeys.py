@@ -14,6 +14,7 @@ from backend.extensions import db
 from backend.identity import tokens as token_service
 from backend.identity.models import Passkey, SecurityEvent, Session, WebauthnChallenge
 from backend.notifications.models import Channel, Notification
+from tests.helpers.dpop import DeviceKey
 from tests.helpers.passkeys import ORIGIN, SoftAuthenticator, b64, client_data_of
 from tests.helpers.signin import DEVICE, bearer, sign_in_with_code
 
@@ -481,3 +482,23 @@ def test_the_android_app_origin_is_derived_from_its_signing_certificate(tmp_path
         "https://a.vn",
         "android:apk-key-hash:" + b64(bytes(32)),
     )
+
+
+def test_a_passkey_sign_in_with_a_proof_binds_the_session_to_the_key(
+    app, client, registered, phone
+):
+    key = DeviceKey()
+    options = options_for(client)
+    body = {
+        "challenge_id": options["challenge_id"],
+        "credential": phone.get(options["publicKey"]),
+        "device": DEVICE,
+    }
+    signed_in = client.post(VERIFY, json=body, headers={"DPoP": key.proof("POST", VERIFY)})
+    assert signed_in.status_code == 200, signed_in.get_json()
+    tokens = signed_in.get_json()
+    assert tokens["token_type"] == "DPoP"
+    assert claims_of(app, tokens)["cnf"] == {"jkt": key.jkt}
+    assert client.get("/api/v1/me", headers=bearer(tokens)).status_code == 401
+    me = client.get("/api/v1/me", headers=key.headers("GET", "/api/v1/me", tokens))
+    assert me.status_code == 200
