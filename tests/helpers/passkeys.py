@@ -85,18 +85,12 @@ class SoftAuthenticator:
         )
         attestation = AttestationObject.create("none", auth_data, {})
         self.credentials.append(credential)
-        return {
-            "id": b64(credential.id),
-            "rawId": b64(credential.id),
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64(client_data),
-                "attestationObject": b64(attestation),
-                "transports": ["internal", "hybrid"],
-            },
-        }
+        return _as_json(
+            credential,
+            clientDataJSON=b64(client_data),
+            attestationObject=b64(attestation),
+            transports=["internal", "hybrid"],
+        )
 
     def get(
         self,
@@ -125,19 +119,25 @@ class SoftAuthenticator:
         if sign_other_data:
             signed += b"other"
         signature = credential.key.sign(signed, ec.ECDSA(hashes.SHA256()))
-        return {
-            "id": b64(credential.id),
-            "rawId": b64(credential.id),
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64(client_data),
-                "authenticatorData": b64(auth_data),
-                "signature": b64(signature),
-                "userHandle": b64(credential.user_handle),
-            },
-        }
+        return _as_json(
+            credential,
+            clientDataJSON=b64(client_data),
+            authenticatorData=b64(auth_data),
+            signature=b64(signature),
+            userHandle=b64(credential.user_handle),
+        )
+
+
+def _as_json(credential: Credential, **response: object) -> dict:
+    """The WebAuthn JSON a platform gives the app (``PublicKeyCredential.toJSON()``)."""
+    return {
+        "id": b64(credential.id),
+        "rawId": b64(credential.id),
+        "type": "public-key",
+        "authenticatorAttachment": "platform",
+        "clientExtensionResults": {},
+        "response": response,
+    }
 
 
 def client_data_of(credential: dict) -> dict:

@@ -36,6 +36,14 @@ def tokens_of(browser) -> dict:
     return browser.execute_script("return JSON.parse(sessionStorage['dvc.tokens'])")
 
 
+def stayed_home(browser, base: str) -> list[str]:
+    """The URLs the page fetched, all on this server (no CDN, nothing outside)."""
+    urls = requested_urls(browser)
+    network = [u for u in urls if u.split(":", 1)[0] in ("http", "https", "ws", "wss")]
+    assert [u for u in network if not u.startswith(base + "/")] == []
+    return network
+
+
 def test_a_phone_signs_the_kiosk_page_in(app, client, kiosk, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -70,12 +78,10 @@ def test_a_phone_signs_the_kiosk_page_in(app, client, kiosk, browser, tmp_path):
         wait.until(lambda d: page.get_attribute("data-state") == "signed-in")
         assert browser.find_element(By.ID, "who").text == "+84912345678"
         browser.save_screenshot(str(tmp_path / "signin-done.png"))
-        tokens = browser.execute_script("return JSON.parse(sessionStorage['dvc.tokens'])")
-        urls = requested_urls(browser)
+        tokens = tokens_of(browser)
+        network = stayed_home(browser, base)
     me = client.get("/api/v1/me", headers=bearer(tokens))
     assert me.status_code == 200 and me.get_json()["phone"] == "+84912345678"
-    network = [u for u in urls if u.split(":", 1)[0] in ("http", "https", "ws", "wss")]
-    assert [u for u in network if not u.startswith(base + "/")] == []
     assert any("/signin/qr/" in u for u in network), network
     assert (tmp_path / "signin-done.png").stat().st_size > 5_000
 
@@ -169,10 +175,8 @@ def test_a_computer_makes_a_passkey_and_signs_in_with_it(
         wait.until(lambda d: page.get_attribute("data-state") == "signed-in")
         assert browser.find_element(By.ID, "who").text == "+84912345678"
         browser.save_screenshot(str(tmp_path / "signin-passkey.png"))
-        tokens = browser.execute_script("return JSON.parse(sessionStorage['dvc.tokens'])")
-        urls = requested_urls(browser)
+        tokens = tokens_of(browser)
+        network = stayed_home(browser, base)
     me = client.get("/api/v1/me", headers=bearer(tokens))
     assert me.status_code == 200 and me.get_json()["phone"] == "+84912345678"
-    network = [u for u in urls if u.split(":", 1)[0] in ("http", "https", "ws", "wss")]
-    assert [u for u in network if not u.startswith(base + "/")] == []
     assert any(u.endswith("/api/v1/auth/passkey/verify") for u in network), network
