@@ -45,6 +45,10 @@ from backend.extensions import db
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# The tests' device key (DPoP proofs) and software authenticator (passkeys) play the phones.
+sys.path.insert(0, str(ROOT))
+from tests.helpers.dpop import DeviceKey  # noqa: E402
+from tests.helpers.passkeys import SoftAuthenticator  # noqa: E402
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
@@ -105,6 +109,13 @@ def _env(database: str, instance: Path) -> dict[str, str]:
         "RATELIMIT_VERIFY_PER_IP": "1000000/minute",
         "RATELIMIT_VERIFY_PER_DEVICE": "1000000/minute",
         "RATELIMIT_TOKEN_PER_IP": "1000000/minute",
+        "RATELIMIT_PASSKEY_PER_IP": "1000000/minute",
+        # The software authenticator answers as a page of http://localhost:5000 would.
+        "WEBAUTHN_RP_ID": "localhost",
+        "WEBAUTHN_ORIGINS": "http://localhost:5000",
+        # DPoP proofs are made before the run, minutes before they are sent: a wider iat
+        # window lets them through; what a proof check costs does not depend on it.
+        "DPOP_IAT_PAST_SECONDS": "3600",
     }
 
 
@@ -205,8 +216,9 @@ def worker_rss(master: subprocess.Popen) -> list[int]:
     return sorted(sizes)
 
 
-def _line(method, path, token="", etag="", idem="", body=None, encoding="") -> str:
-    fields = [method, path, token, etag, idem, json.dumps(body) if body else "", encoding]
+def _line(method, path, token="", etag="", idem="", body=None, encoding="", dpop="") -> str:
+    """One request for replay.lua; with ``dpop`` (a proof) the token goes as ``DPoP``."""
+    fields = [method, path, token, etag, idem, json.dumps(body) if body else "", encoding, dpop]
     return "\t".join(fields)
 
 
@@ -326,9 +338,30 @@ def single_use(database: str, instance: Path, count: int) -> dict[str, list[str]
         )
         submitters = api_data.sign_in_citizens(api_data.citizens_with_dossiers(3000)[2000:])
         drafts = api_data.prepare_drafts(submitters, count)
+        passkey_sign_ins = api_data.prepare_passkey_sign_ins(
+            api_data.citizens_with_dossiers(3 * citizens // 10 + count)[3 * citizens // 10 :],
+            SoftAuthenticator,
+        )
+        keys = [DeviceKey() for _ in range(200)]
+        bound = api_data.sign_in_bound_citizens(api_data.citizens_with_dossiers(3200)[3000:], keys)
+        key_of = {c.account_id: (c, key) for c, key in zip(bound, keys, strict=True)}
+        views = api_data.own_dossiers(list(key_of), per_citizen=2)
         db.session.remove()
         db.engine.dispose()
+    base = f"http://127.0.0.1:{LARGE[3]}"
+    bound_views = []
+    for number in range(count):  # a fresh proof each: a jti is good once
+        account_id, dossier_id = views[number % len(views)]
+        caller, key = key_of[account_id]
+        path = f"/api/v1/dossiers/{dossier_id}"
+        proof = key.proof("GET", path, token=caller.access_token, base=base)
+        bound_views.append(_line("GET", path, caller.access_token, dpop=proof))
     return {
+        "passkey": [
+            _line("POST", "/api/v1/auth/passkey/verify", body={**answer, "device": DEVICE})
+            for answer in passkey_sign_ins
+        ],
+        "detail_dpop": bound_views,
         "otp_verify": [
             _line(
                 "POST",
@@ -497,9 +530,11 @@ def scenarios(large: dict, small: dict, spent: dict) -> list[tuple[str, Scenario
     return [
         (FLOOR, Scenario("floor", FLOOR_PORT, large["floor"])),
         ("OTP verify", Scenario("otp_verify", big, spent["otp_verify"], "once")),
+        ("passkey sign-in", Scenario("passkey", big, spent["passkey"], "once")),
         ("token refresh", Scenario("refresh", big, spent["refresh"], "once")),
         ("procedure search", Scenario("search", big, large["search"])),
         ("dossier detail", Scenario("detail", big, large["detail"])),
+        ("dossier detail with DPoP", Scenario("detail_dpop", big, spent["detail_dpop"], "once")),
         ("dossier detail 304", Scenario("detail_304", big, large["detail_304"], expected=304)),
         (
             "dossier detail, 10 % bad",

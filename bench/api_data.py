@@ -482,3 +482,89 @@ def prepare_drafts(callers: list[Caller], count: int) -> list[tuple[Caller, str]
     )
     db.session.commit()
     return [(callers[number % len(callers)], draft["id"]) for number, draft in enumerate(drafts)]
+
+
+def sign_in_bound_citizens(account_ids: list[str], keys: list) -> list[Caller]:
+    """Like ``sign_in_citizens``, each session bound to a device key (DPoP): its access token
+    carries the key's thumbprint (cnf.jkt) and is good only with a proof by that key."""
+    now = datetime.now(UTC)
+    session_ids = _insert_sessions(account_ids, now=now, acr=2, mfa=False)
+    db.session.execute(
+        sa.text("UPDATE sessions SET dpop_jkt = :jkt WHERE id = :id"),
+        [{"jkt": key.jkt, "id": s} for key, s in zip(keys, session_ids, strict=True)],
+    )
+    db.session.commit()
+    callers = []
+    for account_id, session_id, key in zip(account_ids, session_ids, keys, strict=True):
+        token, _ = tokens.issue_access_token(
+            account_id=account_id,
+            session_id=session_id,
+            kind="citizen",
+            acr=2,
+            amr=["otp"],
+            now=now,
+            dpop_jkt=key.jkt,
+        )
+        callers.append(Caller(account_id, session_id, token))
+    return callers
+
+
+def prepare_passkey_sign_ins(account_ids: list[str], authenticator_class) -> list[dict]:
+    """A passkey per citizen and a sign-in challenge for it, answered by the citizen's
+    authenticator (``authenticator_class``: the tests' software one); returns the bodies of
+    ``POST /api/v1/auth/passkey/verify``."""
+    from fido2 import cbor
+    from fido2.cose import ES256
+
+    from backend.identity.services.passkeys import _user_handle
+
+    now = datetime.now(UTC)
+    passkeys, challenges, bodies = [], [], []
+    for account_id in account_ids:
+        phone = authenticator_class()
+        handle = _user_handle(account_id)
+        registered = phone.create(
+            {"challenge": "", "rp": {"id": "localhost"}, "user": {"id": _b64(handle)}}
+        )
+        credential = phone.credentials[0]
+        challenge = _b64(secrets.token_bytes(32))
+        challenge_id = secrets.token_urlsafe(32)
+        public_key = ES256.from_cryptography_key(credential.key.public_key())
+        passkeys.append(
+            {
+                "id": new_id(),
+                "account_id": account_id,
+                "credential_id": registered["id"],
+                "public_key": cbor.encode(public_key),
+                "user_handle": _b64(handle),
+                "now": now,
+            }
+        )
+        challenges.append({"id": challenge_id, "challenge": challenge, "now": now})
+        answer = phone.get({"challenge": challenge, "rpId": "localhost"})
+        bodies.append({"challenge_id": challenge_id, "credential": answer})
+    db.session.execute(
+        sa.text(
+            "INSERT INTO passkeys (id, account_id, credential_id, public_key, sign_count, "
+            "user_handle, name, transports, backed_up, acr, created_at) VALUES (:id, "
+            ":account_id, :credential_id, :public_key, 0, :user_handle, 'Bench phone', "
+            "CAST('[\"internal\"]' AS jsonb), false, 0, :now)"
+        ),
+        passkeys,
+    )
+    db.session.execute(
+        sa.text(
+            "INSERT INTO webauthn_challenges (id, ceremony, challenge, audience, created_at, "
+            "expires_at) VALUES (:id, 'sign_in', :challenge, 'citizen', :now, "
+            ":now + interval '1 hour')"
+        ),
+        challenges,
+    )
+    db.session.commit()
+    return bodies
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")

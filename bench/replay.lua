@@ -2,7 +2,8 @@
 -- (EXPECTED: a status, or several separated by commas for a mix of good and bad requests).
 --
 -- FILE has one request a line, tab-separated: method, path, bearer token, If-None-Match,
--- "idem" when the request needs a unique Idempotency-Key, the JSON body, and Accept-Encoding. Each wrk thread
+-- "idem" when the request needs a unique Idempotency-Key, the JSON body, Accept-Encoding, and a
+-- DPoP proof (the token then goes as "Authorization: DPoP"). Each wrk thread
 -- takes every THREADS-th line. MODE "once" sends each line at most once (single-use codes
 -- and tokens) and stops the thread when its lines run out; "cycle" starts over. Responses
 -- whose status is not EXPECTED are counted apart, so failures never pass for speed.
@@ -34,7 +35,12 @@ function init(args)
     if number % nthreads == id then
       local f = split(line)
       local headers = {}
-      if f[3] ~= "" then headers["Authorization"] = "Bearer " .. f[3] end
+      if f[8] ~= nil and f[8] ~= "" then
+        headers["Authorization"] = "DPoP " .. f[3]
+        headers["DPoP"] = f[8]
+      elseif f[3] ~= "" then
+        headers["Authorization"] = "Bearer " .. f[3]
+      end
       if f[4] ~= "" then headers["If-None-Match"] = f[4] end
       if f[6] ~= "" then headers["Content-Type"] = "application/json" end
       if f[7] ~= nil and f[7] ~= "" then headers["Accept-Encoding"] = f[7] end
