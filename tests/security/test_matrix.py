@@ -55,6 +55,9 @@ GET    /docs/                                                              -    
 GET    /docs/<path:path>                                                   -          pub  pub pub pub pub pub pub pub pub
 GET    /.well-known/jwks.json                                              -          pub  pub pub pub pub pub pub pub pub
 GET    /.well-known/client-jwks.json                                       -          pub  pub pub pub pub pub pub pub pub
+GET    /.well-known/webauthn                                               -          pub  pub pub pub pub pub pub pub pub
+GET    /.well-known/assetlinks.json                                        -          pub  pub pub pub pub pub pub pub pub
+GET    /.well-known/apple-app-site-association                             -          pub  pub pub pub pub pub pub pub pub
 GET    /static/<path:filename>                                             -          404  404 404 404 404 404 404 404 404
 GET    /signin                                                             -          pub  pub pub pub pub pub pub pub pub
 GET    /signin/qr/<request_id>.svg                                         crossdev   pub  pub pub pub pub pub pub pub pub
@@ -62,6 +65,8 @@ GET    /signin/static/<path:filename>                                      -    
 # signing in
 POST   /api/v1/auth/otp                                                    -          pub  pub pub pub pub pub pub pub pub
 POST   /api/v1/auth/otp/verify                                             -          pub  pub pub pub pub pub pub pub pub
+POST   /api/v1/auth/passkey/options                                        -          pub  pub pub pub pub pub pub pub pub
+POST   /api/v1/auth/passkey/verify                                         -          pub  pub pub pub pub pub pub pub pub
 POST   /api/v1/auth/token                                                  -          pub  pub pub pub pub pub pub pub pub
 POST   /api/v1/auth/logout                                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
 POST   /api/v1/auth/step-up                                                -          401  ok  ok  ok  ok  ok  401 ok  ok
@@ -89,8 +94,16 @@ POST   /api/v1/me/notifications/read-all                                   -    
 POST   /api/v1/me/notifications/<notification_id>/read                     -          401  ok  404 404 404 404 401 404 404
 GET    /api/v1/me/notification-preferences                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
 PUT    /api/v1/me/notification-preferences                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
+# passkeys: anyone signed in keeps their own; staff add one once their second factor is set up
+GET    /api/v1/me/passkeys                                                 -          401  ok  ok  ok  ok  ok  401 ok  ok
+POST   /api/v1/me/passkeys                                                 -          401  ok  ok  ok  ok  ok  401 ok  403
+POST   /api/v1/me/passkeys/registration-options                            -          401  ok  ok  ok  ok  ok  401 ok  403
+PATCH  /api/v1/me/passkeys/<passkey_id>                                    -          401  ok  404 404 404 404 401 404 404
+DELETE /api/v1/me/passkeys/<passkey_id>                                    -          401  ok  404 404 404 404 401 404 404
 GET    /api/v1/me/cross-device/<request_id>                                crossdev   401  ok  ok  403 403 403 401 403 403
-POST   /api/v1/me/cross-device/<request_id>/approve                        crossdev   401  ok  ok  403 403 403 401 403 403
+# approving needs a phone bound to its key (DPoP): A's and B's bearer tokens get 401
+# dpop-required (tests/identity/test_cross_device.py approves with bound phones)
+POST   /api/v1/me/cross-device/<request_id>/approve                        crossdev   401  401 401 403 403 403 401 403 403
 POST   /api/v1/me/cross-device/<request_id>/deny                           crossdev   401  ok  ok  403 403 403 401 403 403
 # staff and identity-provider administration
 GET    /api/v1/admin/staff                                                 -          401  403 403 ok  ok  ok  401 403 403
@@ -241,6 +254,27 @@ def request_for(method: str, rule: str, world, principal: str) -> dict:
         },
         "/api/v1/auth/cross-device/<request_id>/token": {"code_verifier": SCREEN_VERIFIER},
         "/api/v1/me/cross-device/<request_id>/approve": {"code": world.shown["cross_device"]},
+        "/api/v1/auth/passkey/options": {},
+        "/api/v1/auth/passkey/verify": {
+            "challenge_id": "x" * 43,
+            "credential": {
+                "id": "AAAA",
+                "rawId": "AAAA",
+                "type": "public-key",
+                "response": {"clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA"},
+            },
+            "device": {"name": "P", "platform": "android"},
+        },
+        "/api/v1/me/passkeys": {
+            "challenge_id": "x" * 43,
+            "credential": {
+                "id": "AAAA",
+                "rawId": "AAAA",
+                "type": "public-key",
+                "response": {"clientDataJSON": "e30", "attestationObject": "AA"},
+            },
+        },
+        "/api/v1/me/passkeys/<passkey_id>": {"name": "Điện thoại"},
         "/api/v1/admin/signin-clients": {"agency": WARD, "kind": "portal", "name": "Cổng"},
         "/api/v1/me": {"preferred_language": "en"},
         "/api/v1/me/totp/confirm": {"code": "000000"},
@@ -382,6 +416,7 @@ def path_for(rule: str, using: str, world) -> str:
         "attachment_id": ids["feedback_attachment"],
         "request_id": ids["cross_device"],
         "client_id": ids["signin_client"],
+        "passkey_id": ids["passkey"],
     }
     values.update(
         {
@@ -404,6 +439,16 @@ def path_for(rule: str, using: str, world) -> str:
         path = path.replace(f"<{name}>", value)
     assert "<" not in path, path
     return path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _passkeys_stay_fresh(app):
+    """The world's sessions grow older than PASSKEY_FRESH_SECONDS while the table runs: the table
+    is about who may, not how recently (tests/identity/test_passkeys.py checks that)."""
+    before = app.config["PASSKEY_FRESH_SECONDS"]
+    app.config["PASSKEY_FRESH_SECONDS"] = 10**7
+    yield
+    app.config["PASSKEY_FRESH_SECONDS"] = before
 
 
 def routes(app) -> set[tuple[str, str]]:

@@ -25,6 +25,7 @@ from backend.extensions import db
 from backend.phones import to_e164
 from tests.helpers.dossiers import BIRTH_DATA
 from tests.helpers.engagement import PETITION
+from tests.helpers.passkeys import SoftAuthenticator
 from tests.helpers.signin import bearer, last_code, sign_in_with_code, staff_with_authenticator
 from tests.providers.oidc_provider import CLIENT_ID, CLIENT_SECRET
 from tests.storage.samples import pdf, png
@@ -284,6 +285,13 @@ def build(app, *, issuer: str) -> World:
         started["request_id"],
         started["display_code"],
     )
+    # A passkey on citizen A's phone.
+    phone = SoftAuthenticator(origin=app.config["WEBAUTHN_ORIGINS"][0])
+    asked = _ok(client.post("/api/v1/me/passkeys/registration-options", headers=world.headers["A"]))
+    made = {"challenge_id": asked["challenge_id"], "credential": phone.create(asked["publicKey"])}
+    ids["passkey"] = _ok(client.post("/api/v1/me/passkeys", json=made, headers=world.headers["A"]))[
+        "id"
+    ]
     return world
 
 

@@ -79,7 +79,7 @@ def remove(passkey_id):
 @auth.route("/options", methods=["POST"])
 @public
 @limiter.limit(_per_ip)
-@auth.arguments(schemas.PasskeyOptionsRequestSchema)
+@auth.arguments(schemas.PasskeyOptionsRequestSchema, required=False)
 @auth.response(200, schemas.CeremonySchema)
 @auth.alt_response(429, response="TOO_MANY_REQUESTS")
 def sign_in_options(data):
