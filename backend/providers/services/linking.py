@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.agencies.services import with_descendants
 from backend.crypto import vault
 from backend.extensions import db
+from backend.identity.access import Forbidden
 from backend.identity.models import Account, AccountKind, AccountStatus, RoleGrant
 from backend.identity.services.events import record_event
 from backend.phones import InvalidPhone, to_e164
@@ -313,8 +314,36 @@ def identities_of(*, account_id: str) -> list[IdentityLink]:
     )
 
 
-def link_staff(*, provider: IdentityProvider, account: Account, subject: str) -> IdentityLink:
-    """An administrator names the identity a staff member signs in with at this provider."""
+class StaffBeyondYourAgencies(Forbidden):
+    code = "staff-beyond-your-agencies"
+
+    def __init__(self):
+        super().__init__(
+            (
+                "Cán bộ này còn giữ vai trò ở cơ quan bạn không quản lý; chỉ quản trị cấp trên "
+                "của các cơ quan đó gắn được danh tính đăng nhập cho họ.",
+                "This staff member also holds roles at agencies you do not manage; only an "
+                "administrator above all of them can name their sign-in identity.",
+            )
+        )
+
+
+def link_staff(
+    *,
+    provider: IdentityProvider,
+    account: Account,
+    subject: str,
+    visible_agencies: frozenset[str] | None = None,
+) -> IdentityLink:
+    """An administrator names the identity a staff member signs in with at this provider.
+
+    Whoever holds the identity signs in with every role the staff member holds anywhere: an
+    administrator (``visible_agencies``) must manage every agency of those roles.
+    """
+    if visible_agencies is not None and any(
+        grant.agency_id not in visible_agencies for grant in account.grants
+    ):
+        raise StaffBeyondYourAgencies()
     link = IdentityLink(
         account_id=account.id,
         account_kind=AccountKind.STAFF,

@@ -16,6 +16,7 @@ from backend.agencies.services import get_agency
 from backend.crypto import vault
 from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.extensions import db
+from backend.identity.access import Forbidden
 from backend.identity.services.events import record_event
 from backend.providers.models import ClientAuthMethod, IdentityProvider
 from backend.providers.services.exchange import client_keys, secret_context
@@ -52,6 +53,20 @@ class ProviderNotFound(NotFound):
 
 class ProviderExists(Conflict):
     code = "identity-provider-exists"
+
+
+class TopAdministratorNeeded(Forbidden):
+    code = "level-2-needs-a-top-administrator"
+
+    def __init__(self):
+        super().__init__(
+            (
+                "Chỉ quản trị cơ quan cấp cao nhất mới được công nhận mức định danh 2 cho một nhà "
+                "cung cấp; hãy ánh xạ tối đa mức 1 hoặc đề nghị cấp trên.",
+                "Only an administrator of a top-level agency may let a provider vouch for level "
+                "2; map at most level 1, or ask them.",
+            )
+        )
 
 
 def get_provider(*, slug: str, visible_agencies: frozenset[str] | None = None) -> IdentityProvider:
@@ -137,9 +152,25 @@ def _store(
         cache().forget(provider.id)
 
 
+def _check_levels(acr_levels: dict | None, *, level_2_allowed: bool) -> None:
+    """Level 2 opens every procedure that asks for an identity as sure as the national e-ID's,
+    in every agency: a provider may vouch for it only on the word of an administrator at the
+    top of the agency tree, not of one agency's own (the command line, run by the operators,
+    is not limited)."""
+    if acr_levels and 2 in acr_levels.values() and not level_2_allowed:
+        raise TopAdministratorNeeded()
+
+
 def create_provider(
-    *, data: dict[str, Any], client_secret: str | None, enable: bool, by: str | None, now: datetime
+    *,
+    data: dict[str, Any],
+    client_secret: str | None,
+    enable: bool,
+    by: str | None,
+    now: datetime,
+    level_2_allowed: bool = True,
 ) -> IdentityProvider:
+    _check_levels(data.get("acr_levels"), level_2_allowed=level_2_allowed)
     if db.session.scalar(
         sa.select(IdentityProvider.id).where(IdentityProvider.slug == data["slug"])
     ):
@@ -170,7 +201,9 @@ def update_provider(
     enable: bool | None,
     by: str | None,
     now: datetime,
+    level_2_allowed: bool = True,
 ) -> IdentityProvider:
+    _check_levels(changes.get("acr_levels"), level_2_allowed=level_2_allowed)
     for name in EDITABLE:
         if name in changes:
             setattr(provider, name, changes[name])
