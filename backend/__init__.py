@@ -69,8 +69,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_domains(app: Flask, api) -> None:
     from backend import docs, health
     from backend.catalog import cli as catalog_cli
-    from backend.catalog import routes as catalog_routes
-    from backend.catalog.admin import routes as catalog_admin
+    from backend.catalog.routes import admin as catalog_admin
+    from backend.catalog.routes import public as catalog_routes
     from backend.dossiers.routes import agency as agency_dossiers
     from backend.dossiers.routes import citizen as citizen_dossiers
     from backend.dossiers.routes import tracking

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from backend.agencies.services import with_descendants
-from backend.catalog.admin.services import pilot_period
+from backend.catalog.authoring.services import pilot_period
 from backend.catalog.models import Procedure
 from backend.catalog.services import ProcedureNotFound
 from backend.extensions import db

@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.apidoc import Derived
-from backend.catalog.admin.services import versions
+from backend.catalog.authoring.services import versions
 from backend.catalog.models import ProcedureStatus
 from backend.catalog.schemas import PROCEDURE_CODE, ProcedureContentSchema
 from backend.pagination import CursorArgs, page_schema

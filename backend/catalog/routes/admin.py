@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.apiheaders import LOCATION
-from backend.catalog.admin import schemas, services
+from backend.catalog.authoring import schemas, services
 from backend.db import utcnow
 from backend.idempotency import idempotent
 from backend.identity.access import require_principal, staff_required

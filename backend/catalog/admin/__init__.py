@@ -1,1 +1,0 @@
-"""Catalog administration: procedures created, edited and moved through the API, audited."""

@@ -1,0 +1,1 @@
+"""HTTP routes of the catalog: public (``public``) and its administration (``admin``)."""
