@@ -57,82 +57,59 @@ def attachment(feedback_id, attachment_id):
     )
 
 
-@blp.route("/<feedback_id>/start", methods=["POST"])
-@staff_required(PERMISSION)
-@blp.arguments(schemas.NoteSchema, required=False)
-@blp.response(200, schemas.OfficerFeedbackSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-def start(data, feedback_id):
-    """Take the petition up (within the refusal deadline)"""
-    return handling.take_up(
-        principal=require_principal(),
-        feedback=_ours(feedback_id, lock=True),
-        note=data.get("note"),
-        now=utcnow(),
-    )
+def _officer_step(path: str, use_case, schema, summary: str, **fields: str):
+    """An endpoint for one step of the petition's life: ``use_case`` gets the petition (locked),
+    the officer, the time, and each keyword of ``fields`` from the body field it names."""
+    body_required = any(f.required for f in schema().fields.values())
+
+    @blp.route(f"/<feedback_id>/{path}", methods=["POST"], endpoint=use_case.__name__)
+    @staff_required(PERMISSION)
+    @blp.arguments(schema, required=body_required)
+    @blp.response(200, schemas.OfficerFeedbackSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.doc(summary=summary)
+    def step(data, feedback_id):
+        return use_case(
+            principal=require_principal(),
+            feedback=_ours(feedback_id, lock=True),
+            now=utcnow(),
+            **{keyword: data.get(field) for keyword, field in fields.items()},
+        )
+
+    return step
 
 
-@blp.route("/<feedback_id>/refuse", methods=["POST"])
-@staff_required(PERMISSION)
-@blp.arguments(schemas.ReasonSchema)
-@blp.response(200, schemas.OfficerFeedbackSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-def refuse(data, feedback_id):
-    """Refuse the petition, with why"""
-    return handling.refuse(
-        principal=require_principal(),
-        feedback=_ours(feedback_id, lock=True),
-        reason=data["reason"],
-        now=utcnow(),
-    )
-
-
-@blp.route("/<feedback_id>/request-supplement", methods=["POST"])
-@staff_required(PERMISSION)
-@blp.arguments(schemas.FeedbackSupplementRequestSchema)
-@blp.response(200, schemas.OfficerFeedbackSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-def request_supplement(data, feedback_id):
-    """Ask the sender for more (once; the deadlines wait)"""
-    return handling.request_supplement(
-        principal=require_principal(),
-        feedback=_ours(feedback_id, lock=True),
-        items=data["items"],
-        note=data.get("note"),
-        now=utcnow(),
-    )
-
-
-@blp.route("/<feedback_id>/answer", methods=["POST"])
-@staff_required(PERMISSION)
-@blp.arguments(schemas.AnswerSchema)
-@blp.response(200, schemas.OfficerFeedbackSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-def answer(data, feedback_id):
-    """Answer the petition; the sender is told"""
-    return handling.answer(
-        principal=require_principal(),
-        feedback=_ours(feedback_id, lock=True),
-        text=data["answer"],
-        now=utcnow(),
-    )
-
-
-@blp.route("/<feedback_id>/publish", methods=["POST"])
-@staff_required(PERMISSION)
-@blp.arguments(schemas.PublishSchema, required=False)
-@blp.response(200, schemas.OfficerFeedbackSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-def publish(data, feedback_id):
-    """Publish the question and its answer for everyone to read"""
-    return handling.publish(
-        principal=require_principal(),
-        feedback=_ours(feedback_id, lock=True),
-        public_text=data.get("public_text"),
-        now=utcnow(),
-    )
+_officer_step(
+    "start",
+    handling.take_up,
+    schemas.NoteSchema,
+    "Take the petition up (within the refusal deadline)",
+    note="note",
+)
+_officer_step(
+    "refuse",
+    handling.refuse,
+    schemas.ReasonSchema,
+    "Refuse the petition, with why",
+    reason="reason",
+)
+_officer_step(
+    "request-supplement",
+    handling.request_supplement,
+    schemas.FeedbackSupplementRequestSchema,
+    "Ask the sender for more (once; the deadlines wait)",
+    items="items",
+    note="note",
+)
+_officer_step(
+    "answer", handling.answer, schemas.AnswerSchema, "Answer the petition; the sender is told",
+    text="answer",
+)  # fmt: skip
+_officer_step(
+    "publish",
+    handling.publish,
+    schemas.PublishSchema,
+    "Publish the question and its answer for everyone to read",
+    public_text="public_text",
+)
