@@ -46,7 +46,7 @@ class AttachmentSchema(ma.Schema):
     document = ma.fields.Nested(DocumentSchema, required=True)
 
 
-def _deadline(dossier) -> str | None:
+def deadline_state(dossier) -> str | None:
     """Where a running dossier stands against its due date; None while the clock stands still."""
     if dossier.status not in RUNNING or dossier.due_at is None:
         return None
@@ -68,7 +68,7 @@ class DossierSummarySchema(ma.Schema):
     submitted_at = ma.fields.DateTime(allow_none=True, required=True)
     due_at = ma.fields.DateTime(allow_none=True, required=True)
     deadline = ma.fields.Function(
-        _deadline,
+        deadline_state,
         required=True,
         allow_none=True,
         # Read by the OpenAPI document as the field's enum; the field is only ever written.

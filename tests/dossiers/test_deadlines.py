@@ -94,3 +94,22 @@ def test_supplement_pause_across_tet(client, sign_in, make_staff):
         )
     assert back.status_code == 200, back.get_json()
     assert back.get_json()["due_at"] == vn(2026, 2, 24, 8, 0).astimezone(UTC).isoformat()
+
+
+def test_an_unchanged_poll_stops_matching_once_the_dossier_is_overdue(client, sign_in):
+    """The deadline moves with the clock, not the version: the ETag follows it."""
+    with time_machine.travel(vn(2026, 2, 12, 14, 0), tick=False) as clock:
+        filing = Filing(client, sign_in("0912345678"))
+        receipt = filing.filed(data=EARLY_BIRTH_DATA)
+        url = f"/api/v1/dossiers/{receipt['id']}"
+        seen = client.get(url, headers=filing.headers)
+        assert seen.get_json()["deadline"] in ("on_time", "due_soon")
+        poll = {**filing.headers, "If-None-Match": seen.headers["ETag"]}
+        assert client.get(url, headers=poll).status_code == 304
+        clock.move_to(vn(2026, 2, 13, 14, 30))  # due at 14:00
+        again = bearer(sign_in("0912345678"))  # yesterday's access token has expired
+        late = client.get(url, headers={**again, "If-None-Match": seen.headers["ETag"]})
+    assert late.status_code == 200
+    assert late.get_json()["deadline"] == "overdue"
+    assert late.get_json()["version"] == seen.get_json()["version"]
+    assert late.headers["ETag"] != seen.headers["ETag"]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from flask import request
+
 from backend.apiheaders import LOCATION
 from backend.db import utcnow
 from backend.dossiers import schemas
 from backend.dossiers.routes.files import FILE_RESPONSES, send_document
 from backend.dossiers.services import attachments, citizen, drafts, submission
-from backend.dossiers.services.access import citizen_dossier, readable_dossier
+from backend.dossiers.services.access import (
+    citizen_dossier,
+    citizen_dossier_version,
+    readable_dossier,
+)
 from backend.dossiers.workflow import allowed_actions
 from backend.idempotency import idempotent, multipart_fingerprint
 from backend.identity.access import citizen_required, require_principal
@@ -17,8 +23,8 @@ blp = Blueprint("dossiers", __name__, description="A citizen's dossiers")
 documents = Blueprint("documents", __name__, description="A citizen's document library")
 
 
-def _mine(dossier_id: str, *, lock: bool = False):
-    return citizen_dossier(require_principal(), dossier_id, lock=lock)
+def _mine(dossier_id: str, *, lock: bool = False, whole: bool = False):
+    return citizen_dossier(require_principal(), dossier_id, lock=lock, whole=whole)
 
 
 def _attached(attachment, dossier_id: str):
@@ -29,11 +35,13 @@ def _attached(attachment, dossier_id: str):
 
 
 def etag_data(dossier) -> dict:
-    """What the app's copy depends on: the dossier's version and what this viewer may do."""
+    """What the app's copy depends on: the dossier's version, what this viewer may do, and
+    where it stands against its due date (which moves with the clock, not the version)."""
     return {
         "id": dossier.id,
         "version": dossier.version,
         "actions": allowed_actions(dossier, require_principal()),
+        "deadline": schemas.deadline_state(dossier),
     }
 
 
@@ -84,7 +92,10 @@ def list_mine(status=None, updated_since=None, cursor=None, limit=20):
 @blp.alt_response(403, response="FORBIDDEN")
 def get(dossier_id):
     """One of my dossiers"""
-    dossier = _mine(dossier_id)
+    if request.if_none_match:
+        # The app polls with the ETag it holds: the version columns answer an unchanged one.
+        blp.set_etag(etag_data(citizen_dossier_version(require_principal(), dossier_id)))
+    dossier = _mine(dossier_id, whole=True)
     blp.set_etag(etag_data(dossier))
     return dossier
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from backend.dossiers.models import Dossier, DossierStatus
 from backend.errors import NotFound
@@ -27,22 +28,50 @@ def officer_scope(principal: Principal) -> frozenset[str]:
     return frozenset(scope)
 
 
-def _load(statement: sa.Select, *, lock: bool) -> Dossier:
+def _load(statement: sa.Select, *, lock: bool, whole: bool = False) -> Dossier:
     if lock:
         statement = statement.with_for_update(of=Dossier).execution_options(populate_existing=True)
-    dossier = db.session.scalar(statement)
+    if whole:  # a view shows the attachments: read them with the row, not in a second query
+        statement = statement.options(joinedload(Dossier.attachments))
+    dossier = db.session.execute(statement).unique().scalar_one_or_none()
     if dossier is None:
         raise DossierNotFound()
     return dossier
 
 
-def citizen_dossier(principal: Principal, dossier_id: str, *, lock: bool = False) -> Dossier:
+def citizen_dossier(
+    principal: Principal, dossier_id: str, *, lock: bool = False, whole: bool = False
+) -> Dossier:
     return _load(
         sa.select(Dossier).where(
             Dossier.id == dossier_id, Dossier.citizen_id == principal.account_id
         ),
         lock=lock,
+        whole=whole,
     )
+
+
+# What a dossier's ETag depends on (its version, and what decides the viewer's actions and the
+# deadline), by primary key: a poll that ends in 304 reads these columns and nothing else.
+# Built once, so a poll does not pay for building and hashing the statement either.
+_CITIZEN_VERSION = sa.select(
+    Dossier.id,
+    Dossier.version,
+    Dossier.status,
+    Dossier.citizen_id,
+    Dossier.agency_id,
+    Dossier.due_at,
+).where(Dossier.id == sa.bindparam("dossier_id"), Dossier.citizen_id == sa.bindparam("citizen"))
+
+
+def citizen_dossier_version(principal: Principal, dossier_id: str) -> sa.Row:
+    """The ETag columns of one of the citizen's dossiers; DossierNotFound as for the whole row."""
+    row = db.session.execute(
+        _CITIZEN_VERSION, {"dossier_id": dossier_id, "citizen": principal.account_id}
+    ).first()
+    if row is None:
+        raise DossierNotFound()
+    return row
 
 
 def officer_dossier(principal: Principal, dossier_id: str, *, lock: bool = False) -> Dossier:

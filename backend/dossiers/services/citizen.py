@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
+from backend.catalog.models import Procedure
 from backend.dossiers import workflow
 from backend.dossiers.models import Dossier, DossierEvent, DossierStatus
 from backend.extensions import db
@@ -19,6 +21,24 @@ def withdraw(*, principal: Principal, dossier: Dossier, reason: str, now: dateti
     return dossier
 
 
+# What a list shows of each dossier (DossierSummarySchema), and nothing more: not the form data,
+# not the agency, not the procedure's own agency.
+SUMMARY_COLUMNS = (
+    load_only(
+        Dossier.id,
+        Dossier.code,
+        Dossier.status,
+        Dossier.channel,
+        Dossier.submitted_at,
+        Dossier.due_at,
+        Dossier.updated_at,
+    ),
+    lazyload(Dossier.agency),
+    joinedload(Dossier.procedure).load_only(Procedure.code, Procedure.name),
+    joinedload(Dossier.procedure).lazyload(Procedure.agency),
+)
+
+
 def list_mine(
     *,
     principal: Principal,
@@ -28,7 +48,11 @@ def list_mine(
     limit: int,
 ) -> Page:
     """Newest change first; with ``updated_since``, what changed since the app last synced."""
-    statement = sa.select(Dossier).where(Dossier.citizen_id == principal.account_id)
+    statement = (
+        sa.select(Dossier)
+        .where(Dossier.citizen_id == principal.account_id)
+        .options(*SUMMARY_COLUMNS)
+    )
     if status is not None:
         statement = statement.where(Dossier.status == status)
     if updated_since is not None:

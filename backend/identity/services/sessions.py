@@ -235,6 +235,20 @@ def _retried(stored: RefreshToken, *, now: datetime) -> TokenPair | None:
     )
 
 
+# Every authenticated request asks this: built once, it costs neither building nor hashing.
+_LIVE = (
+    sa.select(Account.kind, Session.mfa_complete)
+    .join(Account, Account.id == Session.account_id)
+    .where(
+        Session.id == sa.bindparam("session_id"),
+        Session.account_id == sa.bindparam("account_id"),
+        Session.revoked_at.is_(None),
+        Session.expires_at > sa.bindparam("now"),
+        Account.status == AccountStatus.ACTIVE,
+    )
+)
+
+
 def live_session(*, session_id: str, account_id: str, now: datetime) -> tuple[AccountKind, bool]:
     """The account kind and second-factor state behind an access token; InvalidToken when the
     session was revoked, has expired or its account is no longer active.
@@ -243,15 +257,7 @@ def live_session(*, session_id: str, account_id: str, now: datetime) -> tuple[Ac
     the session and account rows; ``Principal.session`` loads the row for the few that need it.
     """
     row = db.session.execute(
-        sa.select(Account.kind, Session.mfa_complete)
-        .join(Account, Account.id == Session.account_id)
-        .where(
-            Session.id == session_id,
-            Session.account_id == account_id,
-            Session.revoked_at.is_(None),
-            Session.expires_at > now,
-            Account.status == AccountStatus.ACTIVE,
-        )
+        _LIVE, {"session_id": session_id, "account_id": account_id, "now": now}
     ).first()
     if row is None:
         raise tokens.InvalidToken()
