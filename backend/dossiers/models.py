@@ -7,7 +7,15 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    column_property,
+    joinedload,
+    lazyload,
+    load_only,
+    mapped_column,
+    relationship,
+)
 
 from backend.agencies.models import Agency
 from backend.catalog.models import Procedure, ProcedureVersion
@@ -258,3 +266,21 @@ class DailyCounter(db.Model):
     agency_id: Mapped[str] = mapped_column(sa.ForeignKey("agencies.id"), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     last_number: Mapped[int] = mapped_column(default=0)
+
+
+# What a list shows of each dossier (DossierSummarySchema), and nothing more: not the form data,
+# not the agency, not the procedure's own agency. A citizen's list and an officer's queue.
+SUMMARY_COLUMNS = (
+    load_only(
+        Dossier.id,
+        Dossier.code,
+        Dossier.status,
+        Dossier.channel,
+        Dossier.submitted_at,
+        Dossier.due_at,
+        Dossier.updated_at,
+    ),
+    lazyload(Dossier.agency),
+    joinedload(Dossier.procedure).load_only(Procedure.code, Procedure.name),
+    joinedload(Dossier.procedure).lazyload(Procedure.agency),
+)

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, lazyload, load_only
 
-from backend.catalog.models import Procedure
 from backend.dossiers import workflow
-from backend.dossiers.models import Dossier, DossierEvent, DossierStatus
+from backend.dossiers.models import SUMMARY_COLUMNS, Dossier, DossierEvent, DossierStatus
 from backend.extensions import db
 from backend.identity.access import Principal
 from backend.pagination import Page, keyset_page
@@ -19,24 +17,6 @@ def withdraw(*, principal: Principal, dossier: Dossier, reason: str, now: dateti
     workflow.move(dossier, "withdraw", actor=principal, now=now, note=reason)
     db.session.commit()
     return dossier
-
-
-# What a list shows of each dossier (DossierSummarySchema), and nothing more: not the form data,
-# not the agency, not the procedure's own agency.
-SUMMARY_COLUMNS = (
-    load_only(
-        Dossier.id,
-        Dossier.code,
-        Dossier.status,
-        Dossier.channel,
-        Dossier.submitted_at,
-        Dossier.due_at,
-        Dossier.updated_at,
-    ),
-    lazyload(Dossier.agency),
-    joinedload(Dossier.procedure).load_only(Procedure.code, Procedure.name),
-    joinedload(Dossier.procedure).lazyload(Procedure.agency),
-)
 
 
 def list_mine(

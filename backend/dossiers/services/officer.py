@@ -16,6 +16,7 @@ from backend.dossiers.models import (
     FINISHED,
     OPEN_SQL,
     RUNNING,
+    SUMMARY_COLUMNS,
     Channel,
     Dossier,
     DossierStatus,
@@ -61,8 +62,12 @@ def queue(
     ``state`` picks the open ones (the default: still to be worked on or handed back), the
     finished ones or all; a ``status`` picks exactly that status, whatever the state.
     """
-    statement = sa.select(Dossier).where(
-        Dossier.agency_id.in_(officer_scope(principal)), Dossier.status != DossierStatus.DRAFT
+    statement = (
+        sa.select(Dossier)
+        .where(
+            Dossier.agency_id.in_(officer_scope(principal)), Dossier.status != DossierStatus.DRAFT
+        )
+        .options(*SUMMARY_COLUMNS)
     )
     if status is not None:
         statement = statement.where(Dossier.status == status)
