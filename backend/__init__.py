@@ -20,6 +20,7 @@ from backend.extensions import (
     init_limiter,
     init_redis,
     migrate,
+    ping_when_idle,
     tune_postgres,
     tune_sqlite,
     watch_postgres,
@@ -49,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         tune_sqlite(db.engine)
         watch_postgres(app, db.engine)
+        ping_when_idle(app, db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS) if MIGRATIONS.is_dir() else "migrations")
     init_redis(app)
     init_limiter(app)

@@ -260,7 +260,6 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
             environ.get("DATABASE_URL") or f"sqlite:///{instance / 'dvc.sqlite3'}"
         ),
         "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": True,
             # At least one connection per gunicorn thread (the image runs 8): connections past
             # the pool size are closed when returned, so a smaller pool (SQLAlchemy's default
             # is 5) opens a new PostgreSQL connection for many requests under load.
@@ -268,6 +267,8 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
             # A request waiting for a free connection answers 503 after this many seconds.
             "pool_timeout": _int(environ, "DATABASE_POOL_TIMEOUT", 10),
         },
+        # A pooled connection unused for longer is pinged before a request uses it.
+        "DATABASE_PING_IDLE_SECONDS": float(environ.get("DATABASE_PING_IDLE_SECONDS", "5")),
         # PostgreSQL cancels what runs longer (migrations lift the first two for themselves).
         "DATABASE_STATEMENT_TIMEOUT_MS": _int(environ, "DATABASE_STATEMENT_TIMEOUT_MS", 15_000),
         "DATABASE_LOCK_TIMEOUT_MS": _int(environ, "DATABASE_LOCK_TIMEOUT_MS", 5_000),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 import sqlalchemy as sa
@@ -55,6 +56,38 @@ def tune_postgres(app: Flask) -> None:
         "options": f"{server_limits} {given.get('options', '')}".strip(),
     }
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
+
+
+def ping_when_idle(app: Flask, engine) -> None:
+    """Ping a pooled connection before use only when it sat unused for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip on every request. A
+    connection returned a moment ago is alive unless the server went away since; then its
+    first statement fails, SQLAlchemy invalidates the whole pool, that request answers 503 with
+    Retry-After, and the next one connects afresh. A connection that waited longer than
+    ``DATABASE_PING_IDLE_SECONDS`` (a quiet night, a restart, a proxy that drops idle
+    connections) is pinged first, as the pre-ping would; a dead one is replaced unseen.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    idle = app.config["DATABASE_PING_IDLE_SECONDS"]
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _check(dbapi_connection, record, proxy) -> None:
+        returned = record.info.get("returned_at")  # none yet: a new connection
+        if returned is None or time.monotonic() - returned < idle:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)  # watched, as the pre-ping was (dbwatch)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise sa.exc.InvalidatePoolError() from error  # the pool reconnects
+            raise
 
 
 def watch_postgres(app: Flask, engine) -> None:

@@ -172,8 +172,9 @@ def test_the_closing_rollback_on_a_frozen_server_does_not_hold_the_response(
 
 
 def test_a_request_on_a_server_frozen_between_requests_is_a_503(watched_app, relay, thaw_after):
-    """Pooled connections look open: the pool's ping on checkout waits, is cut, and the new
-    connection the pool then opens gives up after DATABASE_CONNECT_TIMEOUT."""
+    """Pooled connections look open: the first wait on one (the request's statement, or the
+    ping of one that sat idle) is cut, and a new connection gives up after
+    DATABASE_CONNECT_TIMEOUT."""
     assert answer(watched_app, "/probe/none").status_code == 200  # a connection in the pool
     relay.freeze()
     assert_unavailable(answer(watched_app, "/probe/none"))
@@ -221,3 +222,43 @@ def test_no_free_pooled_connection_is_a_503(stack, tmp_path):
         held.close()
         with app.app_context():
             db.engine.dispose()
+
+
+def _pooled_connection_killed(app: Flask) -> int:
+    """Use the pool's connection once, then end its server process from another connection."""
+    with app.app_context():
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        db.session.remove()
+        with db.engine.pool._creator() as other:  # outside the pool
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    return pid
+
+
+@pytest.mark.parametrize("idle", [0, 60])
+def test_a_connection_killed_in_the_pool_is_replaced(stack, tmp_path, idle):
+    """Idle past DATABASE_PING_IDLE_SECONDS: pinged on checkout, replaced unseen. Returned a
+    moment ago: not pinged; its first statement fails once, then the pool connects afresh."""
+    app = create_app(
+        app_config(
+            stack,
+            tmp_path,
+            DATABASE_PING_IDLE_SECONDS=idle,
+            SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0},
+        )
+    )
+
+    @app.get("/probe/pid")
+    @public
+    def pid():
+        return {"pid": db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()}
+
+    client = app.test_client()
+    killed = _pooled_connection_killed(app)
+    answers = [client.get("/probe/pid") for _ in range(2)]
+    with app.app_context():
+        db.engine.dispose()
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == ([200, 200] if idle == 0 else [503, 200])
+    if idle == 60:
+        assert_unavailable(answers[0])
+    assert answers[-1].get_json()["pid"] != killed
