@@ -12,9 +12,15 @@ Text = tuple[str, str]
 
 
 def current_language() -> str:
+    """The request's language, chosen once per request (a list asks for every label)."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+    # Kept on the request itself: an app context (and its g) may outlive one request in tests.
+    environ = request.environ
+    if "dvc.language" not in environ:
+        best = request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+        environ["dvc.language"] = best
+    return environ["dvc.language"]
 
 
 def pick(text: Text | str, language: str | None = None) -> str:
