@@ -1,0 +1,131 @@
+"""Where a hot path's CPU goes: cProfile over the real app, in one process, on the bench data.
+
+    .venv/bin/python bench/hotpaths.py [--requests 2000] [--save-as NAME] [scenario ...]
+
+Runs after ``make bench`` has loaded ``dvc_bench`` (1,000,000 dossiers): the same settings as
+the served API (production, PostgreSQL, Redis DB 8), the same signed-in citizens, requests
+sent through Flask's WSGI test client so no server or network is in the profile. Prints, per
+scenario, the CPU per request measured around the loop and the 20 functions with the most
+time of their own; ``--save-as after`` writes them to ``bench/results/profiles/after/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import time
+from pathlib import Path
+
+import api  # bench/, next to this script
+import api_data
+import sqlalchemy as sa
+
+from backend.extensions import db
+
+RESULTS = api.HERE / "results" / "profiles"
+SORT, LIMIT = "tottime", 20
+SCENARIOS = ("detail", "detail_304", "mine", "search", "queue", "submit")
+
+
+def _requests(app, count: int) -> dict[str, list[dict]]:
+    with app.app_context():
+        citizens = api_data.sign_in_citizens(api_data.citizens_with_dossiers(200))
+        by_id = {c.account_id: c for c in citizens}
+        pairs = api_data.own_dossiers(list(by_id), per_citizen=2)
+        officer = api_data.sign_in_officer()
+        # A draft is submitted once: one for each request, the warm-up's and the timed loops'.
+        submitters = api_data.sign_in_citizens(api_data.citizens_with_dossiers(3000)[2000:])
+        drafts = api_data.prepare_drafts(submitters, 50 + 2 * count)
+        db.session.remove()
+    client = app.test_client()
+
+    def auth(token: str, **headers) -> dict:
+        return {"Authorization": f"Bearer {token}", **headers}
+
+    views = [(by_id[c].access_token, d) for c, d in pairs]
+    etags = {
+        d: client.get(f"/api/v1/dossiers/{d}", headers=auth(t)).headers["ETag"] for t, d in views
+    }
+    return {
+        "detail": [{"path": f"/api/v1/dossiers/{d}", "headers": auth(t)} for t, d in views],
+        "detail_304": [
+            {"path": f"/api/v1/dossiers/{d}", "headers": auth(t, **{"If-None-Match": etags[d]})}
+            for t, d in views
+        ],
+        "mine": [{"path": "/api/v1/dossiers", "headers": auth(c.access_token)} for c in citizens],
+        "search": [{"path": "/api/v1/procedures", "query_string": {"q": q}} for q in api.SEARCHES],
+        "queue": [{"path": "/api/v1/agency/dossiers", "headers": auth(officer.access_token)}],
+        "submit": [
+            {
+                "method": "POST",
+                "path": f"/api/v1/dossiers/{d}/submit",
+                "headers": auth(c.access_token, **{"Idempotency-Key": f"submit-{d}"}),
+            }
+            for c, d in drafts
+        ],
+    }
+
+
+def profile(app, requests: list[dict], count: int, once: bool) -> tuple[float, int, float, str]:
+    """CPU per request under the profiler, Python calls and SQL round trips per request, the
+    table. Calls and round trips do not depend on how busy the machine is; CPU time does."""
+    client = app.test_client()
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    count_one = lambda *_: statements.append(1)  # noqa: E731
+    for request in requests[:50]:  # warm: pools, caches, compiled statements
+        client.open(**request)
+    profiler = cProfile.Profile()
+    sa.event.listen(engine, "before_cursor_execute", count_one)
+    started = time.thread_time()
+    profiler.enable()
+    for number in range(count):
+        response = client.open(**requests[50 + number if once else number % len(requests)])
+        response.close()
+    profiler.disable()
+    spent = (time.thread_time() - started) / count * 1000
+    sa.event.remove(engine, "before_cursor_execute", count_one)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats(SORT).print_stats(LIMIT)
+    return spent, stats.total_calls // count, len(statements) / count, text.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", metavar="scenario", help=", ".join(SCENARIOS))
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--save-as", metavar="NAME", help="write bench/results/profiles/NAME/")
+    args = parser.parse_args(argv)
+    instance = Path(api.tempfile.mkdtemp(prefix="dvc-profile-"))
+    env = api._env(api.LARGE[0], instance)
+    api.subprocess.run([api.BIN / "flask", "keys", "rotate"], env=env, check=True)
+    app = api._app(api.LARGE[0], instance)
+    requests = _requests(app, args.requests)
+    for name in args.scenarios or SCENARIOS:
+        once = name == "submit"
+        spent, calls, statements, table = profile(app, requests[name], args.requests, once)
+        # Profiling roughly doubles the CPU; the same loop without it gives the real figure.
+        started = time.thread_time()
+        client = app.test_client()
+        for number in range(args.requests):
+            at = 50 + args.requests + number if once else number % len(requests[name])
+            client.open(**requests[name][at]).close()
+        bare = (time.thread_time() - started) / args.requests * 1000
+        head = (
+            f"# {name}: {calls:,} Python calls and {statements:.2f} SQL statements a request;"
+            f" {bare:.2f} ms CPU a request in process ({spent:.2f} profiled)\n"
+        )
+        print(head + table)
+        if args.save_as:
+            (RESULTS / args.save_as).mkdir(parents=True, exist_ok=True)
+            (RESULTS / args.save_as / f"{name}.txt").write_text(head + table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
