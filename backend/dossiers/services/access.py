@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from backend.catalog.models import Procedure
 from backend.dossiers.models import Dossier, DossierStatus
 from backend.errors import NotFound
 from backend.extensions import db
@@ -28,11 +29,20 @@ def officer_scope(principal: Principal) -> frozenset[str]:
     return frozenset(scope)
 
 
+# What a dossier's view reads with it: its attachments, and of its procedure only what the view
+# shows (not the procedure's agency, which the procedure would join in by default).
+VIEW_LOAD = (
+    joinedload(Dossier.attachments),
+    joinedload(Dossier.procedure).load_only(Procedure.code, Procedure.name),
+    joinedload(Dossier.procedure).lazyload(Procedure.agency),
+)
+
+
 def _load(statement: sa.Select, *, lock: bool, whole: bool = False) -> Dossier:
     if lock:
         statement = statement.with_for_update(of=Dossier).execution_options(populate_existing=True)
     if whole:  # a view shows the attachments: read them with the row, not in a second query
-        statement = statement.options(joinedload(Dossier.attachments))
+        statement = statement.options(*VIEW_LOAD)
     dossier = db.session.execute(statement).unique().scalar_one_or_none()
     if dossier is None:
         raise DossierNotFound()
