@@ -27,7 +27,8 @@ from backend.extensions import db
 
 RESULTS = api.HERE / "results" / "profiles"
 SORT, LIMIT = "tottime", 20
-SCENARIOS = ("detail", "detail_304", "mine", "search", "queue", "submit")
+SCENARIOS = ("detail", "detail_304", "mine", "search", "queue", "submit", "refresh", "otp_verify")
+ONCE = ("submit", "refresh", "otp_verify")  # each request spends what it sends
 
 
 def _requests(app, count: int) -> dict[str, list[dict]]:
@@ -39,6 +40,12 @@ def _requests(app, count: int) -> dict[str, list[dict]]:
         # A draft is submitted once: one for each request, the warm-up's and the timed loops'.
         submitters = api_data.sign_in_citizens(api_data.citizens_with_dossiers(3000)[2000:])
         drafts = api_data.prepare_drafts(submitters, 50 + 2 * count)
+        # Phones and sessions the served bench does not use (it takes a fifth and half way in).
+        loaded = api.LARGE[1]
+        challenges = api_data.prepare_challenges(50 + 2 * count, offset=7 * loaded // 10)
+        refresh = api_data.prepare_refresh_tokens(
+            api_data.citizens_with_dossiers(8 * loaded // 10 + 50 + 2 * count)[8 * loaded // 10 :]
+        )
         db.session.remove()
     client = app.test_client()
 
@@ -65,6 +72,22 @@ def _requests(app, count: int) -> dict[str, list[dict]]:
                 "headers": auth(c.access_token, **{"Idempotency-Key": f"submit-{d}"}),
             }
             for c, d in drafts
+        ],
+        "refresh": [
+            {
+                "method": "POST",
+                "path": "/api/v1/auth/token",
+                "json": {"grant_type": "refresh_token", "refresh_token": token},
+            }
+            for token in refresh
+        ],
+        "otp_verify": [
+            {
+                "method": "POST",
+                "path": "/api/v1/auth/otp/verify",
+                "json": {"challenge_id": c, "code": code, "device": api.DEVICE},
+            }
+            for c, code in challenges
         ],
     }
 
@@ -107,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     app = api._app(api.LARGE[0], instance)
     requests = _requests(app, args.requests)
     for name in args.scenarios or SCENARIOS:
-        once = name == "submit"
+        once = name in ONCE
         spent, calls, statements, table = profile(app, requests[name], args.requests, once)
         # Profiling roughly doubles the CPU; the same loop without it gives the real figure.
         started = time.thread_time()
