@@ -1,8 +1,8 @@
 """A table of named steps between states, and the one check every move makes against it.
 
 The one-stop workflow of dossiers and the life of a petition are both such tables: a step
-names the states it leaves, the state it reaches (or none: back to where the thing waited),
-who takes it and with which permission. What differs between them (who may act) is a
+names the states it leaves, the state it reaches (or none: it stays, or it goes back to where
+it waited), who takes it and with which permission. What differs between them (who may act) is a
 predicate the caller passes; the refusal, a 409 that lists the steps allowed now, is the same.
 """
 
@@ -19,10 +19,12 @@ from backend.errors import Conflict
 @dataclass(frozen=True)
 class Step:
     sources: frozenset[Any]
-    # None: back to where the thing was when it started to wait.
+    # None: where the thing is now, or, for a step that ends a wait, where it was before.
     target: Any | None
     actor: str
     permission: str | None = None
+    # Listed among the allowed actions (the app's buttons); an unlisted step is still checked.
+    listed: bool = True
 
 
 class Steps:
@@ -44,7 +46,9 @@ class Steps:
     def allowed(self, status: enum.Enum, may: Callable[[Step], bool]) -> list[str]:
         """The steps ``may`` lets the caller take from ``status``, by name."""
         return sorted(
-            name for name, step in self._steps.items() if status in step.sources and may(step)
+            name
+            for name, step in self._steps.items()
+            if step.listed and status in step.sources and may(step)
         )
 
     def check(self, action: str, status: enum.Enum, may: Callable[[Step], bool]) -> Step:

@@ -59,6 +59,15 @@ STEPS = Steps(
             STAFF,
             "dossier.decide",
         ),
+        # A new due date for a dossier that will be late: the status stays. Not a button: the
+        # app offers it only near the due date (the service checks that).
+        "extend_due": Step(
+            frozenset({S.SUBMITTED, S.ACCEPTED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.FEES_DUE}),
+            None,
+            STAFF,
+            "dossier.process",
+            listed=False,
+        ),
     },
     refused=TransitionNotAllowed,
     what=("hồ sơ", "dossier"),
@@ -239,6 +248,8 @@ def move(
         pause = next(p for p in reversed(dossier.pauses) if p.ended_at is None)
         pause.ended_at = now
         target = pause.resume_to
+    elif target is None:
+        target = before
     if action in PAUSING:
         dossier.pauses.append(
             DossierPause(reason=PAUSING[action], resume_to=before, started_at=now)

@@ -68,6 +68,33 @@ def test_a_dossier_on_time_needs_no_new_date(filing, client, leader):
     assert response.status_code == 409
 
 
+def test_a_finished_dossier_gets_no_new_date_and_the_step_is_no_button(
+    filing, client, leader, clock
+):
+    """The extension is a step of the workflow table: refused (409, with the allowed steps)
+    once the dossier is finished, and never listed among the buttons."""
+    receipt = filing.filed()
+    url = f"/api/v1/agency/dossiers/{receipt['id']}"
+    clock.shift(timedelta(hours=30))  # overdue
+    tokens = refreshed(client, leader)
+    assert "extend_due" not in client.get(url, headers=bearer(tokens)).get_json()["allowed_actions"]
+    filing.refresh()
+    withdrawn = client.post(
+        f"/api/v1/dossiers/{receipt['id']}/withdraw",
+        json={"reason": "Không cần nữa"},
+        headers=filing.headers,
+    )
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    refused = client.post(
+        f"{url}/extend",
+        json={"due_at": "2026-12-10T10:00:00+00:00", "apology": "x"},
+        headers=bearer(tokens),
+    )
+    assert refused.status_code == 409
+    assert refused.get_json()["type"].endswith("transition-not-allowed")
+    assert refused.get_json()["current_status"] == "withdrawn"
+
+
 def _texts_to(app, phone, before=0):
     return [line for line in outbox_lines(app)[before:] if line["to"] == phone]
 

@@ -163,13 +163,8 @@ def extend_due(
     *, principal: Principal, dossier: Dossier, due_at: datetime, apology: str, now: datetime
 ) -> Dossier:
     """A new due date for a dossier that will be late, with the apology the citizen receives."""
-    if not principal.can("dossier.process", dossier.agency_id):
-        raise workflow.PermissionMissing(
-            ("Cần quyền dossier.process.", "The dossier.process permission is needed.")
-        )
-    if dossier.status in FINISHED or dossier.status is DossierStatus.DECIDED or not dossier.due_at:
-        raise NotLate(("Hồ sơ không còn thời hạn xử lý.", "The dossier has no running deadline."))
-    if dossier.due_at > due_soon_cutoff(now=now):
+    workflow.check(dossier, "extend_due", actor=principal)
+    if dossier.due_at is None or dossier.due_at > due_soon_cutoff(now=now):
         raise NotLate(
             (
                 "Chỉ gia hạn được hồ sơ sắp đến hạn hoặc đã quá hạn.",
@@ -180,16 +175,13 @@ def extend_due(
         raise ValidationFailed(errors={"due_at": ["Must be later than the current due date."]})
     previous = dossier.due_at
     dossier.due_at = due_at
-    dossier.version += 1
-    dossier.updated_at = now
-    workflow.record(
+    workflow.move(
         dossier,
-        action="extend_due",
+        "extend_due",
         actor=principal,
-        from_status=dossier.status,
+        now=now,
         note=apology,
         details={"previous_due_at": previous.isoformat(), "due_at": due_at.isoformat()},
-        now=now,
     )
     db.session.commit()
     return dossier
