@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 
 from backend.agencies.models import Agency
-from backend.agencies.services import agency_in_scope, any_top_level, with_descendants
+from backend.agencies.services import agency_in_scope, any_top_level
 from backend.db import utcnow
 from backend.errors import DomainError
 from backend.extensions import db
@@ -86,7 +86,9 @@ class Principal:
     mfa_complete: bool
     acr: int
     amr: list[str]
-    _grants: list[tuple[str, str]] = field(default_factory=list)
+    # (role, agency) for every agency each of the person's roles reaches: the agency it was
+    # granted at and every agency below it.
+    _reach: list[tuple[str, str]] = field(default_factory=list)
     # The access token is bound to the device's key (DPoP) and this call proved it.
     bound: bool = False
 
@@ -102,17 +104,11 @@ class Principal:
     @cached_property
     def _permission_agencies(self) -> dict[str, frozenset[str]]:
         """Permission -> ids of every agency it reaches (grant agencies and their children)."""
-        roots: dict[str, set[str]] = {}
-        for role, agency_id in self._grants:
+        reach: dict[str, set[str]] = {}
+        for role, agency_id in self._reach:
             for permission in permissions_of(role):
-                roots.setdefault(permission, set()).add(agency_id)
-        # One tree query per distinct set of grant agencies, not one per permission: a role's
-        # permissions all start from the same agencies (an agency admin holds eleven).
-        reach: dict[frozenset[str], frozenset[str]] = {}
-        for ids in map(frozenset, roots.values()):
-            if ids not in reach:
-                reach[ids] = frozenset(with_descendants(ids))
-        return {p: reach[frozenset(ids)] for p, ids in roots.items()}
+                reach.setdefault(permission, set()).add(agency_id)
+        return {permission: frozenset(ids) for permission, ids in reach.items()}
 
     def agencies_for(self, permission: str) -> frozenset[str]:
         if not self.is_staff or not self.mfa_complete:
@@ -286,15 +282,29 @@ def _establish(scheme: str, token: str) -> None:
         amr=list(claims.get("amr", [])),
         bound="cnf" in claims,
         # Citizens hold no grants: skip the query.
-        _grants=_grants_of(claims["sub"]) if kind is AccountKind.STAFF else [],
+        _reach=_reach_of(claims["sub"]) if kind is AccountKind.STAFF else [],
     )
     g.principal_id = claims["sub"]
 
 
-def _grants_of(account_id: str) -> list[tuple[str, str]]:
-    rows = db.session.execute(
-        sa.select(RoleGrant.role, RoleGrant.agency_id).where(RoleGrant.account_id == account_id)
+# Every staff request asks what the person's roles reach: the grants and the agency tree below
+# them in one recursive statement, built once.
+_GRANTED = (
+    sa.select(RoleGrant.role, RoleGrant.agency_id)
+    .where(RoleGrant.account_id == sa.bindparam("account_id"))
+    .cte("reach", recursive=True)
+)
+_REACH = sa.select(
+    _GRANTED.union(
+        sa.select(_GRANTED.c.role, Agency.id).join(
+            _GRANTED, Agency.parent_id == _GRANTED.c.agency_id
+        )
     )
+)
+
+
+def _reach_of(account_id: str) -> list[tuple[str, str]]:
+    rows = db.session.execute(_REACH, {"account_id": account_id})
     return [(role, agency_id) for role, agency_id in rows]
 
 
