@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import sys
 import time
@@ -27,7 +28,17 @@ from backend.extensions import db
 
 RESULTS = api.HERE / "results" / "profiles"
 SORT, LIMIT = "tottime", 20
-SCENARIOS = ("detail", "detail_304", "mine", "search", "queue", "submit", "refresh", "otp_verify")
+SCENARIOS = (
+    "floor",
+    "detail",
+    "detail_304",
+    "mine",
+    "search",
+    "queue",
+    "submit",
+    "refresh",
+    "otp_verify",
+)
 ONCE = ("submit", "refresh", "otp_verify")  # each request spends what it sends
 
 
@@ -92,13 +103,13 @@ def _requests(app, count: int) -> dict[str, list[dict]]:
     }
 
 
-def profile(app, requests: list[dict], count: int, once: bool) -> tuple[float, int, float, str]:
+def profile(
+    app, engine, requests: list[dict], count: int, once: bool
+) -> tuple[float, int, float, str]:
     """CPU per request under the profiler, Python calls and SQL round trips per request, the
     table. Calls and round trips do not depend on how busy the machine is; CPU time does."""
     client = app.test_client()
     statements = []
-    with app.app_context():
-        engine = db.engine
     count_one = lambda *_: statements.append(1)  # noqa: E731
     for request in requests[:50]:  # warm: pools, caches, compiled statements
         client.open(**request)
@@ -128,13 +139,27 @@ def main(argv: list[str] | None = None) -> int:
     env = api._env(api.LARGE[0], instance)
     api.subprocess.run([api.BIN / "flask", "keys", "rotate"], env=env, check=True)
     app = api._app(api.LARGE[0], instance)
+    with app.app_context():
+        engine = db.engine
     requests = _requests(app, args.requests)
+    # The floor (bench/floor.py) reads its settings when imported: the same as the app's.
+    os.environ.update(env)
+    import floor
+
+    apps = {"floor": (floor.app, floor._ENGINE)}
+    requests["floor"] = [
+        {"path": "/floor/" + r["path"].rsplit("/", 1)[1], "headers": r["headers"]}
+        for r in requests["detail"]
+    ]
     for name in args.scenarios or SCENARIOS:
         once = name in ONCE
-        spent, calls, statements, table = profile(app, requests[name], args.requests, once)
+        served, served_engine = apps.get(name, (app, engine))
+        spent, calls, statements, table = profile(
+            served, served_engine, requests[name], args.requests, once
+        )
         # Profiling roughly doubles the CPU; the same loop without it gives the real figure.
         started = time.thread_time()
-        client = app.test_client()
+        client = served.test_client()
         for number in range(args.requests):
             at = 50 + args.requests + number if once else number % len(requests[name])
             client.open(**requests[name][at]).close()
