@@ -104,12 +104,12 @@ def _requests(app, count: int) -> dict[str, list[dict]]:
 
 
 def profile(
-    app, engine, requests: list[dict], count: int, once: bool
+    app, engine, requests: list[dict], count: int, once: bool, expected: int
 ) -> tuple[float, int, float, str]:
     """CPU per request under the profiler, Python calls and SQL round trips per request, the
     table. Calls and round trips do not depend on how busy the machine is; CPU time does."""
     client = app.test_client()
-    statements = []
+    statements, answers = [], {}
     count_one = lambda *_: statements.append(1)  # noqa: E731
     for request in requests[:50]:  # warm: pools, caches, compiled statements
         client.open(**request)
@@ -120,7 +120,10 @@ def profile(
     for number in range(count):
         response = client.open(**requests[50 + number if once else number % len(requests)])
         response.close()
+        answers[response.status_code] = answers.get(response.status_code, 0) + 1
     profiler.disable()
+    if set(answers) != {expected}:  # a profile of refusals would explain nothing
+        raise SystemExit(f"expected only {expected}, got {answers}")
     spent = (time.thread_time() - started) / count * 1000
     sa.event.remove(engine, "before_cursor_execute", count_one)
     text = io.StringIO()
@@ -154,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.scenarios or SCENARIOS:
         once = name in ONCE
         served, served_engine = apps.get(name, (app, engine))
+        expected = 304 if name == "detail_304" else 200
         spent, calls, statements, table = profile(
-            served, served_engine, requests[name], args.requests, once
+            served, served_engine, requests[name], args.requests, once, expected
         )
         # Profiling roughly doubles the CPU; the same loop without it gives the real figure.
         started = time.thread_time()
