@@ -224,13 +224,15 @@ def test_no_free_pooled_connection_is_a_503(stack, tmp_path):
             db.engine.dispose()
 
 
-def _pooled_connection_killed(app: Flask) -> int:
+def _pooled_connection_killed(app: Flask, database_url: str) -> int:
     """Use the pool's connection once, then end its server process from another connection."""
     with app.app_context():
         pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
         db.session.remove()
-        with db.engine.pool._creator() as other:  # outside the pool
-            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    other = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with other.connect() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    other.dispose()
     return pid
 
 
@@ -253,7 +255,7 @@ def test_a_connection_killed_in_the_pool_is_replaced(stack, tmp_path, idle):
         return {"pid": db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()}
 
     client = app.test_client()
-    killed = _pooled_connection_killed(app)
+    killed = _pooled_connection_killed(app, stack.database_url)
     answers = [client.get("/probe/pid") for _ in range(2)]
     with app.app_context():
         db.engine.dispose()

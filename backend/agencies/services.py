@@ -55,10 +55,18 @@ def any_top_level(agency_ids: frozenset[str]) -> bool:
     return db.session.scalar(sa.select(top.exists())) is True
 
 
+def below(roots: sa.Select) -> sa.Select:
+    """``roots`` (rows ending in an agency id, after any columns that travel with it) and the
+    same rows for every agency below each one: one recursive statement."""
+    tree = roots.cte("tree", recursive=True)
+    *carried, agency = tree.c
+    return sa.select(
+        tree.union(sa.select(*carried, Agency.id).join(tree, Agency.parent_id == agency))
+    )
+
+
 def with_descendants(agency_ids: set[str] | frozenset[str]) -> set[str]:
     """The given agencies and every agency below them (one recursive query)."""
     if not agency_ids:
         return set()
-    tree = sa.select(Agency.id).where(Agency.id.in_(agency_ids)).cte("tree", recursive=True)
-    tree = tree.union(sa.select(Agency.id).join(tree, Agency.parent_id == tree.c.id))
-    return set(db.session.scalars(sa.select(tree.c.id)))
+    return set(db.session.scalars(below(sa.select(Agency.id).where(Agency.id.in_(agency_ids)))))

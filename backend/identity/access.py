@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 
 from backend.agencies.models import Agency
-from backend.agencies.services import agency_in_scope, any_top_level
+from backend.agencies.services import agency_in_scope, any_top_level, below
 from backend.db import utcnow
 from backend.errors import DomainError
 from backend.extensions import db
@@ -289,16 +289,9 @@ def _establish(scheme: str, token: str) -> None:
 
 # Every staff request asks what the person's roles reach: the grants and the agency tree below
 # them in one recursive statement, built once.
-_GRANTED = (
-    sa.select(RoleGrant.role, RoleGrant.agency_id)
-    .where(RoleGrant.account_id == sa.bindparam("account_id"))
-    .cte("reach", recursive=True)
-)
-_REACH = sa.select(
-    _GRANTED.union(
-        sa.select(_GRANTED.c.role, Agency.id).join(
-            _GRANTED, Agency.parent_id == _GRANTED.c.agency_id
-        )
+_REACH = below(
+    sa.select(RoleGrant.role, RoleGrant.agency_id).where(
+        RoleGrant.account_id == sa.bindparam("account_id")
     )
 )
 
