@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import compression, crypto, errors, observability, web
+from backend import compression, crypto, errors, observability, unitofwork, web
 from backend import config as config_module
 from backend.apidoc import init_api
 from backend.extensions import (
@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     compression.init_app(app)
 
     _register_domains(app, api)
+    unitofwork.init_app(app)  # last: each request's one commit runs before the other hooks
     return app
 
 

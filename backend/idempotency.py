@@ -13,10 +13,11 @@ about it (``KEPT_HEADERS``), marked ``Idempotent-Replayed: true``.
 A request is told apart by its method, path and body. Multipart bodies use a fingerprint the
 view gives (the multipart boundary changes on every retry).
 
-The key, the work and the answer commit together, in one transaction: the view's own commits
-only release savepoints until its answer is stored. A process killed at any moment (a phone then
-retries on another worker) leaves either all three or none, so the retry gets the first answer
-or runs afresh, never "still running" for a request that died. On PostgreSQL a second request
+The key, the work and the answer commit together, in the request's one transaction
+(``backend.unitofwork``); the view runs in a savepoint, so that a refusal's writes can go while
+its answer is kept. A process killed at any moment (a phone then retries on another worker)
+leaves either all three or none, so the retry gets the first answer or runs afresh, never
+"still running" for a request that died. On PostgreSQL a second request
 with the same key waits on the unique index while the first runs, then replays its answer.
 """
 
@@ -25,8 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from copy import deepcopy
 from datetime import datetime, timedelta
 from functools import wraps
@@ -41,6 +41,7 @@ from backend.db import created_column, id_column, utcnow
 from backend.errors import Conflict, DomainError, ValidationFailed, handle_domain_error
 from backend.extensions import db
 from backend.identity.access import current_principal
+from backend.unitofwork import keep_despite_refusal, kept_despite_refusal
 from backend.web import parse_json_body
 
 HEADER = "Idempotency-Key"
@@ -184,7 +185,7 @@ def idempotent(*, required: bool = False, fingerprint: Callable[[], str] = json_
                 earlier = _existing(owner, key)
                 if earlier is not None and earlier.expires_at <= now:
                     db.session.delete(earlier)
-                    db.session.commit()
+                    db.session.flush()
                     earlier, record = None, _claim(owner, key, print_, now)
                 if record is None:
                     if earlier is None:  # it vanished under us: another request holds the key
@@ -212,12 +213,15 @@ def _replay(earlier: IdempotencyRecord, print_: str, now: datetime):
             )
         )
     if earlier.status_code is None:
-        if earlier.created_at + _STALE_AFTER > now:
-            raise RequestInProgress(headers={"Retry-After": "1"})
-        # The first attempt died mid-way; let this one run in its place.
-        earlier.created_at = now
-        db.session.commit()
-        return None
+        # Locked, and read again once free: of two retries, one takes it over, the other waits
+        # and then replays what the first answered.
+        db.session.refresh(earlier, with_for_update=True)
+        if earlier.status_code is None:
+            if earlier.created_at + _STALE_AFTER > now:
+                raise RequestInProgress(headers={"Retry-After": "1"})
+            # The first attempt died mid-way; let this one run in its place.
+            earlier.created_at = now
+            return None
     response = current_app.response_class(
         earlier.body, status=earlier.status_code, content_type=earlier.content_type
     )
@@ -226,61 +230,30 @@ def _replay(earlier: IdempotencyRecord, print_: str, now: datetime):
     return response
 
 
-@contextmanager
-def _commits_held() -> Iterator[None]:
-    """The view's commits release a savepoint and its rollbacks return to the last one.
-
-    Nothing is committed for real until the caller has stored the answer. Objects are expired
-    as a real commit or rollback would, so the view reads what it wrote. Anything the view left
-    uncommitted is dropped on the way out.
-    """
-    session = db.session()
-    savepoint = [session.begin_nested()]
-
-    def commit() -> None:
-        savepoint[0].commit()
-        session.expire_all()
-        savepoint[0] = session.begin_nested()
-
-    def rollback() -> None:
-        savepoint[0].rollback()
-        session.expire_all()
-        savepoint[0] = session.begin_nested()
-
-    session.commit, session.rollback = commit, rollback
-    try:
-        yield
-    finally:
-        del session.commit, session.rollback
-    savepoint[0].rollback()
-
-
 def _run_and_keep(record: IdempotencyRecord, view, args, kwargs) -> Any:
-    record_id = record.id
+    """Run the view in a savepoint of the request's transaction and keep its answer.
+
+    A refusal's writes go with the savepoint (unless the refusal keeps them); the key and the
+    answer stay and commit with the request (``backend.unitofwork``). A 5xx keeps nothing:
+    the request's rollback takes the key too, and a retry runs afresh.
+    """
+    work = db.session.begin_nested()
     try:
-        with _commits_held():
-            try:
-                response = make_response(view(*args, **kwargs))
-            except DomainError as error:
-                response = handle_domain_error(error)
-    except Exception:
-        _forget(record_id)  # the work goes with the key: a retry runs afresh
-        raise
+        response = make_response(view(*args, **kwargs))
+    except DomainError as error:
+        response = handle_domain_error(error)
     if response.status_code >= 500:
-        _forget(record_id)
         return response
+    if work.is_active:
+        if response.status_code >= 400 and not kept_despite_refusal():
+            work.rollback()
+        else:
+            work.commit()
     record.status_code = response.status_code
     record.body = response.get_data(as_text=True)
     record.content_type = response.content_type
     record.headers = {
         name: response.headers[name] for name in KEPT_HEADERS if name in response.headers
     }
-    db.session.commit()
+    keep_despite_refusal()
     return response
-
-
-def _forget(record_id: str) -> None:
-    """Roll back; a claim taken over from a request that died was committed: drop it too."""
-    db.session.rollback()
-    db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
-    db.session.commit()

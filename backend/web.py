@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import flask_smorest
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -138,6 +139,21 @@ class Blueprint(flask_smorest.Blueprint):
     def _check_not_modified(self, etag):
         g.not_modified_etag = etag  # a 304 repeats the ETag it confirms (RFC 9110 15.4.5)
         super()._check_not_modified(etag)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Where a request came from, for the audit columns of what it writes."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+def caller() -> Caller:
+    """The one place services learn who is on the other end; nobody outside a request."""
+    if not has_request_context():
+        return Caller()
+    return Caller(request.remote_addr, (request.user_agent.string or "")[:300] or None)
 
 
 def created(resource: Any, endpoint: str, **values: str) -> tuple[Any, dict[str, str]]:

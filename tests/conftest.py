@@ -33,6 +33,7 @@ from tests.helpers.stacks import (
     flush_redis,
     unavailable,
 )
+from tests.helpers.work import unit_of_work
 
 
 @pytest.fixture(scope="session", params=STACKS)
@@ -139,9 +140,8 @@ def demo_catalog(app):
     from backend.catalog.cli import DEMO_CATALOG
     from backend.catalog.services import import_catalog
 
-    with app.app_context():
+    with unit_of_work(app):
         import_catalog(document=json.loads(DEMO_CATALOG.read_text(encoding="utf-8")))
-        db.session.remove()
 
 
 # --- signing in through the real API ----------------------------------------------------

@@ -21,6 +21,7 @@ from backend import create_app
 from backend.extensions import db
 from backend.identity.access import public
 from tests.helpers.stacks import app_config
+from tests.helpers.work import unit_of_work
 
 pytestmark = pytest.mark.postgres_only
 
@@ -124,7 +125,7 @@ def watched_app(stack, relay, tmp_path_factory) -> Flask:
 
     yield app
     relay.thaw()
-    with app.app_context():
+    with unit_of_work(app):
         db.engine.dispose()
 
 
@@ -185,12 +186,11 @@ def test_a_statement_the_server_cancels_is_a_503(watched_app):
 
 
 def test_every_connection_carries_the_server_side_limits(watched_app):
-    with watched_app.app_context():
+    with unit_of_work(watched_app):
         shown = {
             name: db.session.execute(sa.text(f"SHOW {name}")).scalar()
             for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
         }
-        db.session.remove()
     assert shown == {
         "statement_timeout": "3500ms",
         "lock_timeout": "2500ms",
@@ -200,9 +200,8 @@ def test_every_connection_carries_the_server_side_limits(watched_app):
 
 def test_a_command_outside_a_request_is_not_cut(watched_app):
     """A migration or a sweep may rightly wait longer than a request would."""
-    with watched_app.app_context():
+    with unit_of_work(watched_app):
         slept = db.session.execute(sa.text("SELECT pg_sleep(1.5) IS NULL")).scalar()
-        db.session.remove()
     assert slept is False  # pg_sleep returns void, which is not NULL
 
 
@@ -214,21 +213,20 @@ def test_no_free_pooled_connection_is_a_503(stack, tmp_path):
             SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 1},
         )
     )
-    with app.app_context():
+    with unit_of_work(app):
         held = db.engine.connect()  # the pool's only connection, busy
     try:
         assert_unavailable(app.test_client().get("/api/v1/procedures"))
     finally:
         held.close()
-        with app.app_context():
+        with unit_of_work(app):
             db.engine.dispose()
 
 
 def _pooled_connection_killed(app: Flask, database_url: str) -> int:
     """Use the pool's connection once, then end its server process from another connection."""
-    with app.app_context():
+    with unit_of_work(app):
         pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-        db.session.remove()
     other = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
     with other.connect() as connection:
         connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -257,7 +255,7 @@ def test_a_connection_killed_in_the_pool_is_replaced(stack, tmp_path, idle):
     client = app.test_client()
     killed = _pooled_connection_killed(app, stack.database_url)
     answers = [client.get("/probe/pid") for _ in range(2)]
-    with app.app_context():
+    with unit_of_work(app):
         db.engine.dispose()
     statuses = [answer.status_code for answer in answers]
     assert statuses == ([200, 200] if idle == 0 else [503, 200])

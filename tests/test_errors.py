@@ -17,6 +17,7 @@ from backend.extensions import db
 from backend.identity.access import public
 from backend.web import Blueprint
 from tests.helpers.stacks import app_config
+from tests.helpers.work import unit_of_work
 
 PROBLEM = "application/problem+json"
 
@@ -206,9 +207,8 @@ def test_a_connection_lost_after_the_answer_does_not_become_an_html_500(probe):
     response = probe.get("/probe/connection-lost")
     assert response.status_code == 200
     assert response.get_json() == {"read": True}
-    with probe.application.app_context():  # the pool gave the dead connection up
+    with unit_of_work(probe.application):  # the pool gave the dead connection up
         assert db.session.execute(sa.text("SELECT 1")).scalar_one() == 1
-        db.session.remove()
 
 
 def test_nul_in_query_or_path_is_refused(client):
@@ -276,7 +276,7 @@ def test_the_watchdog_cuts_a_long_wait_and_nothing_else(stack, tmp_path):
         assert connection.execute(sa.text("SELECT 2")).scalar() == 2
         with pytest.raises(sa.exc.OperationalError):
             connection.execute(sa.text("SELECT pg_sleep(5)"))
-    with app.app_context():  # outside a request: a CLI command or a worker is not watched
+    with unit_of_work(app):  # outside a request: a CLI command or a worker is not watched
         with db.engine.connect() as connection:
             assert connection.execute(sa.text("SELECT pg_sleep(1), 3")).one()[1] == 3
         db.engine.dispose()

@@ -25,6 +25,7 @@ from backend.extensions import db
 from tests.helpers.dossiers import BIRTH_DATA
 from tests.helpers.engagement import PETITION
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 from tests.storage.samples import png
 
 WARD = "001.01.00.H56"
@@ -75,7 +76,7 @@ def _spare_session(app, tokens: dict) -> dict[str, str]:
     from backend.identity.models import Session
     from backend.identity.services import sessions
 
-    with app.app_context():
+    with unit_of_work(app):
         current = db.session.get(Session, tokens["session_id"])
         pair = sessions.start_session(
             account=current.account,
@@ -87,7 +88,6 @@ def _spare_session(app, tokens: dict) -> dict[str, str]:
         )
         db.session.commit()
         spare = {"id": pair.session.id, "access_token": pair.access_token}
-        db.session.remove()
     return spare
 
 
@@ -236,7 +236,7 @@ def test_the_links_can_be_followed_from_draft_to_rating(app, world):
         # Each scenario starts from the same world, so that Hypothesis can replay and shrink
         # one: the test's transaction is rolled back to a savepoint, Redis emptied.
         def setup(self):
-            with app.app_context():
+            with unit_of_work(app):
                 self.savepoint = db.engines[None].begin_nested()
 
         def teardown(self):

@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "backend.observability",
             "backend.extensions",
             "backend.errors",
+            "backend.unitofwork",
             "backend.apiheaders",
             "backend.operations",
             "backend.apidoc",

@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from backend import create_app
 from backend.extensions import db
 from tests.helpers.stacks import Stack, app_config, create_postgres_database, drop_postgres_database
+from tests.helpers.work import unit_of_work
 
 
 def test_head_is_exactly_the_models(ctx):
@@ -25,7 +26,7 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(stack, tmp_path):
     )
     app = create_app(app_config(Stack(stack.name, url, stack.redis_url), tmp_path))
     try:
-        with app.app_context():
+        with unit_of_work(app):
             flask_migrate.upgrade()
             tables = set(sa.inspect(db.engine).get_table_names())
             assert set(db.metadata.tables) <= tables

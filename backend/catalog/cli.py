@@ -8,16 +8,17 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from backend.catalog import services
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind
 from backend.phones import InvalidPhone, to_e164
+from backend.unitofwork import CommandGroup, transactional
 
 DEMO_CATALOG = Path(__file__).with_name("demo_catalog.json")
 
-catalog_cli = AppGroup("catalog", help="Manage the procedure catalog.")
+catalog_cli = CommandGroup("catalog", help="Manage the procedure catalog.")
 
 
 def _import(path: Path) -> None:
@@ -67,6 +68,7 @@ def pilot_add_command(code: str, phone: str) -> None:
 
 @click.command("seed-demo")
 @with_appcontext
+@transactional
 def seed_demo_command() -> None:
     """Load the demo catalog (idempotent)."""
     _import(DEMO_CATALOG)

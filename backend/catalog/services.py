@@ -71,7 +71,7 @@ def add_pilot_member(*, code: str, account_id: str) -> None:
         raise ProcedureNotFound(("Không có thủ tục mã này.", "No procedure has this code."))
     if not is_pilot_member(procedure=procedure, account_id=account_id):
         db.session.add(PilotMember(procedure_id=procedure.id, account_id=account_id))
-    db.session.commit()
+    db.session.flush()
 
 
 def search_procedures(
@@ -289,11 +289,10 @@ def import_catalog(*, document: Any) -> ImportSummary:
         raise CatalogInvalid(errors=flatten_messages(error.normalized_messages())) from error
     summary = ImportSummary()
     errors: dict[str, list[str]] = {}
-    _import_agencies(data["agencies"], errors, summary)
-    if not errors:
-        _import_procedures(data["procedures"], errors, summary, now=utcnow())
-    if errors:
-        db.session.rollback()
-        raise CatalogInvalid(errors=errors)
-    db.session.commit()
+    with db.session.begin_nested():  # an error late in the file takes back what came before
+        _import_agencies(data["agencies"], errors, summary)
+        if not errors:
+            _import_procedures(data["procedures"], errors, summary, now=utcnow())
+        if errors:
+            raise CatalogInvalid(errors=errors)
     return summary

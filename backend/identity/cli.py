@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 
 from backend.db import utcnow
 from backend.errors import DomainError
@@ -15,9 +14,10 @@ from backend.identity import tokens
 from backend.identity.roles import ROLES
 from backend.identity.services import accounts, enrolment
 from backend.phones import InvalidPhone, to_e164
+from backend.unitofwork import CommandGroup
 
-staff_cli = AppGroup("staff", help="Manage staff accounts.")
-keys_cli = AppGroup("keys", help="Manage the token signing keys.")
+staff_cli = CommandGroup("staff", help="Manage staff accounts.")
+keys_cli = CommandGroup("keys", help="Manage the token signing keys.")
 
 
 @staff_cli.command("add")

@@ -51,7 +51,7 @@ def enqueue(ids: list[str] | None = None, *, jobs: int = 1) -> None:
 
 def _on_commit(session) -> None:
     if session.in_nested_transaction():
-        return  # a savepoint released: nothing is committed yet (backend.idempotency holds some)
+        return  # a savepoint released: nothing is committed yet
     ids = session.info.pop(PENDING, None)
     if not ids or not has_app_context():
         return

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
 
 from backend.db import utcnow
 from backend.errors import DomainError
@@ -16,8 +15,9 @@ from backend.identity import tokens
 from backend.providers import demo
 from backend.providers.models import ClientAuthMethod
 from backend.providers.services import registry
+from backend.unitofwork import CommandGroup
 
-providers_cli = AppGroup("providers", help="Manage the identity providers agencies plug in.")
+providers_cli = CommandGroup("providers", help="Manage the identity providers agencies plug in.")
 
 
 def _pairs(values: tuple[str, ...], *, option: str, as_int: bool = False) -> dict:

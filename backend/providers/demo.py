@@ -248,16 +248,21 @@ class InProcessAdapter(requests.adapters.BaseAdapter):
 
     def __init__(self, app: Flask):
         super().__init__()
+        self.app = app
         self.client = Client(app)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        answer = self.client.open(
-            request.path_url,
-            method=request.method,
-            headers=dict(request.headers),
-            data=request.body,
-            base_url="{0.scheme}://{0.netloc}".format(urlsplit(issuer())),
-        )
+        base_url = "{0.scheme}://{0.netloc}".format(urlsplit(issuer()))
+        # An app context of its own: Flask would otherwise run the inner request in the caller's,
+        # and the inner answer would end the caller's unit of work (backend.unitofwork).
+        with self.app.app_context():
+            answer = self.client.open(
+                request.path_url,
+                method=request.method,
+                headers=dict(request.headers),
+                data=request.body,
+                base_url=base_url,
+            )
         response = requests.Response()
         response.status_code = answer.status_code
         response.headers = requests.structures.CaseInsensitiveDict(answer.headers)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
 
 from backend.db import utcnow
 from backend.storage import StorageUnavailable, get_store, orphans
+from backend.unitofwork import CommandGroup
 
-storage_cli = AppGroup("storage", help="Attachment storage.")
+storage_cli = CommandGroup("storage", help="Attachment storage.")
 
 # Exit codes: a monitor alerts on 1 (files lost) and on 2 (could not look).
 MISSING, UNREADABLE = 1, 2

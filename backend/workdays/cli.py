@@ -6,14 +6,14 @@ from datetime import date, datetime
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
 
 from backend.errors import DomainError
 from backend.i18n import pick
+from backend.unitofwork import CommandGroup
 from backend.workdays import services
 from backend.workdays.models import OverrideKind
 
-calendar_cli = AppGroup(
+calendar_cli = CommandGroup(
     "calendar", help="Extra days off and make-up working days announced by the authorities."
 )
 

@@ -294,11 +294,10 @@ def add_override(*, day: date, kind: OverrideKind | str, note: str) -> CalendarO
             errors={"day": [f"Already {state_en}."]},
         )
     override = CalendarOverride(day=day, kind=kind, note=note)
-    db.session.add(override)
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(override)
     except IntegrityError as error:  # the unique day, also when two admins add it at once
-        db.session.rollback()
         raise CalendarOverrideExists(
             (
                 f"Ngày {day:%d/%m/%Y} đã có điều chỉnh lịch; hãy xoá trước khi thêm lại.",
@@ -321,7 +320,7 @@ def remove_override(*, day: date) -> None:
             )
         )
     db.session.delete(override)
-    db.session.commit()
+    db.session.flush()
 
 
 def list_overrides(*, year: int | None = None) -> list[CalendarOverride]:

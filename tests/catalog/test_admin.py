@@ -12,6 +12,7 @@ from backend.catalog.models import CatalogAuditRecord
 from backend.extensions import db
 from tests.helpers.dossiers import refreshed
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 
@@ -225,18 +226,17 @@ def test_pilot_figures_cover_the_pilot(client, make_staff, app):
 def _file_pilot_dossiers(app, *, online, counter):
     from tests.helpers.reports import Builder
 
-    with app.app_context():
+    with unit_of_work(app):
         builder = Builder()
         now = datetime.now(UTC)
         builder.dossiers("1.000999", online, received=now, status="submitted")
         builder.dossiers("1.000999", counter, received=now, channel="counter", status="accepted")
         db.session.commit()
-        db.session.remove()
 
 
 def test_the_audit_is_append_only(client, manager, app):
     client.post(ADMIN, json=NEW, headers=bearer(manager))
-    with app.app_context():
+    with unit_of_work(app):
         record = db.session.scalar(sa.select(CatalogAuditRecord))
         record.note = "rewritten"
         with pytest.raises(ValueError, match="append-only"):

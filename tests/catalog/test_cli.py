@@ -9,10 +9,11 @@ import sqlalchemy as sa
 
 from backend.catalog.models import Procedure
 from backend.extensions import db
+from tests.helpers.work import unit_of_work
 
 
 def procedures(app) -> int:
-    with app.app_context():
+    with unit_of_work(app):
         return db.session.scalar(sa.select(sa.func.count()).select_from(Procedure))
 
 

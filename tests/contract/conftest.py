@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from backend.extensions import db
 from tests.contract.headers import CheckedClient, HeaderContract, checked_client
 from tests.helpers.stacks import empty_tables, flush_redis
+from tests.helpers.work import unit_of_work
 from tests.providers.oidc_provider import LoopbackProvider, serving
 from tests.security.world import build
 from tests.test_openapi import generated
@@ -35,8 +35,7 @@ def world(app, contract):
             yield built
     finally:
         app.test_client_class = default_client
-        with app.app_context():
-            db.session.remove()
+        with unit_of_work(app):
             empty_tables()
         flush_redis(app)
 

@@ -24,6 +24,7 @@ from tests.helpers.passkeys import ORIGIN as passkey_origin
 from tests.helpers.passkeys import SoftAuthenticator
 from tests.helpers.providers import browser_login, pkce
 from tests.helpers.signin import bearer, last_code, sign_in_with_code
+from tests.helpers.work import unit_of_work
 from tests.security.world import BIRTH, BIRTH_DATA, PILOT, WARD
 from tests.storage.samples import pdf, png
 
@@ -406,7 +407,7 @@ def _provider_login(walk: Walk, app) -> None:
     walk("GET", f"/api/v1/auth/providers/{slug}/callback", 400, query_string=bad_state)
     browser_login(walk.client, slug)  # to the provider and back: both legs are 302s
     # A provider that stopped answering: 503, and when to try again.
-    with app.app_context():
+    with unit_of_work(app):
         from backend.providers.models import IdentityProvider
 
         db.session.execute(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from backend.dossiers.models import Document
 from backend.extensions import db
+from tests.helpers.work import unit_of_work
 from tests.storage.samples import jpeg, pdf, png, zip_archive
 
 PROVINCE_JUSTICE_RECORD = "2.000488"  # portrait photo slot: jpeg/png/heic, 5 MB
@@ -18,7 +19,7 @@ PROVINCE_JUSTICE_RECORD = "2.000488"  # portrait photo slot: jpeg/png/heic, 5 MB
 def stored(app) -> tuple[int, list[Path]]:
     blobs = Path(app.config["INSTANCE_PATH"]) / "blobs"
     files = [p for p in blobs.rglob("*") if p.is_file()] if blobs.exists() else []
-    with app.app_context():
+    with unit_of_work(app):
         return db.session.scalar(sa.select(sa.func.count()).select_from(Document)), files
 
 

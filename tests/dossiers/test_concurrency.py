@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from backend.dossiers.models import Dossier, DossierEvent
 from backend.extensions import db
 from tests.helpers.dossiers import Filing
+from tests.helpers.work import unit_of_work
 
 pytestmark = [pytest.mark.committing, pytest.mark.postgres_only]
 
@@ -51,7 +52,7 @@ def test_one_key_retried_in_parallel_submits_once(app, client, citizen):
     assert len(receipts) == 1
     # Once done, every retry gets the same receipt.
     assert filing.submit(dossier_id, key="flaky-network-retry").get_json()["code"] in receipts
-    with app.app_context():
+    with unit_of_work(app):
         assert (
             db.session.scalar(
                 sa.select(sa.func.count()).select_from(Dossier).where(Dossier.code.is_not(None))

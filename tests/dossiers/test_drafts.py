@@ -10,12 +10,13 @@ from backend.dossiers.models import Dossier
 from backend.extensions import db
 from tests.helpers.dossiers import BIRTH, BIRTH_DATA
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 PILOT = "1.000656"
 
 
 def count_dossiers(app) -> int:
-    with app.app_context():
+    with unit_of_work(app):
         return db.session.scalar(sa.select(sa.func.count()).select_from(Dossier))
 
 
@@ -27,7 +28,7 @@ def test_unknown_procedure_is_404(filing, app):
 def test_pilot_procedure_only_for_its_allow_list(filing, app, client):
     assert filing.draft(PILOT, data={}).status_code == 404
     me = client.get("/api/v1/me", headers=filing.headers).get_json()
-    with app.app_context():
+    with unit_of_work(app):
         add_pilot_member(code=PILOT, account_id=me["id"])
     assert filing.draft(PILOT, data={}).status_code == 201
     listed = client.get("/api/v1/procedures?q=khai tu", headers=filing.headers).get_json()
@@ -36,7 +37,7 @@ def test_pilot_procedure_only_for_its_allow_list(filing, app, client):
 
 
 def test_suspended_procedure_takes_no_new_dossiers(filing, app):
-    with app.app_context():
+    with unit_of_work(app):
         procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == BIRTH))
         move_procedure(procedure, ProcedureStatus.SUSPENDED)
         db.session.commit()
@@ -143,7 +144,7 @@ def test_a_draft_with_a_pending_direct_upload_is_deleted_with_it(filing, client,
     from backend.dossiers.models import DirectUploadSlot
 
     dossier = filing.draft().get_json()
-    with app.app_context():
+    with unit_of_work(app):
         db.session.add(
             DirectUploadSlot(
                 dossier_id=dossier["id"],
@@ -156,7 +157,7 @@ def test_a_draft_with_a_pending_direct_upload_is_deleted_with_it(filing, client,
         db.session.commit()
     gone = client.delete(f"/api/v1/dossiers/{dossier['id']}", headers=filing.headers)
     assert gone.status_code == 204, gone.get_json()
-    with app.app_context():
+    with unit_of_work(app):
         assert count_dossiers(app) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(DirectUploadSlot)) == 0
 

@@ -12,10 +12,11 @@ from backend.extensions import db
 from backend.notifications.models import Notification
 from tests.helpers.dossiers import officer_post
 from tests.helpers.signin import bearer, outbox_lines
+from tests.helpers.work import unit_of_work
 
 
 def kinds(app) -> list[str]:
-    with app.app_context():
+    with unit_of_work(app):
         return list(
             db.session.scalars(
                 sa.select(Notification.kind)
@@ -56,7 +57,7 @@ def test_a_refused_step_queues_nothing(filing, app):
 
 def test_officers_get_one_digest_a_day(filing, app, receiver, clock):
     filing.filed()  # due Tuesday 09:00: within one working day
-    with app.app_context():
+    with unit_of_work(app):
         assert send_officer_digests(now=_now()) == 1
         assert send_officer_digests(now=_now()) == 0  # once a day
         digest = db.session.scalar(
@@ -66,17 +67,17 @@ def test_officers_get_one_digest_a_day(filing, app, receiver, clock):
         )
         assert digest.data == {"due_soon": 1, "overdue": 0}
     clock.shift(timedelta(days=1))
-    with app.app_context():
+    with unit_of_work(app):
         assert send_officer_digests(now=_now()) == 1
 
 
 def test_no_digest_before_opening_or_on_a_day_off(filing, app, receiver, clock):
     filing.filed()
     clock.shift(timedelta(hours=-3))  # Monday 06:00
-    with app.app_context():
+    with unit_of_work(app):
         assert send_officer_digests(now=_now()) == 0
     clock.shift(timedelta(days=-1, hours=3))  # Sunday 09:00
-    with app.app_context():
+    with unit_of_work(app):
         assert send_officer_digests(now=_now()) == 0
 
 
@@ -97,6 +98,6 @@ def test_answering_officers_get_a_feedback_digest(app, client, filing, make_staf
     assert sent.status_code == 201, sent.get_json()
     # Refuse-or-start within 2 working days: due Wednesday 17:00; on Wednesday 10:00 it is near.
     clock.shift(timedelta(days=2, hours=1))
-    with app.app_context():
+    with unit_of_work(app):
         assert send_feedback_digests(now=_now()) == 1
         assert send_feedback_digests(now=_now()) == 0

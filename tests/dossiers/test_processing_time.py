@@ -8,10 +8,11 @@ from backend.dossiers.models import Dossier
 from backend.extensions import db
 from tests.helpers.dossiers import officer_post, refreshed, upload_result
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 
 def spent(app, dossier_id) -> int | None:
-    with app.app_context():
+    with unit_of_work(app):
         return db.session.get(Dossier, dossier_id).office_seconds_spent
 
 

@@ -8,10 +8,11 @@ from backend.catalog.services import import_catalog
 from backend.dossiers.models import Dossier
 from backend.extensions import db
 from tests.helpers.dossiers import BIRTH_DATA
+from tests.helpers.work import unit_of_work
 
 
 def codes(app) -> list[str]:
-    with app.app_context():
+    with unit_of_work(app):
         return list(db.session.scalars(sa.select(Dossier.code).where(Dossier.code.is_not(None))))
 
 
@@ -70,7 +71,7 @@ def test_create_is_idempotent_too(filing, app):
     assert first.get_json()["id"] == again.get_json()["id"]
     other = filing.draft(data={}, key="create-key-1")
     assert other.status_code == 422
-    with app.app_context():
+    with unit_of_work(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 1
 
 
@@ -104,7 +105,7 @@ def test_submission_pins_the_version_in_force(filing, app, client):
     early = filing.filed()
     document = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
     document["procedures"][0]["processing_time"] = {"amount": 2, "unit": "working_days"}
-    with app.app_context():
+    with unit_of_work(app):
         assert import_catalog(document=document).versions_frozen == 1
     late = filing.submit(kept_draft["id"], key="late-submit-1").get_json()
     assert (early["procedure_version"], late["procedure_version"]) == (1, 2)

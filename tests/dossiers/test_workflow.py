@@ -11,6 +11,7 @@ from backend.dossiers.models import DossierEvent
 from backend.extensions import db
 from tests.helpers.dossiers import officer_post, refreshed, upload_result
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 
 @pytest.fixture
@@ -152,7 +153,7 @@ def test_every_step_leaves_an_immutable_event(processing, app, client, filing):
         (3, "submitted", "accepted"),
         (4, "accepted", "processing"),
     ]
-    with app.app_context():
+    with unit_of_work(app):
         event = db.session.scalar(sa.select(DossierEvent).limit(1))
         event.note = "rewritten"
         with pytest.raises(ValueError, match="dossier_events is append-only"):

@@ -13,6 +13,7 @@ from backend.extensions import db
 from tests.helpers.dossiers import JUSTICE, refreshed
 from tests.helpers.engagement import PETITION, PROVINCE, officer_step, send
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 from tests.storage.samples import png
 
 
@@ -65,7 +66,7 @@ def test_officer_takes_up_answers_and_publishes(filing, client, answerer, app):
     assert item["answer"] == "Hồ sơ sẽ được trả trong hôm nay."
     assert not {"sender_id", "sender_phone", "helpful"} & item.keys()
     assert client.get(f"/api/v1/feedback/public/{feedback_id}").status_code == 200
-    with app.app_context():
+    with unit_of_work(app):
         actions = db.session.scalars(
             sa.select(FeedbackEvent.action)
             .where(FeedbackEvent.feedback_id == feedback_id)

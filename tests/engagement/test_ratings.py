@@ -11,6 +11,7 @@ from backend.engagement.models import SatisfactionLevel
 from backend.engagement.services.ratings import level_of
 from backend.extensions import db
 from tests.helpers.dossiers import officer_post
+from tests.helpers.work import unit_of_work
 
 ANSWERS = {"time": 5, "staff_attitude": 4, "clarity": 4, "online_ease": 3, "comment": "Nhanh"}
 
@@ -81,7 +82,7 @@ def test_a_missing_answer_is_422(finished, filing, client):
 
 def test_the_window_closes(finished, filing, client, app):
     window = app.config["RATING_WINDOW_DAYS"]
-    with app.app_context():
+    with unit_of_work(app):
         dossier = db.session.get(Dossier, finished)
         dossier.finished_at -= timedelta(days=window, seconds=1)
         db.session.commit()
@@ -93,7 +94,7 @@ def test_the_window_closes(finished, filing, client, app):
 
 def test_the_window_is_open_until_its_last_moment(finished, filing, client, app):
     window = app.config["RATING_WINDOW_DAYS"]
-    with app.app_context():
+    with unit_of_work(app):
         dossier = db.session.get(Dossier, finished)
         dossier.finished_at -= timedelta(days=window)
         db.session.commit()

@@ -28,6 +28,7 @@ from backend.notifications import jobs, sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from tests.helpers.dossiers import BIRTH, BIRTH_DATA
 from tests.helpers.processes import app_env, in_process_app, migrate_and_seed, wait_for
+from tests.helpers.work import unit_of_work
 from tests.storage.samples import png
 
 TIMEOUT = 10  # seconds: a request slower than this counts as a hang
@@ -50,7 +51,7 @@ def deployment(postgres_cluster, redis_server, gunicorn, tmp_path_factory):
     )
     app = in_process_app(env)
     migrate_and_seed(app)
-    with app.app_context():
+    with unit_of_work(app):
         account = Account(kind=AccountKind.CITIZEN, phone="+84912345678", created_at=utcnow())
         db.session.add(account)
         db.session.flush()
@@ -58,7 +59,6 @@ def deployment(postgres_cluster, redis_server, gunicorn, tmp_path_factory):
             account=account, acr=0, amr=["otp"], mfa_complete=True, device={}, now=utcnow()
         )
         db.session.commit()
-        db.session.remove()
     server = gunicorn(env, workers=1)
     headers = {"Authorization": f"Bearer {pair.access_token}"}
     draft = requests.post(
@@ -76,7 +76,7 @@ def deployment(postgres_cluster, redis_server, gunicorn, tmp_path_factory):
     )
     assert device.status_code == 201, device.text
     yield Deployment(server.url, headers, draft.json()["id"], app)
-    with app.app_context():
+    with unit_of_work(app):
         db.engine.dispose()
 
 
@@ -283,7 +283,7 @@ def test_a_submission_while_redis_is_down_is_kept_and_its_push_sent_later(
     # sweeper, which hands it to the workers once Redis is back.
     assert receipt.status_code == 200, receipt.text
     app = deployment.app
-    with app.app_context():
+    with unit_of_work(app):
         push = db.session.scalars(
             sa.select(Notification).where(
                 Notification.channel == "push", Notification.data["dossier_id"].as_string() == draft
@@ -294,6 +294,5 @@ def test_a_submission_while_redis_is_down_is_kept_and_its_push_sent_later(
         notifications = jobs.queue()
         SimpleWorker([notifications], connection=notifications.connection).work(burst=True)
         db.session.refresh(push)
-        db.session.remove()
     assert report["due"] >= 1
     assert push.status is NotificationStatus.DELIVERED

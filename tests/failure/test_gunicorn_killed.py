@@ -39,6 +39,7 @@ from tests.helpers.processes import (
     wait_for,
 )
 from tests.helpers.signin import outbox_lines
+from tests.helpers.work import unit_of_work
 
 CITIZENS = 24
 CLIENTS = 6
@@ -58,8 +59,7 @@ def deployment(database, redis_server, tmp_path):
     app = in_process_app(env)
     migrate_and_seed(app)
     yield env, app
-    with app.app_context():
-        db.session.remove()
+    with unit_of_work(app):
         db.engine.dispose()
 
 
@@ -116,7 +116,7 @@ def _submit_like_a_phone(base: str, headers: dict, dossier_id: str, *, deadline:
 
 
 def _rows(app):
-    with app.app_context():
+    with unit_of_work(app):
         dossiers = {d.id: d for d in db.session.scalars(sa.select(Dossier))}
         events = Counter(
             db.session.scalars(
@@ -130,7 +130,6 @@ def _rows(app):
             )
         )
         db.session.expunge_all()
-        db.session.remove()
     return dossiers, events, notes
 
 
@@ -213,20 +212,18 @@ def test_gunicorn_workers_killed_during_submissions_lose_and_duplicate_nothing(
 
     # Every push reaches the phone once, including those of requests cut after their commit:
     # the sweeper queues what was never handed over, a worker sends the lot.
-    with app.app_context():
+    with unit_of_work(app):
         sweeps.sweep(now=utcnow())
         notifications = jobs.queue()
         SimpleWorker([notifications], connection=notifications.connection).work(burst=True)
-        db.session.remove()
     pushed = Counter(line["id"] for line in outbox_lines(app) if line["channel"] == "push")
-    with app.app_context():
+    with unit_of_work(app):
         push_ids = db.session.scalars(
             sa.select(Notification.id).where(
                 Notification.channel == "push",
                 Notification.status == NotificationStatus.DELIVERED,
             )
         ).all()
-        db.session.remove()
     assert len(push_ids) == CITIZENS
     assert pushed == dict.fromkeys(push_ids, 1)
     print(  # shown with -s: what the kills did to the phones

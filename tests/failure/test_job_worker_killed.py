@@ -22,6 +22,7 @@ from backend.notifications import sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from backend.notifications.services import notify
 from tests.helpers.processes import app_env, in_process_app, log_tail, migrate_and_seed, wait_for
+from tests.helpers.work import unit_of_work
 
 F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named in the fcntl module from Python 3.12 on
 FEES_DUE = {"dossier_id": "01J0000000000000000000TEST", "code": "001.01.00.H56-261130-0001"}
@@ -116,8 +117,7 @@ def queued_deployment(database, redis_server, outbox_pipe, tmp_path):
     app = in_process_app(env)
     migrate_and_seed(app)
     yield env, app
-    with app.app_context():
-        db.session.remove()
+    with unit_of_work(app):
         db.engine.dispose()
 
 
@@ -130,13 +130,12 @@ def _start_job_worker(processes, env, *args):
 
 
 def _sms_statuses(app) -> dict[str, NotificationStatus]:
-    with app.app_context():
+    with unit_of_work(app):
         statuses = dict(
             db.session.execute(
                 sa.select(Notification.id, Notification.status).where(Notification.channel == "sms")
             ).all()
         )
-        db.session.remove()
     return statuses
 
 
@@ -144,7 +143,7 @@ def test_a_job_worker_killed_mid_batch_delivers_every_message_once(
     queued_deployment, outbox_pipe, processes
 ):
     env, app = queued_deployment
-    with app.app_context():  # an API's commit: 120 SMS rows, queued as 6 jobs of 20
+    with unit_of_work(app):  # an API's commit: 120 SMS rows, queued as 6 jobs of 20
         citizens = [
             Account(kind=AccountKind.CITIZEN, phone=f"+8492{n:07d}", created_at=utcnow())
             for n in range(3)
@@ -157,7 +156,6 @@ def test_a_job_worker_killed_mid_batch_delivers_every_message_once(
             for _ in range(40)
         ]
         db.session.commit()
-        db.session.remove()
     assert set(_sms_statuses(app)) == set(ids)
 
     # Act: the phone stops reading after 30 messages; the worker blocks mid-batch and dies.
@@ -175,9 +173,8 @@ def test_a_job_worker_killed_mid_batch_delivers_every_message_once(
     assert left[NotificationStatus.DELIVERED] >= 30
 
     outbox_pipe.pause_after = None
-    with app.app_context():
+    with unit_of_work(app):
         report = sweeps.sweep(now=utcnow())
-        db.session.remove()
     assert report["reclaimed"] == left[NotificationStatus.SENDING]
     fresh = _start_job_worker(processes, env, "--burst")
     assert fresh.wait(60) == 0, log_tail(fresh)

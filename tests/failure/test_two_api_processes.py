@@ -24,6 +24,7 @@ from tests.helpers.processes import (
     in_process_app,
     migrate_and_seed,
 )
+from tests.helpers.work import unit_of_work
 
 DEVICE = {"name": "Test phone", "platform": "android", "app_version": "1.0.0"}
 OTP_PER_IP = 3
@@ -43,8 +44,7 @@ def two(database, redis_server, gunicorn, tmp_path):
     migrate_and_seed(app)
     first, second = gunicorn(env, workers=1), gunicorn(env, workers=1)
     yield first, second, app
-    with app.app_context():
-        db.session.remove()
+    with unit_of_work(app):
         db.engine.dispose()
 
 
@@ -79,13 +79,12 @@ def test_a_rate_limit_counts_the_requests_of_both_processes(two):
 
 
 def _submits(app, dossier_id: str) -> int:
-    with app.app_context():
+    with unit_of_work(app):
         count = db.session.scalar(
             sa.select(sa.func.count())
             .select_from(DossierEvent)
             .where(DossierEvent.dossier_id == dossier_id, DossierEvent.action == "submit")
         )
-        db.session.remove()
     return count
 
 

@@ -35,6 +35,7 @@ from tests.helpers.stacks import (
     IN_CI,
     ROOT,
 )
+from tests.helpers.work import unit_of_work
 from tests.storage.samples import png
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -199,11 +200,10 @@ def migrate_and_seed(app) -> None:
     from backend.catalog.services import import_catalog
     from backend.identity import tokens
 
-    with app.app_context():
+    with unit_of_work(app):
         flask_migrate.upgrade()
         import_catalog(document=json.loads(DEMO_CATALOG.read_text(encoding="utf-8")))
         tokens.keys()  # written to SIGNING_KEYS_FILE for every process to share
-        db.session.remove()
 
 
 @dataclass
@@ -341,7 +341,7 @@ def citizens_signed_in(app, phones: list[str]) -> list[dict[str, str]]:
     Authorization header of each."""
     now = utcnow()
     headers = []
-    with app.app_context():
+    with unit_of_work(app):
         for phone in phones:
             account = Account(kind=AccountKind.CITIZEN, phone=phone, created_at=now)
             db.session.add(account)
@@ -351,7 +351,6 @@ def citizens_signed_in(app, phones: list[str]) -> list[dict[str, str]]:
             )
             headers.append({"Authorization": f"Bearer {pair.access_token}"})
         db.session.commit()
-        db.session.remove()
     return headers
 
 

@@ -16,6 +16,7 @@ from backend.extensions import db
 from backend.identity.models import Session
 from backend.providers.models import ClientAuthMethod
 from backend.providers.services import registry
+from tests.helpers.work import unit_of_work
 from tests.providers.oidc_provider import CLIENT_ID, CLIENT_SECRET
 
 APP_REDIRECT = "vn.dvcmobile.app:/oauth2/callback"
@@ -50,13 +51,12 @@ def register(app, *, slug: str, issuer: str, **settings) -> dict:
     }
     data.update(settings)
     secret = data.pop("client_secret", CLIENT_SECRET)
-    with app.app_context():
+    with unit_of_work(app):
         provider = registry.create_provider(
             data=data, client_secret=secret, enable=True, by=None, now=utcnow()
         )
         result = {"slug": provider.slug, "enabled": provider.enabled, "id": provider.id}
         result["check_error"] = provider.check_error
-        db.session.remove()
     return result
 
 
@@ -138,7 +138,6 @@ def redeem(client, leg: BrowserLeg, *, verifier: str | None = None, **extra):
 
 
 def session_count(app) -> int:
-    with app.app_context():
+    with unit_of_work(app):
         count = db.session.scalar(sa.select(sa.func.count()).select_from(Session))
-        db.session.remove()
     return count

@@ -13,6 +13,7 @@ from backend.dossiers.models import Dossier
 from backend.engagement.models import DossierRating, Feedback
 from backend.extensions import db
 from backend.identity.models import Account, AccountKind
+from tests.helpers.work import unit_of_work
 
 MARRIAGE, CERTIFY, RESIDENCE, JUDICIAL = "1.000894", "2.000815", "1.004222", "2.000488"
 WARD = "001.01.00.H56"
@@ -131,10 +132,9 @@ def _answers_summing_to(total: int) -> dict[str, int]:
 
 def build(app, fill) -> None:
     """Run ``fill(builder)`` in its own app context: requests must not share the test's."""
-    with app.app_context():
+    with unit_of_work(app):
         fill(Builder())
         db.session.commit()
-        db.session.remove()
 
 
 def fill_quarter(b: Builder) -> None:

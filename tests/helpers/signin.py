@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backend.extensions import db
+from tests.helpers.work import unit_of_work
 
 DEVICE = {"name": "Test phone", "platform": "android", "app_version": "1.0.0"}
 
@@ -65,7 +65,7 @@ def staff_with_authenticator(app, client, phone: str, *, agency: str, role: str)
     from backend.identity.services.accounts import create_staff
     from backend.phones import to_e164
 
-    with app.app_context():
+    with unit_of_work(app):
         account = create_staff(
             phone=to_e164(phone),
             full_name=f"Cán bộ {phone[-4:]}",
@@ -74,7 +74,6 @@ def staff_with_authenticator(app, client, phone: str, *, agency: str, role: str)
             granted_by=None,
         )
         code = enrolment.issue(account=account, issued_by=None, now=utcnow()).code
-        db.session.remove()
     first = sign_in_with_code(app, client, phone, audience="staff")
     assert first["mfa_enrollment_required"] is True
     begun = client.post("/api/v1/me/totp", json={"enrolment_code": code}, headers=bearer(first))

@@ -136,6 +136,6 @@ class IsolatedClient(FlaskClient):
         if has_app_context():
             raise RuntimeError(
                 "a request inside the test's app context would share its session; "
-                "check the database in a `with app.app_context():` block instead of `ctx`"
+                "check the database in a `with unit_of_work(app):` block instead of `ctx`"
             )
         return super().open(*args, **kwargs)

@@ -23,6 +23,7 @@ from backend.identity.models import (
 from backend.identity.services import sessions
 from tests.helpers.dpop import DeviceKey, authorized, bound_sign_in
 from tests.helpers.signin import DEVICE, bearer, sign_in_with_code
+from tests.helpers.work import unit_of_work
 
 WARD = "001.01.00.H56"
 JUSTICE = "000.00.17.H56"
@@ -117,7 +118,7 @@ def error_of(response) -> str:
 
 def level_2_citizen(app, phone: str) -> dict:
     """A citizen whose session is level 2, as after a national e-ID sign-in."""
-    with app.app_context():
+    with unit_of_work(app):
         account = Account(kind=AccountKind.CITIZEN, phone=phone, assurance_level=2)
         db.session.add(account)
         db.session.flush()
@@ -130,12 +131,11 @@ def level_2_citizen(app, phone: str) -> dict:
         pair = sessions.reissue_access(pair.session, now=datetime.now(UTC))
         db.session.commit()
         tokens = {"access_token": pair.access_token, "device_key": key}
-        db.session.remove()
     return tokens
 
 
 def events(app, kind: str) -> list[SecurityEvent]:
-    with app.app_context():
+    with unit_of_work(app):
         rows = list(db.session.scalars(sa.select(SecurityEvent).where(SecurityEvent.kind == kind)))
         db.session.expunge_all()
     return rows
@@ -175,7 +175,7 @@ def test_the_phone_approves_and_the_screen_gets_a_session_of_its_own(
     on_screen = next(s for s in listed if s["id"] == screen_tokens["session_id"])
     assert on_screen["approved_by"]["id"] == citizen["session_id"]
     assert on_screen["device_name"] == "Ki-ốt bộ phận một cửa" and on_screen["platform"] == "kiosk"
-    with app.app_context():
+    with unit_of_work(app):
         session = db.session.get(sessions.Session, screen_tokens["session_id"])
         assert session.amr[0] == "mca"
         assert session.expires_at - session.created_at == timedelta(hours=1)
@@ -343,7 +343,7 @@ def test_malformed_picks_and_verifiers_are_422_and_change_nothing(app, client, k
     for code in ("abc", "123", "", "4"):
         assert pick(client, screen, citizen, code).status_code == 422
     assert screen.poll("too-short").status_code == 422
-    with app.app_context():
+    with unit_of_work(app):
         row = db.session.get(CrossDeviceRequest, screen.request_id)
         assert row.status is CrossDeviceStatus.PENDING and row.wrong_picks == 0
 

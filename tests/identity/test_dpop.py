@@ -24,6 +24,7 @@ from backend.phones import to_e164
 from tests.helpers.dossiers import BIRTH, BIRTH_DATA
 from tests.helpers.dpop import DeviceKey, b64, unsigned
 from tests.helpers.signin import DEVICE, bearer, last_code
+from tests.helpers.work import unit_of_work
 from tests.identity.test_tokens import parts
 
 PHONE = "0912345678"
@@ -59,10 +60,9 @@ def refresh(client, tokens, headers=None):
 
 
 def session_row(app, session_id) -> Session:
-    with app.app_context():
+    with unit_of_work(app):
         row = db.session.get(Session, session_id)
         db.session.expunge(row)
-        db.session.remove()
     return row
 
 
@@ -151,13 +151,12 @@ def test_refresh_with_the_same_key_keeps_the_binding(app, client, key, bound):
 
 
 def _live_tokens(app, session_id) -> list:
-    with app.app_context():
+    with unit_of_work(app):
         rows = db.session.execute(
             sa.select(RefreshToken.id, RefreshToken.used_at).where(
                 RefreshToken.session_id == session_id
             )
         ).all()
-        db.session.remove()
     return sorted(rows)
 
 
@@ -337,11 +336,10 @@ def test_every_bad_proof_at_sign_in_is_a_400_that_spends_no_code(app, client, ke
     proof = _bad_proofs(key, "POST", VERIFY, None)[case]
     refused = refused_at_token_endpoint(client.post(VERIFY, json=body, headers={"DPoP": proof}))
     assert refused["type"].endswith("invalid-dpop-proof")
-    with app.app_context():
+    with unit_of_work(app):
         challenge = db.session.get(OtpChallenge, body["challenge_id"])
         assert challenge.consumed_at is None and challenge.failed_attempts == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Session)) == 0
-        db.session.remove()
     # The same code still signs in, bound to the key of a good proof.
     verified = client.post(VERIFY, json=body, headers=proof_at(key, VERIFY))
     assert verified.status_code == 200 and verified.get_json()["token_type"] == "DPoP"
@@ -398,7 +396,7 @@ def test_policy_staff_leaves_citizens_free_and_binds_staff(app, client, demo_cat
 
     citizen = client.post(VERIFY, json=ask_code(app, client))
     assert citizen.status_code == 200 and citizen.get_json()["token_type"] == "Bearer"
-    with app.app_context():
+    with unit_of_work(app):
         create_staff(
             phone=to_e164("0933000111"),
             full_name="Cán bộ",
@@ -406,7 +404,6 @@ def test_policy_staff_leaves_citizens_free_and_binds_staff(app, client, demo_cat
             role="leader",
             granted_by=None,
         )
-        db.session.remove()
     body = ask_code(app, client, "0933000111", audience="staff")
     refused_at_token_endpoint(client.post(VERIFY, json=body))
     key = DeviceKey()

@@ -8,11 +8,12 @@ from backend.crypto import vault
 from backend.extensions import db
 from backend.identity.models import Account
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 
 def verify_identity(app, account_id: str, national_id: str) -> None:
     """What an identity provider's verified claims do (the providers module calls this)."""
-    with app.app_context():
+    with unit_of_work(app):
         account = db.session.get(Account, account_id)
         account.national_id_ciphertext = vault().encrypt(national_id, context=f"nid:{account_id}")
         account.national_id_digest = vault().digest(national_id, purpose="national-id")
@@ -68,7 +69,7 @@ def test_national_id_is_masked_and_verified_name_locked(client, app, citizen):
     assert "001099012345" not in str(body)
     locked = client.patch("/api/v1/me", headers=bearer(citizen), json={"full_name": "Khác"})
     assert locked.status_code == 409
-    with app.app_context():
+    with unit_of_work(app):
         stored = db.session.scalar(sa.select(Account.national_id_ciphertext))
         assert "001099012345" not in stored
 

@@ -21,6 +21,7 @@ from backend.notifications import sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from tests.helpers.signin import DEVICE, last_code, outbox_lines
 from tests.helpers.stacks import app_config
+from tests.helpers.work import unit_of_work
 
 PHONE = "+84912345678"
 START = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -96,7 +97,7 @@ def test_first_sign_in_creates_a_level_0_citizen(client, app, clock):
 def test_code_is_kept_only_as_a_keyed_digest(client, app, clock):
     challenge_id = ask(client).get_json()["challenge_id"]
     code = last_code(app, PHONE)
-    with app.app_context():
+    with unit_of_work(app):
         row = db.session.get(OtpChallenge, challenge_id)
     stored = json.dumps({c.name: str(getattr(row, c.name)) for c in OtpChallenge.__table__.c})
     assert code not in stored
@@ -198,7 +199,7 @@ def test_brute_force_lockout_holds_across_new_challenges(client, app, clock):
             guesses += 1
         clock.shift(timedelta(minutes=10))  # past the hourly limit's pace
     assert guesses == app.config["OTP_FAILURES_PER_PHONE_PER_DAY"]
-    with app.app_context():
+    with unit_of_work(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == 0
     clock.shift(timedelta(hours=23))
     assert ask(client).status_code == 429
@@ -256,7 +257,7 @@ def test_failures_are_security_events_without_the_code(client, app, clock):
     challenge_id = ask(client).get_json()["challenge_id"]
     code = last_code(app, PHONE)
     verify(client, challenge_id, wrong(code))
-    with app.app_context():
+    with unit_of_work(app):
         events = db.session.scalars(sa.select(SecurityEvent)).all()
     assert [e.kind for e in events] == ["login_failed"]
     assert code not in json.dumps(events[0].detail) and PHONE not in json.dumps(events[0].detail)
@@ -317,7 +318,7 @@ def gateway_client(stack, tmp_path, gateway, app):
         SMS_GATEWAY_BODY='{"msisdn": "{to}", "message": {"text": "{text}"}, "brand": "DVC"}',
     )
     other = create_app(config)
-    with other.app_context():
+    with unit_of_work(other):
         # Share the test's rolled-back connection.
         db.engines[None] = app.extensions["sqlalchemy"]._app_engines[app][None]
     return other.test_client()
@@ -340,7 +341,7 @@ def test_gateway_failure_is_retried_and_the_answer_does_not_change(gateway_clien
     assert response.status_code == 202
     assert set(response.get_json()) == {"challenge_id", "expires_in", "resend_after"}
     code = re.search(r"\b(\d{6})\b", _Gateway.received[0]["body"]["message"]["text"]).group(1)
-    with app.app_context():
+    with unit_of_work(app):
         [row] = db.session.scalars(sa.select(Notification)).all()
         stored = json.dumps({c.name: str(getattr(row, c.name)) for c in Notification.__table__.c})
         assert row.status is NotificationStatus.TEMPORARY_FAILURE
@@ -350,11 +351,11 @@ def test_gateway_failure_is_retried_and_the_answer_does_not_change(gateway_clien
 
     _Gateway.status = 200
     later = datetime.now(UTC) + timedelta(seconds=3)
-    with time_machine.travel(later), gateway_client.application.app_context():
+    with time_machine.travel(later), unit_of_work(gateway_client.application):
         sweeps.sweep(now=utcnow())
     first, second = _Gateway.received
     assert second["body"] == first["body"] and second["key"] == first["key"] == row.id
-    with app.app_context():
+    with unit_of_work(app):
         row = db.session.get(Notification, row.id)
         assert row.status is NotificationStatus.DELIVERED and row.attempts == 2
         assert row.provider_reference == "gw-123" and row.sealed_data is None
@@ -364,10 +365,10 @@ def test_a_code_is_not_sent_after_it_expires(gateway_client, app):
     _Gateway.status = 503
     challenge_id = ask(gateway_client).get_json()["challenge_id"]
     expired = datetime.now(UTC) + timedelta(seconds=301)
-    with time_machine.travel(expired), gateway_client.application.app_context():
+    with time_machine.travel(expired), unit_of_work(gateway_client.application):
         sweeps.sweep(now=utcnow())
     assert len(_Gateway.received) == 1
-    with app.app_context():
+    with unit_of_work(app):
         [row] = db.session.scalars(sa.select(Notification)).all()
         assert row.status is NotificationStatus.TECHNICAL_FAILURE and row.sealed_data is None
         assert db.session.get(OtpChallenge, challenge_id) is not None

@@ -17,6 +17,7 @@ from backend.notifications.models import Channel, Notification
 from tests.helpers.dpop import DeviceKey
 from tests.helpers.passkeys import ORIGIN, SoftAuthenticator, b64, client_data_of
 from tests.helpers.signin import DEVICE, bearer, sign_in_with_code
+from tests.helpers.work import unit_of_work
 
 MINE = "/api/v1/me/passkeys"
 OPTIONS = "/api/v1/auth/passkey/options"
@@ -69,17 +70,15 @@ def registered(client, citizen, phone) -> dict:
 
 
 def counts(app) -> tuple[int, int]:
-    with app.app_context():
+    with unit_of_work(app):
         sessions = db.session.scalar(sa.select(sa.func.count()).select_from(Session))
         passkeys = db.session.scalar(sa.select(sa.func.count()).select_from(Passkey))
-        db.session.remove()
     return sessions, passkeys
 
 
 def events(app, kind: str) -> list[SecurityEvent]:
-    with app.app_context():
+    with unit_of_work(app):
         rows = list(db.session.scalars(sa.select(SecurityEvent).where(SecurityEvent.kind == kind)))
-        db.session.remove()
     return rows
 
 
@@ -90,7 +89,7 @@ def refused(response, status=401):
 
 
 def claims_of(app, tokens: dict) -> dict:
-    with app.app_context():
+    with unit_of_work(app):
         return token_service.verify_access_token(tokens["access_token"], now=utcnow())
 
 
@@ -129,7 +128,7 @@ def test_an_unknown_number_gets_a_list_of_the_same_shape_every_time(client, regi
 
 
 def test_a_passkey_signs_in_at_the_level_of_the_session_that_made_it(app, client, citizen):
-    with app.app_context():  # the e-ID sign-in's session (backend.providers) is level 2
+    with unit_of_work(app):  # the e-ID sign-in's session (backend.providers) is level 2
         db.session.execute(sa.update(Session).values(acr=2))
         db.session.commit()
     e_id = SoftAuthenticator()
@@ -193,12 +192,11 @@ def test_adding_and_removing_tell_the_person_everywhere(app, client, citizen, re
     second = register(client, citizen, SoftAuthenticator(), name="Máy tính bảng").get_json()
     removed = client.delete(f"{MINE}/{second['id']}", headers=bearer(citizen))
     assert removed.status_code == 204
-    with app.app_context():
+    with unit_of_work(app):
         rows = db.session.scalars(
             sa.select(Notification).where(Notification.kind.like("account.passkey_%"))
         ).all()
         sent = {(row.kind, row.channel) for row in rows}
-        db.session.remove()
     for kind in ("account.passkey_added", "account.passkey_removed"):
         assert {(kind, Channel.INBOX), (kind, Channel.SMS)} <= sent
     assert ("account.passkey_removed", Channel.EMAIL) in sent
@@ -234,7 +232,7 @@ def test_staff_need_their_second_factor_and_then_sign_in_with_a_passkey(
     queue = client.get("/api/v1/agency/dossiers", headers=bearer(signed_in.get_json()))
     assert queue.status_code == 200, queue.get_json()
 
-    with app.app_context():
+    with unit_of_work(app):
         from backend.identity.services.accounts import create_staff
 
         create_staff(
@@ -450,9 +448,8 @@ def test_spent_challenges_do_not_pile_up(app, client, registered):
         options_for(client)
     with time_machine.travel(utcnow() + timedelta(hours=2), tick=False):
         options_for(client)
-    with app.app_context():
+    with unit_of_work(app):
         left = db.session.scalar(sa.select(sa.func.count()).select_from(WebauthnChallenge))
-        db.session.remove()
     assert left == 1
 
 

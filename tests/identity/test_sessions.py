@@ -10,6 +10,7 @@ import time_machine
 from backend.extensions import db
 from backend.identity.models import SecurityEvent
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 
 def refresh(client, token, *, form=False):
@@ -20,7 +21,7 @@ def refresh(client, token, *, form=False):
 
 
 def events(app) -> list[str]:
-    with app.app_context():
+    with unit_of_work(app):
         return list(db.session.scalars(sa.select(SecurityEvent.kind).order_by(SecurityEvent.id)))
 
 

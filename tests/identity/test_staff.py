@@ -12,6 +12,7 @@ import time_machine
 from backend.extensions import db
 from backend.identity.models import SecurityEvent
 from tests.helpers.signin import DEVICE, bearer, last_code
+from tests.helpers.work import unit_of_work
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 PROVINCE = "000.00.00.H56"
@@ -175,7 +176,7 @@ def test_admin_manages_staff_only_in_their_agencies(client, app, make_staff):
         ).status_code
         == 204
     )
-    with app.app_context():
+    with unit_of_work(app):
         kinds = db.session.scalars(
             sa.select(SecurityEvent.kind).where(SecurityEvent.account_id == staff_id)
         ).all()
@@ -224,7 +225,7 @@ def test_the_sim_alone_cannot_enrol_a_staff_authenticator(client, app, sign_in, 
         "/api/v1/me/totp/confirm", json={"code": totp.now()}, headers=bearer(holder)
     )
     assert confirmed.status_code == 200, confirmed.get_json()
-    with app.app_context():
+    with unit_of_work(app):
         from backend.identity.models import StaffEnrolmentCode
 
         assert db.session.get(StaffEnrolmentCode, created["id"]) is None

@@ -17,6 +17,7 @@ from joserfc.jwk import ECKey
 
 from backend.identity import tokens
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 
 def b64(data: dict | bytes) -> str:
@@ -75,7 +76,7 @@ def test_alg_none(client, citizen):
 
 def test_hs256_signed_with_our_public_key(client, citizen, app):
     header, claims, _ = parts(citizen["access_token"])
-    with app.app_context():
+    with unit_of_work(app):
         public = tokens.keys().signing.as_pem(private=False)
     signing_input = f"{b64({**header, 'alg': 'HS256'})}.{b64(claims)}"
     mac = hmac.new(public, signing_input.encode(), hashlib.sha256).digest()
@@ -110,7 +111,7 @@ def test_wrong_audience_issuer_or_type(client, citizen, app, claim, value):
         header["typ"] = value
     else:
         claims[claim] = value
-    with app.app_context():
+    with unit_of_work(app):
         signing = tokens.keys().signing
     assert_refused(me(client, jwt.encode(header, claims, signing)))
 

@@ -13,6 +13,7 @@ from backend.crypto import CannotDecrypt, vault
 from backend.extensions import db
 from backend.identity.models import RecoveryCode, TotpCredential
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 START = datetime(2026, 11, 30, 2, 0, 5, tzinfo=UTC)  # 5 s into a 30 s step
 
@@ -99,7 +100,7 @@ def test_step_up_without_an_authenticator_is_409(client, citizen):
 def test_secret_is_encrypted_and_bound_to_its_account(clock, client, app, citizen, citizen_b):
     totp = enrol(client, citizen)
     enrol(client, citizen_b)
-    with app.app_context():
+    with unit_of_work(app):
         rows = db.session.scalars(sa.select(TotpCredential)).all()
         mine = next(
             r
@@ -115,7 +116,7 @@ def test_secret_is_encrypted_and_bound_to_its_account(clock, client, app, citize
 def test_recovery_codes_are_stored_hashed_and_replaceable(clock, client, app, citizen):
     totp = enrol(client, citizen)
     codes = confirm(client, citizen, totp.now()).get_json()["recovery_codes"]
-    with app.app_context():
+    with unit_of_work(app):
         digests = db.session.scalars(sa.select(RecoveryCode.digest)).all()
     assert len(digests) == 10
     assert not {c.replace("-", "") for c in codes} & set(digests)

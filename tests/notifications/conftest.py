@@ -7,6 +7,7 @@ import pytest
 from backend import create_app
 from backend.extensions import db
 from tests.helpers.stacks import app_config
+from tests.helpers.work import unit_of_work
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def sibling(app, stack, tmp_path_factory):
         # Same signing keys as the main app, so its tokens open this one.
         overrides.setdefault("SIGNING_KEYS_FILE", app.config["SIGNING_KEYS_FILE"])
         other = create_app(app_config(stack, instance, **overrides))
-        with other.app_context():
+        with unit_of_work(other):
             db.engines[None] = app.extensions["sqlalchemy"]._app_engines[app][None]
         return other
 

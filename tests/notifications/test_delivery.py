@@ -15,6 +15,7 @@ from backend.notifications import delivery, sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from backend.notifications.services import notify
 from tests.helpers.notifications import DOSSIER, add_citizen
+from tests.helpers.work import unit_of_work
 from tests.notifications.loopback import SmsGateway, serve
 
 Status = NotificationStatus
@@ -41,7 +42,7 @@ def _queue_sms(now=None) -> Notification:
 
 
 def test_delivered_rows_keep_the_providers_reference(http_app, gateway):
-    with http_app.app_context():
+    with unit_of_work(http_app):
         sms = _queue_sms()
         row = db.session.get(Notification, sms.id)
         assert row.status is Status.DELIVERED and row.attempts == 1
@@ -51,7 +52,7 @@ def test_delivered_rows_keep_the_providers_reference(http_app, gateway):
 
 def test_a_failure_is_retried_after_a_growing_delay_then_dead_lettered(http_app, gateway):
     gateway.failures = [503, 500, 429]
-    with http_app.app_context():
+    with unit_of_work(http_app):
         start = utcnow()
         row_id = _queue_sms(now=start).id
         first = db.session.get(Notification, row_id)
@@ -77,7 +78,7 @@ def test_a_failure_is_retried_after_a_growing_delay_then_dead_lettered(http_app,
 
 def test_a_refused_number_is_a_permanent_failure_and_not_retried(http_app, gateway):
     gateway.failures = [400]
-    with http_app.app_context():
+    with unit_of_work(http_app):
         row = db.session.get(Notification, _queue_sms().id)
         assert row.status is Status.PERMANENT_FAILURE and "400" in row.last_error
         with time_machine.travel(utcnow() + timedelta(days=1)):
@@ -86,7 +87,7 @@ def test_a_refused_number_is_a_permanent_failure_and_not_retried(http_app, gatew
 
 
 def test_a_row_left_sending_by_a_dead_worker_is_sent_again(http_app, gateway):
-    with http_app.app_context():
+    with unit_of_work(http_app):
         account = add_citizen()
         [_, sms] = notify(account.id, "dossier.decided", DOSSIER)
         db.session.flush()
@@ -104,7 +105,7 @@ def test_a_row_left_sending_by_a_dead_worker_is_sent_again(http_app, gateway):
 
 
 def test_a_worker_that_lost_its_claim_does_not_overwrite_the_new_owner(http_app):
-    with http_app.app_context():
+    with unit_of_work(http_app):
         account = add_citizen()
         [_, sms] = notify(account.id, "dossier.decided", DOSSIER)
         db.session.flush()
@@ -131,11 +132,11 @@ def test_a_lost_job_is_picked_up_by_the_sweeper(sibling, gateway):
         NOTIFY_DELIVERY="queue",
         REDIS_URL="redis://127.0.0.1:1/0",
     )
-    with lost.app_context():
+    with unit_of_work(lost):
         row_id = _queue_sms().id
         assert db.session.get(Notification, row_id).status is Status.CREATED
     inline = sibling(SMS_CHANNEL="http", SMS_GATEWAY_URL=f"{gateway.url}/send")
-    with inline.app_context():
+    with unit_of_work(inline):
         assert sweeps.sweep(now=utcnow())["due"] == 0  # within the grace period
         with time_machine.travel(utcnow() + timedelta(seconds=61)):
             sweeps.sweep(now=utcnow())
@@ -146,7 +147,7 @@ def test_a_lost_job_is_picked_up_by_the_sweeper(sibling, gateway):
 @pytest.mark.committing
 @pytest.mark.postgres_only
 def test_claims_skip_rows_another_worker_is_claiming(app):
-    with app.app_context():
+    with unit_of_work(app):
         account = add_citizen()
         ids = [notify(account.id, "dossier.fees_due", DOSSIER)[1].id for _ in range(4)]
         db.session.commit()  # sent inline; make them waiting again
@@ -156,7 +157,7 @@ def test_claims_skip_rows_another_worker_is_claiming(app):
     release = threading.Event()
 
     def hold_two():
-        with app.app_context():
+        with unit_of_work(app):
             db.session.scalars(
                 sa.select(Notification).where(Notification.id.in_(ids[:2])).with_for_update()
             ).all()
@@ -168,7 +169,7 @@ def test_claims_skip_rows_another_worker_is_claiming(app):
     holder.start()
     try:
         assert locked.wait(10)
-        with app.app_context():
+        with unit_of_work(app):
             _, claimed = delivery.claim(ids=ids, limit=10, now=utcnow())
             assert sorted(row.id for row in claimed) == sorted(ids[2:])
     finally:

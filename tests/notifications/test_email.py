@@ -14,6 +14,7 @@ from backend.extensions import db
 from backend.notifications.models import Notification, NotificationPreference, NotificationStatus
 from backend.notifications.services import notify
 from tests.helpers.notifications import DOSSIER, add_citizen
+from tests.helpers.work import unit_of_work
 
 Status = NotificationStatus
 
@@ -66,7 +67,7 @@ def _email_to(address: str, phone: str = "+84912345678") -> Notification:
 
 
 def test_an_email_reaches_the_server_with_the_notification_as_message_id(mail_app, smtp):
-    with mail_app.app_context():
+    with unit_of_work(mail_app):
         row = _email_to("an@example.vn")
         assert row.status is Status.DELIVERED
         assert row.provider_reference == f"<{row.id}@dvc-mobile>"
@@ -78,7 +79,7 @@ def test_an_email_reaches_the_server_with_the_notification_as_message_id(mail_ap
 
 
 def test_a_refused_address_is_permanent_and_a_full_mailbox_is_retried(mail_app, smtp):
-    with mail_app.app_context():
+    with unit_of_work(mail_app):
         gone = _email_to("gone@example.vn")
         assert gone.status is Status.PERMANENT_FAILURE and "550" in gone.last_error
         db.session.execute(sa.delete(Notification))
@@ -92,6 +93,6 @@ def test_an_unreachable_server_is_retried(sibling):
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     app = sibling(EMAIL_CHANNEL="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=closed_port)
-    with app.app_context():
+    with unit_of_work(app):
         row = _email_to("an@example.vn")
         assert row.status is Status.TEMPORARY_FAILURE and "unreachable" in row.last_error

@@ -14,6 +14,7 @@ from backend.notifications.services import notify, notify_phone
 from backend.notifications.templates import MissingData, UnknownKind
 from tests.helpers.notifications import DOSSIER, add_citizen, add_device
 from tests.helpers.signin import outbox_lines
+from tests.helpers.work import unit_of_work
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_channels_without_an_address_get_no_row(ctx):
 
 def test_push_switched_off_in_configuration_gets_no_row(sibling):
     other = sibling(PUSH_CHANNEL="off")
-    with other.app_context():
+    with unit_of_work(other):
         account = add_citizen()
         add_device(account, "token-" + "d" * 20)
         rows = notify(account.id, "dossier.accepted", DOSSIER)

@@ -15,6 +15,7 @@ from backend.notifications import sweeps
 from backend.notifications.models import Device, Notification, NotificationStatus
 from backend.notifications.services import notify
 from tests.helpers.notifications import DOSSIER, add_citizen, add_device
+from tests.helpers.work import unit_of_work
 from tests.notifications.loopback import FakeFcm, serve
 
 Status = NotificationStatus
@@ -44,7 +45,7 @@ def _push_rows() -> dict[str, Notification]:
 
 
 def test_one_message_per_device_signed_in_with_a_service_account(push_app, fcm):
-    with push_app.app_context():
+    with unit_of_work(push_app):
         account = add_citizen(language="en")
         devices = [add_device(account, token) for token in TOKENS[:2]]
         notify(account.id, "dossier.supplement_requested", DOSSIER)
@@ -66,7 +67,7 @@ def test_one_message_per_device_signed_in_with_a_service_account(push_app, fcm):
 @pytest.mark.parametrize("code", ["UNREGISTERED", "INVALID_ARGUMENT"])
 def test_a_token_fcm_reports_dead_removes_its_device(push_app, fcm, code):
     fcm.errors[TOKENS[2]] = [(404 if code == "UNREGISTERED" else 400, code)]
-    with push_app.app_context():
+    with unit_of_work(push_app):
         account = add_citizen()
         alive, dead = add_device(account, TOKENS[0]).id, add_device(account, TOKENS[2]).id
         notify(account.id, "dossier.accepted", DOSSIER)
@@ -79,7 +80,7 @@ def test_a_token_fcm_reports_dead_removes_its_device(push_app, fcm, code):
 
 def test_unavailable_and_server_errors_are_retried(push_app, fcm):
     fcm.errors[TOKENS[0]] = [(503, "UNAVAILABLE"), (500, "")]
-    with push_app.app_context():
+    with unit_of_work(push_app):
         account = add_citizen()
         device = add_device(account, TOKENS[0])
         notify(account.id, "dossier.decided", DOSSIER)
@@ -99,7 +100,7 @@ def test_unavailable_and_server_errors_are_retried(push_app, fcm):
 
 
 def test_a_rejected_access_token_is_renewed_on_the_next_try(push_app, fcm):
-    with push_app.app_context():
+    with unit_of_work(push_app):
         account = add_citizen()
         device = add_device(account, TOKENS[0])
         notify(account.id, "dossier.accepted", DOSSIER)
@@ -121,7 +122,7 @@ def test_a_rejected_access_token_is_renewed_on_the_next_try(push_app, fcm):
 
 
 def test_a_device_signed_out_before_sending_gets_nothing(push_app, fcm):
-    with push_app.app_context():
+    with unit_of_work(push_app):
         account = add_citizen()
         device = add_device(account, TOKENS[0])
         [push] = [r for r in notify(account.id, "dossier.accepted", DOSSIER) if r.address]

@@ -12,6 +12,7 @@ from backend.notifications.models import Device
 from backend.notifications.services import notify
 from tests.helpers.notifications import DOSSIER
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 TOKEN = "fcm-token-" + "x" * 40
 
@@ -21,12 +22,12 @@ def _account_id(client, tokens) -> str:
 
 
 def _devices(app) -> list[Device]:
-    with app.app_context():
+    with unit_of_work(app):
         return list(db.session.scalars(sa.select(Device)))
 
 
 def _notify(app, account_id, count=1, kind="dossier.accepted"):
-    with app.app_context():
+    with unit_of_work(app):
         for i in range(count):
             notify(account_id, kind, {**DOSSIER, "code": f"H56-261130-{i:04d}"})
         db.session.commit()
@@ -150,7 +151,7 @@ def test_preferences_list_defaults_and_take_choices(client, app, citizen):
     assert by_kind["dossier.accepted"]["channels"] == ["inbox", "push"]  # untouched
 
     account_id = _account_id(client, citizen)
-    with app.app_context():
+    with unit_of_work(app):
         rows = notify(account_id, "dossier.decided", DOSSIER)
         assert sorted(r.channel.value for r in rows) == ["inbox"]  # no e-mail address yet
         db.session.rollback()

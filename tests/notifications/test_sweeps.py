@@ -15,6 +15,7 @@ from backend.notifications import sweeps
 from backend.notifications.models import Device, Notification, NotificationStatus
 from backend.notifications.services import notify
 from tests.helpers.notifications import DOSSIER, add_citizen, add_device
+from tests.helpers.work import unit_of_work
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_devices_of_expired_sessions_are_forgotten(ctx):
 
 
 def test_flask_sweep_prints_what_it_did(runner, app):
-    with app.app_context():
+    with unit_of_work(app):
         account = add_citizen()
         sms_id = notify(account.id, "dossier.fees_due", DOSSIER)[1].id
         db.session.commit()  # sent inline; now pretend that attempt failed
@@ -96,7 +97,7 @@ def test_flask_sweep_prints_what_it_did(runner, app):
     result = runner.invoke(args=["sweep"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["due"] == 1
-    with app.app_context():
+    with unit_of_work(app):
         assert db.session.get(Notification, sms_id).status is NotificationStatus.DELIVERED
 
 

@@ -25,6 +25,7 @@ from backend.notifications.models import Notification, NotificationStatus
 from backend.notifications.services import notify
 from tests.helpers.notifications import DOSSIER, add_citizen
 from tests.helpers.stacks import app_config
+from tests.helpers.work import unit_of_work
 from tests.notifications.loopback import SmsGateway, serve
 
 pytestmark = [pytest.mark.committing, pytest.mark.postgres_only]
@@ -69,8 +70,7 @@ def queue_app(stack, settings):
     }
     app = create_app(app_config(stack, Path(settings["INSTANCE_PATH"]), **overrides))
     yield app
-    with app.app_context():
-        db.session.remove()
+    with unit_of_work(app):
         db.engine.dispose()
 
 
@@ -100,21 +100,19 @@ def start_worker(settings):
 
 
 def _queue_sms(app, count: int) -> list[str]:
-    with app.app_context():
+    with unit_of_work(app):
         account = add_citizen()
         ids = [notify(account.id, "dossier.fees_due", DOSSIER)[1].id for _ in range(count)]
         db.session.commit()  # one commit, queued as count / NOTIFY_BATCH_SIZE jobs
-        db.session.remove()
     return ids
 
 
 def _statuses(app) -> dict[str, NotificationStatus]:
-    with app.app_context():
+    with unit_of_work(app):
         rows = db.session.execute(
             sa.select(Notification.id, Notification.status).where(Notification.channel == "sms")
         )
         statuses = dict(rows.all())
-        db.session.remove()
     return statuses
 
 
@@ -141,7 +139,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(queue_app, gatew
     assert len(gateway.sent) < 60
 
     time.sleep(1.1)  # past NOTIFY_SENDING_TIMEOUT_SECONDS
-    with queue_app.app_context():
+    with unit_of_work(queue_app):
         report = sweeps.sweep(now=utcnow())
     assert report["reclaimed"] >= 1
     _finish(start_worker("--burst"))
@@ -150,7 +148,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(queue_app, gatew
     assert gateway.sent == dict.fromkeys(ids, 1)  # every message reached a phone once
     # Only the message in flight when the worker died can have been offered twice.
     assert sum(gateway.requests.values()) - len(ids) <= 1
-    with queue_app.app_context():
+    with unit_of_work(queue_app):
         references = db.session.scalars(
             sa.select(Notification.provider_reference).where(Notification.id.in_(ids))
         ).all()
@@ -159,7 +157,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(queue_app, gatew
 
 def test_two_workers_on_one_queue_deliver_each_message_once(queue_app, gateway, start_worker):
     ids = _queue_sms(queue_app, 80)
-    with queue_app.app_context():
+    with unit_of_work(queue_app):
         dispatch.enqueue(list(reversed(ids)))  # every row queued twice, in the other order
         dispatch.enqueue(jobs=4)  # and jobs that take any due rows
     first, second = start_worker("--burst"), start_worker("--burst")
@@ -171,7 +169,7 @@ def test_two_workers_on_one_queue_deliver_each_message_once(queue_app, gateway, 
 
 
 def test_a_rolled_back_transition_queues_nothing(queue_app, gateway):
-    with queue_app.app_context():
+    with unit_of_work(queue_app):
         account = add_citizen()
         db.session.commit()
         notify(account.id, "dossier.decided", DOSSIER)
@@ -183,6 +181,5 @@ def test_a_rolled_back_transition_queues_nothing(queue_app, gateway):
         sweeps.sweep(now=utcnow())
         SimpleWorker([notifications], connection=notifications.connection).work(burst=True)
         kinds = db.session.scalars(sa.select(Notification.kind)).all()
-        db.session.remove()
     assert kinds == ["dossier.refused"]
     assert gateway.requests == {}

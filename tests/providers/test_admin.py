@@ -19,6 +19,7 @@ from backend.providers.services.exchange import secret_context
 from tests.helpers.providers import query_of
 from tests.helpers.signin import bearer
 from tests.helpers.stacks import app_config
+from tests.helpers.work import unit_of_work
 from tests.providers.oidc_provider import CLIENT_ID, CLIENT_SECRET
 
 PROVINCE = "000.00.00.H56"
@@ -59,13 +60,12 @@ def test_admin_plugs_in_a_provider(app, client, op, admin):
     assert data["enabled"] is True and data["check_error"] is None
     assert data["has_client_secret"] is True and "client_secret" not in data
     assert data["agency"]["code"] == JUSTICE
-    with app.app_context():
+    with unit_of_work(app):
         row = db.session.scalar(sa.select(IdentityProvider))
         assert CLIENT_SECRET not in row.client_secret_ciphertext
         assert vault().decrypt(row.client_secret_ciphertext, context=secret_context(row.id)) == (
             CLIENT_SECRET
         )
-        db.session.remove()
     listed = client.get("/api/v1/admin/identity-providers", headers=bearer(admin)).get_json()
     assert [p["slug"] for p in listed["items"]] == ["tinh_h56"]
     patched = client.patch(
@@ -214,7 +214,7 @@ def test_demo_provider_end_to_end(stack, app, tmp_path, demo_catalog):
             APP_REDIRECT_URIS=(),
         )
     )
-    with demo_app.app_context():
+    with unit_of_work(demo_app):
         db.engines[None] = app.extensions["sqlalchemy"]._app_engines[app][None]
     registered = demo_app.test_cli_runner().invoke(args=["providers", "add-demo"])
     assert registered.exit_code == 0 and "(enabled)" in registered.output, registered.output

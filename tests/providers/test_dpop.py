@@ -8,6 +8,7 @@ from backend.providers.models import AppCode
 from tests.helpers.dpop import DeviceKey
 from tests.helpers.providers import APP_REDIRECT, browser_login, redeem, session_count
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 from tests.identity.test_tokens import parts
 
 TOKEN = "/api/v1/auth/token"
@@ -31,9 +32,8 @@ def test_a_bad_proof_leaves_the_app_code_unspent(app, client, registered):
     forged = DeviceKey().proof("POST", "/api/v1/auth/otp/verify")
     refused = redeem_with(client, leg, {"DPoP": forged})
     assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_dpop_proof"
-    with app.app_context():
+    with unit_of_work(app):
         assert all(code.consumed_at is None for code in db.session.query(AppCode))
-        db.session.remove()
     assert session_count(app) == 0
     assert redeem(client, leg).status_code == 200
 
@@ -47,9 +47,8 @@ def test_policy_level2_binds_level_2_sessions_only(app, client, registered, monk
     key = DeviceKey()
     bound = redeem_with(client, leg, {"DPoP": key.proof("POST", TOKEN)})
     assert bound.status_code == 200, bound.get_json()
-    with app.app_context():
+    with unit_of_work(app):
         assert db.session.get(Session, bound.get_json()["session_id"]).dpop_jkt == key.jkt
-        db.session.remove()
 
 
 def redeem_with(client, leg, headers):

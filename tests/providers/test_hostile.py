@@ -28,6 +28,7 @@ from tests.helpers.providers import (
     start,
 )
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 from tests.providers.oidc_provider import LoopbackProvider, b64, new_ec, new_rsa, serving
 
 
@@ -157,11 +158,10 @@ def test_made_up_key_ids_cost_the_provider_one_fetch_per_spacing(app, client, op
 def test_threads_meeting_a_rotation_together_share_one_refetch(app, op, registered):
     """Threads that meet unknown kids at once wait for one refetch and share its answer: the
     tokens signed with the provider's new key all pass, the made-up ones all fail."""
-    with app.app_context():
+    with unit_of_work(app):
         provider = registry.get_provider(slug="testidp")
         db.session.expunge(provider)
         verify_id_token(op.id_token("n"), provider=provider, nonce="n", now=datetime.now(UTC))
-        db.session.remove()
     assert op.jwks_hits == 1
     op.rotate(new_rsa("rsa-rotated"))
     genuine = [op.id_token("n") for _ in range(8)]
@@ -172,7 +172,7 @@ def test_threads_meeting_a_rotation_together_share_one_refetch(app, op, register
     outcomes: dict[str, str] = {}
 
     def verify(token: str) -> None:
-        with app.app_context():
+        with unit_of_work(app):
             start_together.wait(timeout=10)
             try:
                 verify_id_token(token, provider=provider, nonce="n", now=datetime.now(UTC))

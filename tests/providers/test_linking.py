@@ -21,6 +21,7 @@ from tests.helpers.providers import (
     start,
 )
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 
 def link_leg(client, tokens: dict, slug: str = "testidp") -> BrowserLeg:
@@ -73,10 +74,9 @@ def test_an_identity_linked_to_someone_else_is_not_moved(app, client, citizen, r
     assert leg.answer["error_code"] == "identity-linked-to-another-account"
     assert leg.answer["error"] == "access_denied"
     assert session_count(app) == sessions_before
-    with app.app_context():
+    with unit_of_work(app):
         links = db.session.scalars(sa.select(IdentityLink)).all()
         assert [link.account_id for link in links] == [owner]
-        db.session.remove()
 
 
 def test_a_national_id_held_by_another_citizen_is_refused(app, client, op, registered):
@@ -84,12 +84,11 @@ def test_a_national_id_held_by_another_citizen_is_refused(app, client, op, regis
     op.subject = "another-subject"  # a second identity claiming the same national ID
     leg = browser_login(client, "testidp")
     assert leg.answer["error_code"] == "national-id-held-by-another-account"
-    with app.app_context():
+    with unit_of_work(app):
         citizens = db.session.scalar(
             sa.select(sa.func.count()).select_from(Account).where(Account.kind == "citizen")
         )
         assert citizens == 1  # nothing half-created
-        db.session.remove()
 
 
 def test_a_verified_national_id_is_not_replaced(app, client, op, citizen, registered):
@@ -140,12 +139,11 @@ def test_staff_sign_in_through_their_agencys_provider(app, client, op, registere
     body = tokens.get_json()
     assert me(client, body)["id"] == officer_id and me(client, body)["kind"] == "staff"
     assert body["mfa_enrollment_required"] is False
-    with app.app_context():
+    with unit_of_work(app):
         link = db.session.scalar(
             sa.select(IdentityLink).where(IdentityLink.account_kind == AccountKind.STAFF)
         )
         assert link.last_login_at is not None
-        db.session.remove()
 
 
 def test_a_provider_opens_no_roles_outside_its_agencies(app, client, op, registered, make_staff):
@@ -165,14 +163,13 @@ def test_a_provider_opens_no_roles_outside_its_agencies(app, client, op, registe
     assert redeem(client, browser_login(client, "testidp", audience="staff")).status_code == 200
     # Later, a ministry outside the province's tree gives the officer a role of its own.
     admin_id = me(client, admin)["id"]
-    with app.app_context():
+    with unit_of_work(app):
         grant_role(
             account=db.session.get(Account, officer_id),
             role="receiving_officer",
             agency_id=get_agency(code="000.00.00.G12").id,
             granted_by=admin_id,
         )
-        db.session.remove()
     leg = browser_login(client, "testidp", audience="staff")
     assert leg.answer["error_code"] == "staff-roles-beyond-provider"
 

@@ -23,6 +23,7 @@ from tests.helpers.providers import (
     start,
 )
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 from tests.identity.test_tokens import parts
 from tests.providers.oidc_provider import new_ec, new_rsa
 
@@ -55,7 +56,7 @@ def test_code_flow_gives_our_tokens_and_a_verified_profile(app, client, op, regi
     assert me["national_id"] == "********0123" and me["date_of_birth"] == "1995-03-08"
     assert me["phone"] == "+84912000123"
     assert me["address"] == {"line": "12 Tràng Tiền, Hoàn Kiếm, Hà Nội", "province": "Hà Nội"}
-    with app.app_context():
+    with unit_of_work(app):
         account = db.session.get(Account, me["id"])
         assert account.date_of_birth == date(1995, 3, 8)
         assert vault().decrypt(account.national_id_ciphertext, context=f"nid:{account.id}") == (
@@ -64,7 +65,6 @@ def test_code_flow_gives_our_tokens_and_a_verified_profile(app, client, op, regi
         assert account.national_id_digest == vault().digest("001195000123", purpose="national-id")
         link = db.session.scalar(sa.select(IdentityLink))
         assert (link.issuer, link.subject, link.account_id) == (op.issuer, "subject-0001", me["id"])
-        db.session.remove()
 
 
 def test_second_login_finds_the_same_citizen(app, client, registered):
@@ -74,9 +74,8 @@ def test_second_login_finds_the_same_citizen(app, client, registered):
     me2 = client.get("/api/v1/me", headers=bearer(second)).get_json()
     assert me1["id"] == me2["id"]
     assert session_count(app) == 2
-    with app.app_context():
+    with unit_of_work(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == 1
-        db.session.remove()
 
 
 def test_client_secret_post(app, client, op, demo_catalog):
@@ -173,10 +172,9 @@ def test_login_transaction_expires_after_ten_minutes(app, client, registered):
         late = come_back(client, callback)
     assert late.status_code == 400
     assert late.get_json()["type"].endswith("login-transaction-invalid")
-    with app.app_context():
+    with unit_of_work(app):
         row = db.session.scalar(sa.select(LoginTransaction))
         assert row.expires_at - row.created_at == timedelta(minutes=10)
-        db.session.remove()
     assert session_count(app) == 0
 
 

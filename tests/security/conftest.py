@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.extensions import db
 from tests.helpers.stacks import empty_tables, flush_redis
+from tests.helpers.work import unit_of_work
 from tests.providers.oidc_provider import LoopbackProvider, serving
 from tests.security.world import build
 
@@ -20,7 +20,6 @@ def world(app):
             provider.issuer = base
             yield build(app, issuer=base)
     finally:
-        with app.app_context():
-            db.session.remove()
+        with unit_of_work(app):
             empty_tables()
         flush_redis(app)

@@ -11,6 +11,7 @@ from backend.identity.access import public, require_acr
 from backend.web import Blueprint
 from tests.helpers.signin import bearer
 from tests.helpers.stacks import app_config
+from tests.helpers.work import unit_of_work
 
 # Endpoints anyone may call, on purpose. A new public route must be added here knowingly.
 PUBLIC = {
@@ -87,13 +88,13 @@ def step_up_client(stack, tmp_path, app):
 
     from backend.identity import tokens
 
-    with app.app_context():
+    with unit_of_work(app):
         tokens.keys()  # loaded on first use: maybe no token was signed yet in this process
     other = create_app(app_config(stack, tmp_path))
     other.extensions["api"].register_blueprint(probe, url_prefix="/probe")
     from backend.extensions import db
 
-    with other.app_context():
+    with unit_of_work(other):
         db.engines[None] = app.extensions["sqlalchemy"]._app_engines[app][None]
         # Same signing keys as the main app, so its tokens open this one.
         other.extensions["signing_keys"] = app.extensions["signing_keys"]

@@ -20,6 +20,7 @@ from backend.phones import to_e164
 from backend.providers.models import ClientAuthMethod, IdentityLink
 from backend.providers.services import registry
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 
@@ -28,7 +29,7 @@ WARD, JUSTICE, PROVINCE = "001.01.00.H56", "000.00.17.H56", "000.00.00.H56"
 
 @pytest.fixture
 def ward_provider(app):
-    with app.app_context():
+    with unit_of_work(app):
         registry.create_provider(
             data={
                 "slug": "ward_idp",
@@ -45,12 +46,11 @@ def ward_provider(app):
             by=None,
             now=utcnow(),
         )
-        db.session.remove()
     return "ward_idp"
 
 
 def _staff(app, phone: str, *grants: tuple[str, str]) -> str:
-    with app.app_context():
+    with unit_of_work(app):
         (agency, role), *others = grants
         account = accounts.create_staff(
             phone=to_e164(phone),
@@ -66,12 +66,11 @@ def _staff(app, phone: str, *grants: tuple[str, str]) -> str:
                 account=account, role=role, agency_id=get_agency(code=agency).id, granted_by=None
             )
         account_id = account.id
-        db.session.remove()
     return account_id
 
 
 def _links(app) -> int:
-    with app.app_context():
+    with unit_of_work(app):
         return db.session.scalar(sa.select(sa.func.count()).select_from(IdentityLink))
 
 
@@ -105,7 +104,7 @@ def test_the_ward_admin_binds_its_own_staff_and_the_province_admin_anyone_below(
     both = _staff(app, "0911100006", (WARD, "receiving_officer"), (JUSTICE, "leader"))
     assert _link(client, ward_admin, ward_provider, own).status_code == 201
     assert _link(client, province_admin, ward_provider, both, "another").status_code == 201
-    with app.app_context():
+    with unit_of_work(app):
         linked = set(db.session.scalars(sa.select(IdentityLink.account_id)))
         assert linked == {own, both}
         assert db.session.get(Account, both) is not None

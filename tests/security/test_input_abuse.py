@@ -19,6 +19,7 @@ from backend.idempotency import IdempotencyRecord
 from tests.dossiers import conftest as dossier_fixtures
 from tests.helpers import dossiers
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 _catalog, clock = (
     dossier_fixtures._catalog,
@@ -66,7 +67,7 @@ BODIES = {
 
 
 def _no_change(app) -> None:
-    with app.app_context():
+    with unit_of_work(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
 
@@ -164,7 +165,7 @@ def test_a_negative_or_bogus_content_length(app, client, citizen):
         assert answer.status_code < 500, (length, answer.status_code)
         if answer.status_code >= 400:
             assert answer.mimetype == PROBLEM_CONTENT_TYPE
-    with app.app_context():
+    with unit_of_work(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) <= 1
 
 
@@ -221,7 +222,7 @@ def test_an_abusive_header_never_breaks_a_request(app, client, citizen, header, 
         if answer.status_code >= 400:
             assert answer.mimetype == PROBLEM_CONTENT_TYPE
         assert len(answer.headers.get("X-Request-ID", "")) <= 64
-    with app.app_context():
+    with unit_of_work(app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) <= 1
 
 
@@ -272,7 +273,7 @@ def test_no_endpoint_breaks_on_a_nasty_json_body(app, client, citizen, name):
             assert answer.status_code < 500, (method, rule, answer.status_code)
             if answer.status_code >= 400:  # a view that reads no body may answer 2xx
                 assert answer.mimetype == PROBLEM_CONTENT_TYPE, (method, rule)
-    with app.app_context():  # (a view that reads no body keeps its key's answer, as it should)
+    with unit_of_work(app):  # (a view that reads no body keeps its key's answer, as it should)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 0
 
 

@@ -23,6 +23,7 @@ from backend.identity.models import AccountKind, OtpChallenge, SecurityEvent, Se
 from backend.identity.services import otp
 from backend.phones import to_e164
 from tests.helpers.signin import DEVICE, last_code, outbox_lines
+from tests.helpers.work import unit_of_work
 
 pytestmark = [pytest.mark.committing, pytest.mark.postgres_only]
 
@@ -64,16 +65,14 @@ def _kinds(answers) -> Counter:
 
 
 def _failures(app) -> dict[str, int]:
-    with app.app_context():
+    with unit_of_work(app):
         rows = db.session.execute(sa.select(OtpChallenge.id, OtpChallenge.failed_attempts)).all()
-        db.session.remove()
     return dict(rows)
 
 
 def _count(app, model, *where) -> int:
-    with app.app_context():
+    with unit_of_work(app):
         found = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
-        db.session.remove()
     return found
 
 
@@ -107,7 +106,7 @@ def test_one_phone_takes_its_daily_limit_across_challenges(app):
     phone = to_e164(PHONE)
     now = utcnow()
     already = len(outbox_lines(app))
-    with app.app_context():
+    with unit_of_work(app):
         # Asked a minute apart (the resend cooldown), all still alive.
         challenges = [
             otp.request_code(
@@ -115,7 +114,6 @@ def test_one_phone_takes_its_daily_limit_across_challenges(app):
             ).challenge.id
             for n in range(4)
         ]
-        db.session.remove()
     codes = [line for line in outbox_lines(app)[already:] if line["to"] == phone]
     assert len(codes) == 4
     rights = dict(zip(challenges, (_code_in(line) for line in codes), strict=True))

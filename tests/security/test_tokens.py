@@ -19,11 +19,12 @@ from joserfc.jwk import ECKey
 from backend.errors import PROBLEM_CONTENT_TYPE
 from backend.identity import tokens
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 from tests.identity.test_tokens import b64, parts
 
 
 def _ours(app):
-    with app.app_context():
+    with unit_of_work(app):
         return tokens.keys().signing
 
 

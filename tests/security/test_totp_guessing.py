@@ -13,6 +13,7 @@ import pyotp
 import pytest
 
 from tests.helpers.signin import bearer
+from tests.helpers.work import unit_of_work
 
 ENDPOINTS = [
     "/api/v1/auth/step-up",
@@ -60,7 +61,7 @@ def test_wrong_codes_are_counted_across_endpoints_then_refused(app, client, enro
     assert stopped.mimetype == "application/problem+json" and stopped.headers["Retry-After"]
     # Nothing was changed meanwhile: the app is still set up.
     account_id = _me(client, tokens)
-    with app.app_context():
+    with unit_of_work(app):
         from backend.identity.services.totp import has_confirmed_totp
 
         assert has_confirmed_totp(account_id)

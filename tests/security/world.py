@@ -27,6 +27,7 @@ from tests.helpers.dossiers import BIRTH_DATA
 from tests.helpers.engagement import PETITION
 from tests.helpers.passkeys import SoftAuthenticator
 from tests.helpers.signin import bearer, last_code, sign_in_with_code, staff_with_authenticator
+from tests.helpers.work import unit_of_work
 from tests.providers.oidc_provider import CLIENT_ID, CLIENT_SECRET
 from tests.storage.samples import pdf, png
 
@@ -69,7 +70,7 @@ def _half_signed_in_staff(app, client, phone: str, *, agency: str) -> dict:
     """An administrator of ``agency`` whose first sign-in has not set up an authenticator."""
     from backend.identity.services.accounts import create_staff
 
-    with app.app_context():
+    with unit_of_work(app):
         create_staff(
             phone=to_e164(phone),
             full_name="Cán bộ mới",
@@ -77,7 +78,6 @@ def _half_signed_in_staff(app, client, phone: str, *, agency: str) -> dict:
             role="agency_admin",
             granted_by=None,
         )
-        db.session.remove()
     tokens = sign_in(app, client, phone, audience="staff")
     assert tokens["mfa_enrollment_required"] is True
     return tokens
@@ -98,9 +98,8 @@ def build(app, *, issuer: str) -> World:
     """Everything above; ``issuer`` is a provider serving on loopback, registered for agency X."""
     client = app.test_client()
     world = World()
-    with app.app_context():
+    with unit_of_work(app):
         import_catalog(document=json.loads(DEMO_CATALOG.read_text(encoding="utf-8")))
-        db.session.remove()
 
     a = sign_in(app, client, PHONE_A)
     b = sign_in(app, client, PHONE_B)
@@ -226,7 +225,7 @@ def build(app, *, issuer: str) -> World:
             headers=hx,
         )
     )
-    with app.app_context():
+    with unit_of_work(app):
         from backend.dossiers.models import DirectUploadSlot
         from backend.identity.models import Account
         from backend.providers.services import registry
@@ -264,7 +263,6 @@ def build(app, *, issuer: str) -> World:
         db.session.add(pending)
         db.session.commit()
         ids["upload"] = pending.id
-        db.session.remove()
     ids["provider"] = "ward_idp"
     # The national calendar: an announced make-up working day.
     override = {"day": "2026-12-12", "kind": "working_day", "note": "Làm bù cho ngày nghỉ"}

@@ -16,6 +16,7 @@ from backend.storage.local import LocalStore
 from backend.storage.s3 import S3Store
 from tests.helpers.stacks import app_config
 from tests.helpers.storage import S3_REGION
+from tests.helpers.work import unit_of_work
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def make_app(stack, tmp_path):
 
     yield make
     for app in apps:
-        with app.app_context():
+        with unit_of_work(app):
             db.engine.dispose()
 
 
@@ -45,7 +46,7 @@ def aws_credentials(monkeypatch):
 def test_default_is_a_directory_under_the_instance_path(make_app, tmp_path):
     app = make_app()
 
-    with app.app_context():
+    with unit_of_work(app):
         store = get_store()
         again = get_store()
 
@@ -58,9 +59,9 @@ def test_each_app_has_its_own_store(make_app, tmp_path):
     first = make_app(STORAGE_URL=(tmp_path / "one").as_uri())
     second = make_app(STORAGE_URL=(tmp_path / "two").as_uri())
 
-    with first.app_context():
+    with unit_of_work(first):
         first_store = get_store()
-    with second.app_context():
+    with unit_of_work(second):
         second_store = get_store()
 
     assert first_store is not second_store
@@ -76,7 +77,7 @@ def test_s3_url_with_endpoint_and_env_credentials(make_app, s3_endpoint, aws_cre
         S3_ADDRESSING_STYLE="path",
     )
 
-    with app.app_context():
+    with unit_of_work(app):
         store = get_store()
         key = new_key()
         store.put(key, io.BytesIO(b"payload"), max_size=100)

@@ -20,6 +20,7 @@ from backend.storage import new_key, orphans
 from backend.storage.local import TEMP_PREFIX, LocalStore
 from backend.storage.s3 import S3Store
 from tests.helpers.storage import S3_PREFIX, s3_client, stored_objects
+from tests.helpers.work import unit_of_work
 
 
 @pytest.fixture
@@ -173,7 +174,7 @@ def test_check_does_not_call_missing_a_blob_stored_while_it_listed(app, ctx, sto
 
 
 def test_flask_storage_check(app, runner, with_store):
-    with app.app_context():
+    with unit_of_work(app):
         kept = _put(with_store, new_key())
         _document(kept)
         orphan = _put(with_store, new_key())
@@ -182,7 +183,7 @@ def test_flask_storage_check(app, runner, with_store):
     assert "2 blobs stored, 1 rows point at blobs" in clean.output
     assert "0 missing" in clean.output and "1 orphaned" in clean.output
     assert orphan not in clean.output  # listed with --list only
-    with app.app_context():
+    with unit_of_work(app):
         lost = new_key()
         lost_row = _document(lost)
     broken = runner.invoke(args=["storage", "check", "--list"])
@@ -207,7 +208,7 @@ def test_flask_storage_check_on_an_unreachable_store_exits_2(app, runner, monkey
 
 
 def test_flask_storage_check_says_when_no_row_points_at_any_blob(app, runner, with_store):
-    with app.app_context():
+    with unit_of_work(app):
         _put(with_store, new_key())
     result = runner.invoke(args=["storage", "check"])
     assert result.exit_code == 0, result.output

@@ -14,11 +14,11 @@ from datetime import timedelta
 import pytest
 
 from backend.db import utcnow
-from backend.extensions import db
 from backend.storage import orphans
 from backend.storage.local import LocalStore
 from tests.helpers.stacks import empty_tables, flush_redis
 from tests.helpers.storage import new_s3_store
+from tests.helpers.work import unit_of_work
 from tests.providers.oidc_provider import LoopbackProvider, serving
 from tests.security.world import build
 
@@ -40,8 +40,7 @@ def world_store(request, app, tmp_path_factory):
             yield store
     finally:
         app.extensions["storage"] = before
-        with app.app_context():
-            db.session.remove()
+        with unit_of_work(app):
             empty_tables()
         flush_redis(app)
 

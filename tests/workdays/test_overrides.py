@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from backend.extensions import db
 from backend.workdays import services
 from backend.workdays.models import CalendarOverride, OverrideKind
+from tests.helpers.work import unit_of_work
 from tests.workdays import vn
 
 SWAP_NOTE = "Thông báo hoán đổi ngày làm việc dịp 30/4"
 
 
 def overrides_in_table(app) -> list[tuple[str, str, str]]:
-    with app.app_context():
+    with unit_of_work(app):
         rows = db.session.scalars(sa.select(CalendarOverride).order_by(CalendarOverride.day))
         return [(row.day.isoformat(), row.kind.value, row.note) for row in rows]
 

@@ -151,7 +151,7 @@ def create_procedure(
         details={"after": content},
         now=now,
     )
-    db.session.commit()
+    db.session.flush()
     return procedure
 
 
@@ -183,7 +183,7 @@ def edit_draft(
         details={"before": before, "after": content},
         now=now,
     )
-    db.session.commit()
+    db.session.flush()
     return procedure
 
 
@@ -208,7 +208,7 @@ def move(
         note=note,
         now=now,
     )
-    db.session.commit()
+    db.session.flush()
     return procedure
 
 
@@ -256,7 +256,7 @@ def add_pilot_member(
             details={"account_id": account.id},
             now=now,
         )
-    db.session.commit()
+    db.session.flush()
     return PilotMembership(member, account)
 
 
@@ -276,7 +276,7 @@ def remove_pilot_member(
         details={"account_id": account_id},
         now=now,
     )
-    db.session.commit()
+    db.session.flush()
 
 
 def audit_trail(*, procedure: Procedure) -> list[CatalogAuditRecord]:

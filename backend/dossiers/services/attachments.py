@@ -28,6 +28,7 @@ from backend.storage.intake import (
     accept_upload,
     prepare_direct_upload,
 )
+from backend.unitofwork import if_rolled_back
 
 RESULT_TYPES = ("pdf", "jpeg", "png")
 RESULT_MAX_BYTES = 20 * MEGABYTE
@@ -93,13 +94,9 @@ def _link(dossier: Dossier, slot_code: str, document: Document, now: datetime) -
     return attachment
 
 
-def _commit_or_drop_blob(key: str) -> None:
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        get_store().delete(key)
-        raise
+def _drop_blob_unless_committed(key: str) -> None:
+    if_rolled_back(lambda: get_store().delete(key))
+    db.session.flush()
 
 
 def attach_upload(
@@ -120,7 +117,7 @@ def attach_upload(
         max_size=slot["max_size_mb"] * MEGABYTE,
     )
     attachment = _link(dossier, slot_code, _keep(accepted, principal.account_id, now), now)
-    _commit_or_drop_blob(accepted.key)
+    _drop_blob_unless_committed(accepted.key)
     return attachment
 
 
@@ -142,7 +139,7 @@ def start_direct_upload(
         expires_at=direct.upload.expires_at,
     )
     db.session.add(pending)
-    db.session.commit()
+    db.session.flush()
     return pending, direct.upload
 
 
@@ -166,7 +163,7 @@ def confirm_direct_upload(
     )
     db.session.delete(pending)
     attachment = _link(dossier, pending.slot, _keep(accepted, principal.account_id, now), now)
-    _commit_or_drop_blob(accepted.key)
+    _drop_blob_unless_committed(accepted.key)
     return attachment
 
 
@@ -188,7 +185,7 @@ def attach_existing(
     if document.size > slot["max_size_mb"] * MEGABYTE:
         raise ValidationFailed(errors={"document_id": ["File larger than this slot allows."]})
     attachment = _link(dossier, slot_code, document, now)
-    db.session.commit()
+    db.session.flush()
     return attachment
 
 
@@ -200,7 +197,7 @@ def detach(*, dossier: Dossier, slot_code: str, now: datetime) -> None:
             dossier.attachments.remove(existing)
             dossier.version += 1
             dossier.updated_at = now
-            db.session.commit()
+            db.session.flush()
             return
     raise DocumentNotFound(("Chưa có giấy tờ cho mục này.", "Nothing attached there."))
 
@@ -234,7 +231,7 @@ def attach_result(
     dossier.result_document_id = document.id
     dossier.version += 1
     dossier.updated_at = now
-    _commit_or_drop_blob(accepted.key)
+    _drop_blob_unless_committed(accepted.key)
     return document
 
 

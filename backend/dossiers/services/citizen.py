@@ -15,7 +15,7 @@ from backend.pagination import Page, keyset_page
 
 def withdraw(*, principal: Principal, dossier: Dossier, reason: str, now: datetime) -> Dossier:
     workflow.move(dossier, "withdraw", actor=principal, now=now, note=reason)
-    db.session.commit()
+    db.session.flush()
     return dossier
 
 

@@ -118,7 +118,7 @@ def create_draft(
     db.session.add(dossier)
     db.session.flush()
     workflow.record(dossier, action="create", actor=principal, from_status=None, now=now)
-    db.session.commit()
+    db.session.flush()
     return dossier
 
 
@@ -132,7 +132,7 @@ def update_draft(*, dossier: Dossier, changes: dict[str, Any], now: datetime) ->
     dossier.data = check_form(dossier.procedure_version, merged, partial=True)
     dossier.version += 1
     dossier.updated_at = now
-    db.session.commit()
+    db.session.flush()
     return dossier
 
 
@@ -144,4 +144,4 @@ def delete_draft(*, dossier: Dossier) -> None:
     db.session.execute(sa.delete(DossierEvent).where(DossierEvent.dossier_id == dossier.id))
     db.session.execute(sa.delete(DirectUploadSlot).where(DirectUploadSlot.dossier_id == dossier.id))
     db.session.delete(dossier)
-    db.session.commit()
+    db.session.flush()

@@ -118,7 +118,7 @@ def act(
             errors={"result": ["Upload the result document first."]},
         )
     workflow.move(dossier, action, actor=principal, now=now, note=note, details=details)
-    db.session.commit()
+    db.session.flush()
     return dossier
 
 
@@ -183,7 +183,7 @@ def extend_due(
         note=apology,
         details={"previous_due_at": previous.isoformat(), "due_at": due_at.isoformat()},
     )
-    db.session.commit()
+    db.session.flush()
     return dossier
 
 
@@ -228,5 +228,5 @@ def register_counter(
         now=now,
         details={"channel": channel.value},
     )
-    db.session.commit()
+    db.session.flush()
     return dossier

@@ -87,7 +87,7 @@ def submit(*, principal: Principal, dossier: Dossier, now: datetime) -> Dossier:
     # every other submission to that agency waits for the lock. The message carries the code.
     dossier.code = issue_code(dossier.agency, at=now)
     workflow.announce(dossier, "submit", now)
-    db.session.commit()
+    db.session.flush()
     return dossier
 
 
@@ -97,5 +97,5 @@ def resubmit(*, principal: Principal, dossier: Dossier, note: str | None, now: d
     dossier.data = check_form(dossier.procedure_version, dossier.data, partial=False)
     _check_documents(dossier, dossier.procedure_version)
     workflow.move(dossier, "resubmit", actor=principal, now=now, note=note)
-    db.session.commit()
+    db.session.flush()
     return dossier

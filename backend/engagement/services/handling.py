@@ -105,14 +105,14 @@ def take_up(
     *, principal: Principal, feedback: Feedback, note: str | None, now: datetime
 ) -> Feedback:
     workflow.move(feedback, "start", officer=principal, note=note, now=now)
-    db.session.commit()
+    db.session.flush()
     return feedback
 
 
 def refuse(*, principal: Principal, feedback: Feedback, reason: str, now: datetime) -> Feedback:
     workflow.move(feedback, "refuse", officer=principal, note=reason, now=now)
     feedback.refusal_reason = reason
-    db.session.commit()
+    db.session.flush()
     return feedback
 
 
@@ -129,7 +129,7 @@ def request_supplement(
         )
     workflow.move(feedback, "request_supplement", officer=principal, note=note, now=now)
     feedback.supplement_items = items
-    db.session.commit()
+    db.session.flush()
     return feedback
 
 
@@ -138,7 +138,7 @@ def answer(*, principal: Principal, feedback: Feedback, text: str, now: datetime
     feedback.answer = text
     feedback.answered_by = principal.account_id
     _announce_answer(feedback)
-    db.session.commit()
+    db.session.flush()
     return feedback
 
 
@@ -148,7 +148,7 @@ def publish(
     """Make the question and its answer readable by everyone, without the sender's identity."""
     workflow.move(feedback, "publish", officer=principal, now=now)
     feedback.public_text = public_text
-    db.session.commit()
+    db.session.flush()
     return feedback
 
 

@@ -30,6 +30,7 @@ from backend.extensions import db
 from backend.pagination import Page, keyset_page
 from backend.storage import get_store
 from backend.storage.intake import accept_upload
+from backend.unitofwork import if_rolled_back
 
 MEGABYTE = 1024 * 1024
 ANSWERED = frozenset({FeedbackStatus.ANSWERED, FeedbackStatus.PUBLISHED})
@@ -144,7 +145,7 @@ def file_petition(
         note=None,
         now=now,
     )
-    db.session.commit()
+    db.session.flush()
     return feedback
 
 
@@ -202,19 +203,15 @@ def attach(
     feedback.attachments.append(attachment)
     feedback.version += 1
     feedback.updated_at = now
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        get_store().delete(accepted.key)
-        raise
+    if_rolled_back(lambda: get_store().delete(accepted.key))
+    db.session.flush()
     return attachment
 
 
 def supplement(*, sender: Sender, feedback: Feedback, note: str, now: datetime) -> Feedback:
     """The sender gives what the officer asked for; the deadlines run again."""
     workflow.move(feedback, "supplement", sender=sender, note=note, now=now)
-    db.session.commit()
+    db.session.flush()
     return feedback
 
 
@@ -224,7 +221,7 @@ def judge_answer(*, feedback: Feedback, helpful: bool, now: datetime) -> Feedbac
     feedback.helpful = helpful
     feedback.version += 1
     feedback.updated_at = now
-    db.session.commit()
+    db.session.flush()
     return feedback
 
 

@@ -75,7 +75,7 @@ def issue_proof(*, challenge_id: str, code: str, now: datetime) -> IssuedProof:
     )
     # Proofs nobody can use any more are of no interest to anyone.
     db.session.execute(sa.delete(PhoneProof).where(PhoneProof.expires_at < now - timedelta(days=1)))
-    db.session.commit()
+    db.session.flush()
     return IssuedProof(proof=proof, expires_in=lifetime)
 
 

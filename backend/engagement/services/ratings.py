@@ -102,7 +102,7 @@ def rate(
         raise AlreadyRated(
             ("Mỗi hồ sơ chỉ đánh giá một lần.", "A dossier is rated once.")
         ) from error
-    db.session.commit()
+    db.session.flush()
     return rating
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from backend.db import utcnow
-from backend.extensions import db, limiter
+from backend.extensions import limiter
 from backend.identity import dpop, schemas
 from backend.identity.access import (
     citizen_required,
@@ -38,7 +38,6 @@ def start(data):
         acr=data["acr"],
         now=utcnow(),
     )
-    db.session.commit()
     return started
 
 
@@ -56,7 +55,6 @@ def redeem(data, request_id):
     pair = crossdevice.redeem(
         request_id=request_id, code_verifier=data["code_verifier"], now=utcnow()
     )
-    db.session.commit()
     return pair
 
 
@@ -90,7 +88,6 @@ def approve(data, request_id):
         session_id=principal.session_id,
         now=now,
     )
-    db.session.commit()
     return approved
 
 
@@ -102,7 +99,6 @@ def approve(data, request_id):
 def deny(request_id):
     """Refuse: the screen hears access_denied"""
     crossdevice.deny(request_id=request_id, account_id=require_principal().account_id, now=utcnow())
-    db.session.commit()
 
 
 @admin.route("")
@@ -133,7 +129,6 @@ def register_client(data):
         registered_by=principal.account_id,
         now=utcnow(),
     )
-    db.session.commit()
     return client
 
 
@@ -151,4 +146,3 @@ def retire_client(client_id):
         by=principal.account_id,
         now=utcnow(),
     )
-    db.session.commit()

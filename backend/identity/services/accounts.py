@@ -46,7 +46,7 @@ def update_profile(*, account: Account, changes: dict[str, Any]) -> Account:
         )
     for name, value in changes.items():
         setattr(account, name, value)
-    db.session.commit()
+    db.session.flush()
     return account
 
 
@@ -76,7 +76,7 @@ def create_staff(
     record_event(
         "role_granted", account_id=account.id, role=role, agency=agency.code, by=granted_by
     )
-    db.session.commit()
+    db.session.flush()
     return account
 
 
@@ -125,7 +125,7 @@ def grant_role(*, account: Account, role: str, agency_id: str, granted_by: str) 
     record_event(
         "role_granted", account_id=account.id, role=role, agency_id=agency_id, by=granted_by
     )
-    db.session.commit()
+    db.session.flush()
     return grant
 
 
@@ -143,4 +143,4 @@ def revoke_role(
         agency_id=grant.agency_id,
         by=revoked_by,
     )
-    db.session.commit()
+    db.session.flush()

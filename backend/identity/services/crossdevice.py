@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app
 
 from backend.agencies.models import Agency
 from backend.errors import DomainError, NotFound
@@ -38,6 +38,8 @@ from backend.identity.models import (
 )
 from backend.identity.services import sessions
 from backend.identity.services.events import record_event
+from backend.unitofwork import keep_despite_refusal
+from backend.web import caller
 
 WRONG_PICKS_ALLOWED = 3
 SLOW_DOWN_SECONDS = 5  # RFC 8628 section 3.5: each slow_down adds five seconds
@@ -114,12 +116,8 @@ def _s256(verifier: str) -> str:
 
 
 def _client_seen() -> dict[str, str | None]:
-    if not has_request_context():
-        return {"ip": None, "user_agent": None}
-    return {
-        "ip": request.remote_addr,
-        "user_agent": (request.user_agent.string or "")[:300] or None,
-    }
+    seen = caller()
+    return {"ip": seen.ip, "user_agent": seen.user_agent}
 
 
 # --- the screens an agency registers ----------------------------------------------------
@@ -241,13 +239,13 @@ def _still_pending(pending: CrossDeviceRequest, *, now: datetime):
     if now < pending.next_poll_at:
         interval = pending.interval + SLOW_DOWN_SECONDS
         _conditional(pending.id, interval=interval, next_poll_at=now + timedelta(seconds=interval))
-        db.session.commit()  # the longer interval holds although the answer is an error
+        keep_despite_refusal()  # the longer interval holds although the answer is an error
         raise SlowDown(
             (f"Hãy hỏi lại sau {interval} giây.", f"Ask again in {interval} seconds."),
             interval=interval,
         )
     _conditional(pending.id, next_poll_at=now + timedelta(seconds=pending.interval))
-    db.session.commit()
+    keep_despite_refusal()
     raise AuthorizationPending(
         ("Hãy xác nhận trên điện thoại.", "Approve on the phone."), interval=pending.interval
     )
@@ -344,7 +342,7 @@ def _wrong_pick(pending: CrossDeviceRequest, *, account_id: str, now: datetime) 
         request_id=pending.id,
         denied=denied,
     )
-    db.session.commit()  # the wrong pick counts although the answer is an error
+    keep_despite_refusal()  # the wrong pick counts although the answer is an error
     left = max(WRONG_PICKS_ALLOWED - pending.wrong_picks, 0)
     raise WrongPick(
         (

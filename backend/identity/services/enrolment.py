@@ -23,6 +23,7 @@ from backend.extensions import db
 from backend.identity.models import Account, AccountKind, StaffEnrolmentCode
 from backend.identity.services import totp
 from backend.identity.services.events import record_event
+from backend.unitofwork import keep_despite_refusal
 
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # 31 look-alike-free characters: ~49 bits in 10
 
@@ -85,7 +86,7 @@ def issue(*, account: Account, issued_by: str | None, now: datetime) -> IssuedCo
         )
     )
     record_event("enrolment_code_issued", account_id=account.id, by=issued_by)
-    db.session.commit()
+    db.session.flush()
     return IssuedCode(code=f"{plain[:5]}-{plain[5:]}", expires_at=expires_at)
 
 
@@ -100,7 +101,7 @@ def check(*, account_id: str, code: str, now: datetime) -> None:
     expected = row.digest if row is not None else _digest(account_id, "-")
     if not hmac.compare_digest(_digest(account_id, code), expected) or row is None:
         record_event("enrolment_code_wrong", account_id=account_id)
-        db.session.commit()
+        keep_despite_refusal()
         raise EnrolmentCodeWrong()
 
 

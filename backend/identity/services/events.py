@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context, request
-
 from backend.extensions import db
 from backend.identity.models import SecurityEvent
+from backend.web import caller
 
 
 def record_event(kind: str, *, account_id: str | None = None, **detail: Any) -> SecurityEvent:
     """Add an event to the current transaction (the caller commits)."""
-    event = SecurityEvent(kind=kind, account_id=account_id, detail=detail)
-    if has_request_context():
-        event.ip = request.remote_addr
-        event.user_agent = (request.user_agent.string or "")[:300] or None
+    seen = caller()
+    event = SecurityEvent(
+        kind=kind, account_id=account_id, detail=detail, ip=seen.ip, user_agent=seen.user_agent
+    )
     db.session.add(event)
     return event

@@ -13,6 +13,7 @@ from backend.extensions import db
 from backend.identity.models import Account, AccountKind, AccountStatus, Session
 from backend.identity.services import enrolment, otp, sessions, totp
 from backend.identity.services.events import record_event
+from backend.unitofwork import keep_despite_refusal
 
 
 class AccountDisabled(DomainError):
@@ -76,13 +77,12 @@ def sign_in_with_phone(
         else:
             amr, mfa_complete, enrol = ["otp"], False, True
     if account.status is not AccountStatus.ACTIVE:
-        db.session.rollback()
         raise AccountDisabled(("Liên hệ cơ quan quản lý.", "Contact the administration."))
     pair = sessions.start_session(
         account=account, acr=0, amr=amr, mfa_complete=mfa_complete, device=device, now=now
     )
     record_event("login_succeeded", account_id=account.id, session_id=pair.session.id, amr=amr)
-    db.session.commit()
+    db.session.flush()
     pair.mfa_enrollment_required = enrol
     return SignIn(tokens=pair, account=account)
 
@@ -98,7 +98,7 @@ def confirm_totp_and_upgrade(
     session.amr = sorted({*session.amr, "totp"})
     session.authenticated_at = now
     pair = sessions.reissue_access(session, now=now)
-    db.session.commit()
+    db.session.flush()
     return codes, pair
 
 
@@ -110,7 +110,7 @@ def step_up_with_totp(*, session: Session, code: str, now: datetime) -> sessions
     )
     if method is None:
         record_event("step_up_failed", account_id=session.account_id)
-        db.session.commit()
+        keep_despite_refusal()
         raise totp.TotpWrong(
             ("Hãy nhập mã đang hiện trên ứng dụng.", "Enter the code the app shows.")
         )
@@ -118,5 +118,5 @@ def step_up_with_totp(*, session: Session, code: str, now: datetime) -> sessions
     session.authenticated_at = now
     pair = sessions.reissue_access(session, now=now)
     record_event("step_up", account_id=session.account_id, session_id=session.id)
-    db.session.commit()
+    db.session.flush()
     return pair

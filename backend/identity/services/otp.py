@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app
 
 from backend.crypto import vault
 from backend.db import new_id
@@ -34,6 +34,8 @@ from backend.extensions import db
 from backend.identity.models import Account, AccountKind, OtpChallenge
 from backend.identity.services.events import record_event
 from backend.notifications.services import notify_phone
+from backend.unitofwork import keep_despite_refusal
+from backend.web import caller
 
 _DAY = timedelta(days=1)
 _HOUR = timedelta(hours=1)
@@ -166,7 +168,7 @@ def request_code(
         code_digest=_code_digest(challenge_id, code),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
-        ip=request.remote_addr if has_request_context() else None,
+        ip=caller().ip,
     )
     db.session.add(challenge)
     # Staff codes go only to phones of staff; the answer is the same either way.
@@ -179,7 +181,7 @@ def request_code(
             expires_at=challenge.expires_at,
             now=now,
         )
-    db.session.commit()
+    db.session.flush()
     return CodeRequest(
         challenge=challenge, expires_in=ttl, resend_after=int(resend.total_seconds())
     )
@@ -196,7 +198,7 @@ def _fail(challenge: OtpChallenge, *, reason: str, now: datetime) -> int:
     record_event("login_failed", reason=reason, challenge_id=challenge.id, attempts_left=left)
     if left <= 0:
         record_event("login_locked", challenge_id=challenge.id)
-    db.session.commit()
+    keep_despite_refusal()  # the caller refuses; the wrong answer counts all the same
     return left
 
 

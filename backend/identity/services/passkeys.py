@@ -56,6 +56,7 @@ from backend.identity.services import sessions
 from backend.identity.services.events import record_event
 from backend.identity.services.login import AccountDisabled
 from backend.notifications.services.outbox import notify
+from backend.unitofwork import keep_despite_refusal
 from backend.workdays.calendar import LEGAL_TIMEZONE
 
 REGISTER = "register"
@@ -263,7 +264,7 @@ def registration_options(*, session: Session, now: datetime) -> Ceremony:
         # The same authenticator twice would be one passkey listed twice.
         exclude_credentials=_descriptors(existing),
     )
-    db.session.commit()
+    db.session.flush()
     return Ceremony(challenge_id=row.id, options=options_to_json_dict(options))
 
 
@@ -288,11 +289,11 @@ def register(
         )
     except (WebAuthnException, ValueError, TypeError, KeyError) as error:
         record_event("passkey_registration_refused", account_id=session.account_id)
-        db.session.commit()
+        keep_despite_refusal()
         raise PasskeyRefused() from error
     credential_id = _b64(verified.credential_id)
     if db.session.scalar(sa.select(Passkey.id).where(Passkey.credential_id == credential_id)):
-        db.session.commit()  # the spent challenge stays spent
+        keep_despite_refusal()  # the spent challenge stays spent
         raise Conflict(
             ("Khóa truy cập này đã được đăng ký.", "This passkey is already registered."),
         )
@@ -318,7 +319,7 @@ def register(
         "passkey_added", account_id=session.account_id, passkey_id=passkey.id, acr=session.acr
     )
     _tell_the_person(session.account_id, "account.passkey_added", passkey, now=now)
-    db.session.commit()
+    db.session.flush()
     return passkey
 
 
@@ -345,7 +346,7 @@ def _owned(account_id: str, passkey_id: str) -> Passkey:
 def rename(*, account_id: str, passkey_id: str, name: str) -> Passkey:
     passkey = _owned(account_id, passkey_id)
     passkey.name = name.strip()
-    db.session.commit()
+    db.session.flush()
     return passkey
 
 
@@ -355,7 +356,7 @@ def remove(*, session: Session, passkey_id: str, now: datetime) -> None:
     db.session.delete(passkey)
     record_event("passkey_removed", account_id=session.account_id, passkey_id=passkey_id)
     _tell_the_person(session.account_id, "account.passkey_removed", passkey, now=now)
-    db.session.commit()
+    db.session.flush()
 
 
 # --- signing in -----------------------------------------------------------------------------
@@ -384,7 +385,7 @@ def sign_in_options(*, audience: AccountKind, phone: str | None, now: datetime) 
         allow_credentials=allow,
         user_verification=UserVerificationRequirement.REQUIRED,
     )
-    db.session.commit()
+    db.session.flush()
     return Ceremony(challenge_id=row.id, options=options_to_json_dict(options))
 
 
@@ -410,7 +411,7 @@ def sign_in(
     )
     if passkey is None or passkey.account.kind.value != row.audience:
         record_event("passkey_sign_in_refused", reason="unknown_credential")
-        db.session.commit()
+        keep_despite_refusal()
         raise PasskeyRefused()
     response = credential.get("response")
     handle = response.get("userHandle") if isinstance(response, dict) else None
@@ -433,7 +434,6 @@ def sign_in(
     if (stored or new) and new <= stored:
         _refuse(passkey, "sign_count_regressed", stored=stored, received=new)
     if passkey.account.status is not AccountStatus.ACTIVE:
-        db.session.rollback()
         raise AccountDisabled(("Liên hệ cơ quan quản lý.", "Contact the administration."))
     passkey.sign_count = new
     passkey.backed_up = verified.credential_backed_up
@@ -454,7 +454,7 @@ def sign_in(
         amr=amr,
         passkey_id=passkey.id,
     )
-    db.session.commit()
+    db.session.flush()
     return pair
 
 
@@ -466,5 +466,5 @@ def _refuse(passkey: Passkey, reason: str, **detail: Any):
         reason=reason,
         **detail,
     )
-    db.session.commit()
+    keep_despite_refusal()
     raise PasskeyRefused()

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app
 
 from backend.crypto import CannotDecrypt, vault
 from backend.db import utcnow
@@ -30,6 +30,8 @@ from backend.identity import dpop, tokens
 from backend.identity.models import Account, AccountKind, AccountStatus, RefreshToken, Session
 from backend.identity.services.events import record_event
 from backend.notifications.services.devices import forget_session_devices
+from backend.unitofwork import keep_despite_refusal
+from backend.web import caller
 
 
 class InvalidGrant(DomainError):
@@ -131,9 +133,8 @@ def start_session(
         expires_at=now + timedelta(seconds=min(max_seconds or lifetime, lifetime)),
         dpop_jkt=dpop.request_key(),
     )
-    if has_request_context():
-        session.ip = request.remote_addr
-        session.user_agent = (request.user_agent.string or "")[:300] or None
+    seen = caller()
+    session.ip, session.user_agent = seen.ip, seen.user_agent
     db.session.add(session)
     db.session.flush()
     return _issue_pair(session, now=now)
@@ -181,7 +182,7 @@ def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
         if session.revoked_at is None:
             _revoke(session, reason="refresh_reuse", now=now)
             record_event("refresh_reuse", account_id=session.account_id, session_id=session.id)
-            db.session.commit()
+            keep_despite_refusal()
         raise InvalidGrant()
     if stored.expires_at <= now or not _is_live(session, now):
         raise InvalidGrant()
@@ -192,7 +193,7 @@ def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
     pair = _issue_pair(session, now=now)
     if current_app.config["REFRESH_REUSE_GRACE_SECONDS"] > 0:
         stored.successor_sealed = _seal_successor(stored, pair, now=now)
-    db.session.commit()
+    db.session.flush()
     return pair
 
 
@@ -225,7 +226,7 @@ def _retried(stored: RefreshToken, *, now: datetime) -> TokenPair | None:
     if successor is None or successor.used_at is not None or successor.expires_at <= now:
         return None  # the session moved on: whoever sends the old token now copied it
     record_event("refresh_retry", account_id=session.account_id, session_id=session.id)
-    db.session.commit()
+    db.session.flush()
     return TokenPair(
         access_token=answer["access_token"],
         expires_in=max(0, int(answer["access_expires_at"] - now.timestamp())),
@@ -277,7 +278,7 @@ def revoke_session(*, account_id: str, session_id: str, reason: str, now: dateti
         raise SessionNotFound(("Không có phiên đăng nhập này.", "No such session."))
     _revoke(session, reason=reason, now=now)
     record_event("session_revoked", account_id=account_id, session_id=session_id, reason=reason)
-    db.session.commit()
+    db.session.flush()
 
 
 def list_sessions(*, account_id: str, now: datetime | None = None) -> list[Session]:

@@ -21,6 +21,7 @@ from backend.errors import Conflict, DomainError
 from backend.extensions import db
 from backend.identity.models import Account, RecoveryCode, TotpCredential
 from backend.identity.services.events import record_event
+from backend.unitofwork import keep_despite_refusal
 
 ISSUER = "DVC Mobile"
 RECOVERY_CODES = 10
@@ -97,7 +98,7 @@ def begin_enrolment(*, account: Account, now: datetime) -> Enrolment:
         db.session.add(credential)
     credential.secret_ciphertext = ciphertext
     credential.last_used_step = None
-    db.session.commit()
+    db.session.flush()
     uri = pyotp.TOTP(secret).provisioning_uri(name=account.phone or account.id, issuer_name=ISSUER)
     return Enrolment(secret=secret, uri=uri, qr_svg=segno.make(uri).svg_data_uri(scale=4))
 
@@ -163,11 +164,11 @@ def require_enrolled(account_id: str) -> None:
 def regenerate_recovery_codes(*, account: Account, code: str, now: datetime) -> list[str]:
     require_enrolled(account.id)
     if check_second_factor(account_id=account.id, code=code, recovery_code=None, now=now) is None:
-        db.session.commit()
+        keep_despite_refusal()
         raise TotpWrong(("Hãy nhập mã đang hiện trên ứng dụng.", "Enter the code the app shows."))
     codes = _new_recovery_codes(account.id)
     record_event("recovery_codes_regenerated", account_id=account.id)
-    db.session.commit()
+    db.session.flush()
     return codes
 
 
@@ -175,9 +176,9 @@ def disable(*, account: Account, code: str, now: datetime) -> None:
     """Remove the authenticator (citizens only: staff must keep one)."""
     require_enrolled(account.id)
     if check_second_factor(account_id=account.id, code=code, recovery_code=None, now=now) is None:
-        db.session.commit()
+        keep_despite_refusal()
         raise TotpWrong(("Hãy nhập mã đang hiện trên ứng dụng.", "Enter the code the app shows."))
     db.session.execute(sa.delete(TotpCredential).where(TotpCredential.account_id == account.id))
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
     record_event("totp_removed", account_id=account.id)
-    db.session.commit()
+    db.session.flush()

@@ -23,7 +23,7 @@ def _bind_token(*, account_id: str, session_id: str, token: str, platform: str, 
     device.session_id = session_id
     device.platform = platform
     device.updated_at = now
-    db.session.commit()
+    db.session.flush()
     return device, created
 
 
@@ -43,10 +43,10 @@ def register_device(
         "now": now or utcnow(),
     }
     try:
-        return _bind_token(**binding)
+        with db.session.begin_nested():
+            return _bind_token(**binding)
     except IntegrityError:
         # The same new token registered twice at once: the other insert won; update it.
-        db.session.rollback()
         return _bind_token(**binding)
 
 

@@ -49,7 +49,7 @@ def mark_read(*, account_id: str, notification_id: str, now: datetime | None = N
         raise NotificationNotFound(("Không có thông báo này.", "No such notification."))
     if row.read_at is None:
         row.read_at = now or utcnow()
-        db.session.commit()
+        db.session.flush()
     return row
 
 
@@ -63,5 +63,5 @@ def mark_all_read(*, account_id: str, now: datetime | None = None) -> int:
         )
         .values(read_at=now or utcnow())
     )
-    db.session.commit()
+    db.session.flush()
     return result.rowcount

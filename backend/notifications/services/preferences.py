@@ -85,5 +85,5 @@ def set_preferences(
             )
         else:
             stored.channels = list(channels)
-    db.session.commit()
+    db.session.flush()
     return list_preferences(account_id=account_id, account_kind=account_kind)

@@ -357,5 +357,5 @@ def link_staff(
     except IntegrityError as error:
         raise IdentityLinkedElsewhere() from error
     record_event("staff_identity_linked", account_id=account.id, provider=provider.slug)
-    db.session.commit()
+    db.session.flush()
     return link

@@ -36,6 +36,7 @@ from backend.providers.services import linking, registry
 from backend.providers.services.exchange import fetch_userinfo, redeem_provider_code
 from backend.providers.services.idtoken import verify_id_token
 from backend.providers.services.remote import ProviderError, cache
+from backend.unitofwork import keep_despite_refusal
 
 
 class LoginTransactionInvalid(DomainError):
@@ -175,7 +176,7 @@ def begin_login(
     wanted = [acr for acr, level in provider.acr_levels.items() if level >= provider.minimum_level]
     if provider.minimum_level > 0 and wanted:
         params["acr_values"] = " ".join(sorted(wanted))
-    db.session.commit()
+    db.session.flush()
     return _with_query(discovery["authorization_endpoint"], params)
 
 
@@ -195,10 +196,9 @@ def _consume(state: str | None, slug: str, now: datetime) -> LoginTransaction:
         or transaction.expires_at <= now
         or transaction.provider.slug != slug
     ):
-        db.session.rollback()
         raise LoginTransactionInvalid()
     transaction.consumed_at = now
-    db.session.commit()
+    db.session.flush()
     return transaction
 
 
@@ -222,16 +222,17 @@ def finish_login(
     transaction = _consume(state, slug, now)
     provider = transaction.provider
     try:
-        if error is not None:
-            raise ProviderDenied(
-                (
-                    f"Nhà cung cấp định danh trả về: {error[:60]}.",
-                    f"The provider said: {error[:60]}.",
+        # A refusal drops what the check wrote; the login transaction stays spent.
+        with db.session.begin_nested():
+            if error is not None:
+                raise ProviderDenied(
+                    (
+                        f"Nhà cung cấp định danh trả về: {error[:60]}.",
+                        f"The provider said: {error[:60]}.",
+                    )
                 )
-            )
-        outcome = _verify(transaction, code=code, iss=iss, callback_url=callback_url, now=now)
+            outcome = _verify(transaction, code=code, iss=iss, callback_url=callback_url, now=now)
     except DomainError as failure:  # the browser is on its way back to the app: tell it there
-        db.session.rollback()
         default_error = getattr(failure, "oauth_error", "access_denied")
         oauth_error = error if error in PASSED_ON_ERRORS else default_error
         record_event(
@@ -240,7 +241,7 @@ def finish_login(
             provider=provider.slug,
             reason=failure.code,
         )
-        db.session.commit()
+        db.session.flush()
         description = failure.detail[1] if isinstance(failure.detail, tuple) else failure.code
         return _app_redirect(
             transaction,
@@ -262,7 +263,7 @@ def finish_login(
             expires_at=now + timedelta(seconds=current_app.config["APP_CODE_SECONDS"]),
         )
     )
-    db.session.commit()
+    db.session.flush()
     return _app_redirect(transaction, {"code": code_value})
 
 
@@ -352,6 +353,7 @@ def redeem_app_code(
                     reason="app_code_reuse",
                     now=now,
                 )
+                keep_despite_refusal()
         raise sessions.InvalidGrant()
     stored.consumed_at = now
     genuine = (
@@ -362,7 +364,7 @@ def redeem_app_code(
     )
     if not genuine:
         record_event("app_code_refused", account_id=stored.account_id)
-        db.session.commit()
+        keep_despite_refusal()
         raise sessions.InvalidGrant()
     pair = sessions.start_session(
         account=stored.account,
@@ -376,5 +378,5 @@ def redeem_app_code(
     record_event(
         "login_succeeded", account_id=stored.account_id, session_id=pair.session.id, amr=stored.amr
     )
-    db.session.commit()
+    db.session.flush()
     return pair

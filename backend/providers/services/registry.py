@@ -189,7 +189,7 @@ def create_provider(
     db.session.flush()  # the id binds the sealed secret to this row
     _store(provider, client_secret=client_secret, enable=enable, now=now)
     record_event("identity_provider_added", account_id=by, provider=provider.slug)
-    db.session.commit()
+    db.session.flush()
     return provider
 
 
@@ -220,7 +220,7 @@ def update_provider(
         fields=sorted(changes) + (["client_secret"] if client_secret else []),
         enabled=provider.enabled,
     )
-    db.session.commit()
+    db.session.flush()
     return provider
 
 
@@ -228,7 +228,7 @@ def disable_provider(*, provider: IdentityProvider, by: str | None) -> IdentityP
     provider.enabled = False
     cache().forget(provider.id)
     record_event("identity_provider_disabled", account_id=by, provider=provider.slug)
-    db.session.commit()
+    db.session.flush()
     return provider
 
 

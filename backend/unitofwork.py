@@ -1,0 +1,166 @@
+"""One transaction per request, per CLI command and per worker job, committed here and only here.
+
+Services add, change and flush; they never commit. A request's work commits once, after the
+view has answered and before the answer leaves (``_finish``):
+
+- an answer below 400 commits everything the request wrote (a request that only read has
+  nothing to commit);
+- a refusal (4xx) keeps nothing: the session's end rolls it back, unless the refusal itself must
+  be remembered: a wrong code counts toward the lockout, a spent challenge stays spent, a
+  refused sign-in is a security event. The service that records such a thing calls
+  ``keep_despite_refusal()`` right before it raises, and the request's writes then commit with
+  the refusal;
+- a 5xx keeps nothing.
+
+A commit that fails (the database went away under it) turns the answer into the problem an error
+in the view would have become (``errors.handle_unexpected``, a 503 for a lost database): no
+client is told "done" about work that did not commit.
+
+``backend.idempotency`` wraps a view inside this transaction: the claimed key, the work and the
+stored answer commit here together. CLI commands run in ``transaction()`` (``CommandGroup``);
+the notification worker's jobs and the sweeps commit per batch of rows they took
+(``backend.notifications.delivery``, ``sweeps``, ``digests``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from flask import Flask, Response, g, has_app_context
+from flask.cli import AppGroup
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from backend import errors
+from backend.extensions import db
+
+log = logging.getLogger(__name__)
+
+# Set on a session once its transaction has sent a write (a flush, an UPDATE or DELETE).
+_WROTE = "dvc.wrote"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def keep_despite_refusal() -> None:
+    """What this request wrote so far commits although its answer will be a refusal.
+
+    Call it right before raising the refusal that the writes record.
+    """
+    g.keep_despite_refusal = True
+
+
+def kept_despite_refusal() -> bool:
+    return has_app_context() and g.get("keep_despite_refusal", False)
+
+
+def if_rolled_back(undo: Callable[[], object]) -> None:
+    """Run ``undo`` if this unit of work does not commit: a stored file whose row went away."""
+    g.setdefault("undo_if_rolled_back", []).append(undo)
+
+
+def _rolled_back() -> None:
+    try:
+        db.session.rollback()
+    finally:
+        _undo()
+
+
+def _undo() -> None:
+    for undo in g.pop("undo_if_rolled_back", []):
+        try:
+            undo()
+        except Exception:
+            log.warning("undoing a rolled-back write failed", exc_info=True)
+
+
+def _committed() -> None:
+    db.session.commit()
+    g.pop("undo_if_rolled_back", None)
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """A CLI command's or a job's unit of work: commit when the block ends, roll back on error."""
+    try:
+        yield
+    except BaseException:
+        _rolled_back()
+        raise
+    try:
+        _committed()
+    except BaseException:
+        _rolled_back()
+        raise
+
+
+def transactional(function: Callable[P, R]) -> Callable[P, R]:
+    """``transaction()`` around a whole command or job."""
+
+    @wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction():
+            return function(*args, **kwargs)
+
+    return run
+
+
+class CommandGroup(AppGroup):
+    """A group of ``flask`` commands, each one unit of work (``transaction()``)."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+        return lambda function: register(transactional(function))
+
+
+def _finish(response: Response) -> Response:
+    status = response.status_code
+    if status >= 500 or (status >= 400 and not kept_despite_refusal()):
+        _undo()  # the session's end (the app context's teardown) rolls the writes back
+        return response
+    if not _wrote(db.session()):
+        return response  # a read: nothing to commit; the session's end closes the transaction
+    try:
+        _committed()
+    except Exception as error:  # the database went away: the answer must not say "done"
+        try:
+            _rolled_back()
+        except Exception:
+            log.debug("rollback after a failed commit failed too")
+        return errors.handle_unexpected(error)
+    return response
+
+
+def _wrote(session: Session) -> bool:
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
+def _note_flush(session: Session, _context) -> None:
+    session.info[_WROTE] = True
+
+
+def _note_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+def _forget_writes(session: Session, *_args) -> None:
+    if not session.in_transaction():
+        session.info.pop(_WROTE, None)
+
+
+def init_app(app: Flask) -> None:
+    """Registered last, so that it runs before every other after-request hook (Flask runs them
+    in reverse): the answer is compressed, logged and timed as it finally is."""
+    app.after_request(_finish)
+    if not event.contains(FlaskSession, "after_flush", _note_flush):
+        event.listen(FlaskSession, "after_flush", _note_flush)
+        event.listen(FlaskSession, "do_orm_execute", _note_statement)
+        event.listen(FlaskSession, "after_commit", _forget_writes)
+        event.listen(FlaskSession, "after_rollback", _forget_writes)

@@ -1,0 +1,159 @@
+"""One unit of work per request, CLI command and job (backend.unitofwork).
+
+A small app of its own (SQLite in a temporary folder) with routes that write a calendar row and
+then answer in each way a view can: the row is there afterwards only when the rules say so.
+"""
+
+from __future__ import annotations
+
+import ast
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import click
+import pytest
+import sqlalchemy as sa
+
+from backend import create_app
+from backend.errors import ValidationFailed
+from backend.extensions import db
+from backend.identity.access import public
+from backend.unitofwork import CommandGroup, if_rolled_back, keep_despite_refusal
+from backend.workdays.models import CalendarOverride, OverrideKind
+from tests.helpers.stacks import Stack, app_config
+
+pytestmark = pytest.mark.committing  # the app below writes for real, in a file of its own
+
+ROOT = Path(__file__).resolve().parent.parent / "backend"
+DAY = date(2030, 1, 2)
+
+# Where a transaction may end: the unit of work itself, and the notification worker's jobs and
+# sweeps, which commit per batch of rows they took so that a long pass holds no lock for long.
+MAY_END_TRANSACTIONS = {
+    "unitofwork.py",
+    "notifications/delivery.py",
+    "notifications/sweeps.py",
+    "notifications/digests.py",
+    "storage/orphans.py",
+}
+
+
+def _write(note: str) -> None:
+    db.session.add(CalendarOverride(day=DAY, kind=OverrideKind.DAY_OFF, note=note))
+    db.session.flush()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("unitofwork")
+    stack = Stack("sqlite", f"sqlite:///{folder / 'db.sqlite3'}", None)
+    app = create_app(app_config(stack, folder))
+    undone: list[str] = []
+    app.undone = undone
+
+    @app.post("/t/<outcome>")
+    @public
+    def write_then(outcome: str):
+        _write(outcome)
+        if_rolled_back(lambda: undone.append(outcome))
+        if outcome == "refused":
+            raise ValidationFailed(errors={"day": ["No."]})
+        if outcome == "kept":
+            keep_despite_refusal()
+            raise ValidationFailed(errors={"day": ["No, but it counts."]})
+        if outcome == "broken":
+            raise RuntimeError("a bug")
+        return {"ok": True}, 201
+
+    group = CommandGroup("uow-test")
+
+    @group.command("write")
+    @click.option("--fail", is_flag=True)
+    def write_command(fail: bool) -> None:
+        _write("cli")
+        if fail:
+            raise click.ClickException("refused")
+
+    app.cli.add_command(group)
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _empty(app):
+    yield
+    with app.app_context():
+        db.session.execute(sa.delete(CalendarOverride))
+        db.session.commit()
+    app.undone.clear()
+
+
+def _rows(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(CalendarOverride.note)))
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "rows", "undone"),
+    [
+        ("done", 201, ["done"], []),
+        ("refused", 422, [], ["refused"]),
+        ("kept", 422, ["kept"], []),
+        ("broken", 500, [], ["broken"]),
+    ],
+)
+def test_a_request_commits_once_by_its_answer(app, outcome, status, rows, undone):
+    answer = app.test_client().post(f"/t/{outcome}")
+    assert answer.status_code == status
+    assert _rows(app) == rows
+    assert app.undone == undone
+
+
+def test_a_commit_that_fails_never_answers_done(app):
+    def lose_the_database(session):
+        orig = sqlite3.OperationalError("database is locked")
+        raise sa.exc.OperationalError("COMMIT", {}, orig)
+
+    with app.app_context():
+        sa.event.listen(db.session, "before_commit", lose_the_database)
+        try:
+            answer = app.test_client().post("/t/done")
+        finally:
+            sa.event.remove(db.session, "before_commit", lose_the_database)
+    assert answer.status_code == 503
+    assert answer.content_type == "application/problem+json"
+    assert _rows(app) == []
+    assert app.undone == ["done"]
+
+
+def test_a_cli_command_is_one_unit_of_work(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["uow-test", "write", "--fail"]).exit_code == 1
+    assert _rows(app) == []
+    assert runner.invoke(args=["uow-test", "write"]).exit_code == 0
+    assert _rows(app) == ["cli"]
+
+
+def _ends_a_transaction(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in {"commit", "rollback"}
+        and isinstance(node.func.value, ast.Attribute)
+        and node.func.value.attr == "session"
+    )
+
+
+def test_only_the_unit_of_work_and_the_jobs_end_a_transaction():
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in MAY_END_TRANSACTIONS:
+            continue
+        tree = ast.parse(path.read_text(), relative)
+        found += [
+            f"{relative}:{node.lineno}" for node in ast.walk(tree) if _ends_a_transaction(node)
+        ]
+    assert found == [], "services and routes flush; the unit of work commits (backend.unitofwork)"
