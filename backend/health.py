@@ -35,7 +35,7 @@ def healthz():
 @blp.route("/readyz")
 @public
 @blp.response(200, HealthSchema)
-@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@blp.refusals(503)
 def readyz():
     """The process can reach its database (and Redis when configured)"""
     checks = {}

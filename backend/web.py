@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import flask_smorest
@@ -135,6 +136,16 @@ class Blueprint(flask_smorest.Blueprint):
     """The project's blueprint: flask-smorest with the hardened JSON parser."""
 
     ARGUMENTS_PARSER = SafeParser()
+
+    def refusals(self, *statuses: int):
+        """Document the problems an operation may answer besides its own (403, 409, ...)."""
+
+        def decorate(view):
+            for status in reversed(statuses):  # as the same alt_response lines stacked would
+                view = self.alt_response(status, response=HTTPStatus(status).name)(view)
+            return view
+
+        return decorate
 
     def _check_not_modified(self, etag):
         g.not_modified_etag = etag  # a 304 repeats the ETag it confirms (RFC 9110 15.4.5)

@@ -57,8 +57,7 @@ def _file(body: str, media_type: str, name: str, *, disposition: str):
 @staff_required(services.PERMISSION)
 @blp.arguments(schemas.QualityQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.QualityReportSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
+@blp.refusals(403, 404)
 def quality(**query):
     """Quality indicators of an agency (and those below it) over a period; upgrade eligibility"""
     return _report(**query)
@@ -68,8 +67,7 @@ def quality(**query):
 @staff_required(services.PERMISSION)
 @blp.arguments(schemas.QualityQuerySchema, location="query", as_kwargs=True)
 @blp.doc(**_file_response("The same figures: a total row, then one per procedure", "text/csv"))
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
+@blp.refusals(403, 404)
 def quality_csv(**query):
     """Quality indicators as CSV (UTF-8), for spreadsheets"""
     report = _report(**query)
@@ -87,8 +85,7 @@ def quality_csv(**query):
         "application/octet-stream",
     )
 )
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
+@blp.refusals(403, 404)
 def quality_chart(**query):
     """Chart of the monthly online and on-time shares (SVG)"""
     report = _report(**query)

@@ -27,7 +27,7 @@ def _require_national_scope() -> None:
 @staff_required()
 @blp.arguments(schemas.OverrideQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.OverrideListSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def list_overrides(year=None):
     """Announced extra days off and make-up working days"""
     return {"items": services.list_overrides(year=year)}
@@ -37,8 +37,7 @@ def list_overrides(year=None):
 @staff_required(MANAGE)
 @blp.arguments(schemas.OverrideSchema)
 @blp.response(201, schemas.OverrideSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def add_override(data):
     """Record an announced day off or make-up working day"""
     _require_national_scope()
@@ -52,8 +51,7 @@ def add_override(data):
 )
 @staff_required(MANAGE)
 @blp.response(204)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.refusals(403, 422)
 def remove_override(day):
     """Forget the override of a day (YYYY-MM-DD)"""
     _require_national_scope()

@@ -23,7 +23,7 @@ def _managed(code: str, *, lock: bool = False):
 @staff_required(MANAGE)
 @blp.arguments(schemas.AdminQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.ManagedProcedurePageSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def list_procedures(status=None, cursor=None, limit=20):
     """Procedures of my agencies, drafts included"""
     return services.list_managed(
@@ -36,9 +36,7 @@ def list_procedures(status=None, cursor=None, limit=20):
 @idempotent()
 @blp.arguments(schemas.ProcedureCreateSchema)
 @blp.response(201, schemas.ManagedProcedureSchema, headers=LOCATION)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 404, 409)
 def create_procedure(data):
     """Create a procedure as a draft"""
     procedure = services.create_procedure(
@@ -56,7 +54,7 @@ def create_procedure(data):
 @staff_required(MANAGE)
 @blp.etag
 @blp.response(200, schemas.ManagedProcedureSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def get_procedure(code):
     """One procedure of my agencies: status, working copy, versions"""
     return _managed(code)
@@ -66,8 +64,7 @@ def get_procedure(code):
 @staff_required(MANAGE)
 @blp.arguments(schemas.DraftEditSchema)
 @blp.response(200, schemas.ManagedProcedureSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def edit_draft(data, code):
     """Replace the working copy (frozen into a version when piloted or published)"""
     return services.edit_draft(
@@ -83,8 +80,7 @@ def edit_draft(data, code):
 @staff_required(MANAGE)
 @blp.arguments(schemas.MoveSchema)
 @blp.response(200, schemas.ManagedProcedureSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def move(data, code):
     """Pilot, publish, suspend or retire the procedure"""
     return services.move(
@@ -99,7 +95,7 @@ def move(data, code):
 @blp.route("/procedures/<code>/pilot-members")
 @staff_required(MANAGE)
 @blp.response(200, schemas.PilotMemberListSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def list_pilot_members(code):
     """Citizens allowed to file the procedure while it is in pilot"""
     return {"items": services.pilot_members(procedure=_managed(code))}
@@ -109,7 +105,7 @@ def list_pilot_members(code):
 @staff_required(MANAGE)
 @blp.arguments(schemas.PilotMemberCreateSchema)
 @blp.response(201, schemas.PilotMemberSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def add_pilot_member(data, code):
     """Let a citizen (by phone) into the pilot"""
     return services.add_pilot_member(
@@ -123,7 +119,7 @@ def add_pilot_member(data, code):
 @blp.route("/procedures/<code>/pilot-members/<account_id>", methods=["DELETE"])
 @staff_required(MANAGE)
 @blp.response(204)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def remove_pilot_member(code, account_id):
     """Take a citizen out of the pilot"""
     services.remove_pilot_member(
@@ -137,7 +133,7 @@ def remove_pilot_member(code, account_id):
 @blp.route("/procedures/<code>/audit")
 @staff_required(MANAGE)
 @blp.response(200, schemas.AuditListSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def audit(code):
     """Every administrative act on the procedure, oldest first"""
     return {"items": services.audit_trail(procedure=_managed(code))}
@@ -146,7 +142,7 @@ def audit(code):
 @blp.route("/procedures/<code>/pilot-figures")
 @staff_required(MANAGE)
 @blp.response(200, QualityReportSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def pilot_figures(code):
     """The figures of the procedure's pilot, to decide whether to publish it"""
     return reports.pilot_figures(procedure=_managed(code), now=utcnow())

@@ -22,7 +22,7 @@ def _ours(dossier_id: str, *, lock: bool = False):
 @staff_required()
 @blp.arguments(schemas.QueueQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.DossierPageSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def work_queue(
     state="open", status=None, procedure=None, agency=None, due=None, cursor=None, limit=20
 ):
@@ -45,9 +45,7 @@ def work_queue(
 @idempotent()
 @blp.arguments(schemas.CounterDossierSchema)
 @blp.response(201, schemas.DossierSchema, headers=LOCATION)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 404, 409)
 def register(data):
     """Register a dossier received at the counter or by post"""
     dossier = officer.register_counter(
@@ -65,7 +63,7 @@ def register(data):
 @staff_required()
 @blp.etag
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def get(dossier_id):
     """One dossier of my agencies"""
     return _ours(dossier_id)
@@ -74,7 +72,7 @@ def get(dossier_id):
 @blp.route("/<dossier_id>/events")
 @staff_required()
 @blp.response(200, schemas.EventListSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def events(dossier_id):
     """The dossier's timeline"""
     return {"items": citizen.events(dossier=_ours(dossier_id))}
@@ -117,8 +115,7 @@ _simple_step("stop", "stop", schemas.ReasonSchema, "Stop processing, with why", 
 @staff_required()
 @blp.arguments(schemas.SupplementSchema)
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def request_supplement(data, dossier_id):
     """Ask the citizen for what is missing (once per dossier; the clock stops)"""
     return officer.request_supplement(
@@ -134,8 +131,7 @@ def request_supplement(data, dossier_id):
 @staff_required()
 @blp.arguments(schemas.FeesSchema)
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def request_fees(data, dossier_id):
     """Ask the citizen to pay fees (the clock stops)"""
     return officer.request_fees(
@@ -151,8 +147,7 @@ def request_fees(data, dossier_id):
 @staff_required()
 @blp.arguments(schemas.ExtendSchema)
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def extend(data, dossier_id):
     """Give a late dossier a new due date, with an apology to the citizen"""
     return officer.extend_due(
@@ -170,9 +165,7 @@ def extend(data, dossier_id):
 @idempotent(fingerprint=multipart_fingerprint)
 @blp.arguments(schemas.SlotFileSchema, location="files")
 @blp.response(201, schemas.DocumentSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.refusals(403, 409, 422)
 def upload_result(files, dossier_id):
     """Upload the result document, before deciding"""
     file = files["file"]

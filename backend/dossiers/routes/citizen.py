@@ -51,9 +51,7 @@ def etag_data(dossier) -> dict:
 @blp.etag
 @blp.arguments(schemas.DossierCreateSchema)
 @blp.response(201, schemas.DossierSchema, headers=LOCATION)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 404, 409)
 def create(data):
     """Start a dossier (a draft prefilled from my profile and my last dossier of it)
 
@@ -73,7 +71,7 @@ def create(data):
 @citizen_required
 @blp.arguments(schemas.MyDossiersQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.DossierPageSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def list_mine(status=None, updated_since=None, cursor=None, limit=20):
     """My dossiers, most recently changed first (updated_since for delta sync)"""
     return citizen.list_mine(
@@ -89,7 +87,7 @@ def list_mine(status=None, updated_since=None, cursor=None, limit=20):
 @citizen_required
 @blp.etag
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def get(dossier_id):
     """One of my dossiers"""
     if request.if_none_match:
@@ -105,8 +103,7 @@ def get(dossier_id):
 @blp.etag
 @blp.arguments(schemas.DossierPatchSchema)
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def patch(data, dossier_id):
     """Change form data of a draft (If-Match: the ETag you have)"""
     dossier = _mine(dossier_id, lock=True)
@@ -119,8 +116,7 @@ def patch(data, dossier_id):
 @blp.route("/<dossier_id>", methods=["DELETE"])
 @citizen_required
 @blp.response(204)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def delete(dossier_id):
     """Throw a draft away"""
     drafts.delete_draft(dossier=_mine(dossier_id, lock=True))
@@ -130,10 +126,7 @@ def delete(dossier_id):
 @citizen_required
 @idempotent(required=True)
 @blp.response(200, schemas.ReceiptSchema)
-@blp.alt_response(400, response="BAD_REQUEST")
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.refusals(400, 403, 409, 422)
 def submit(dossier_id):
     """Submit (Idempotency-Key required); returns the receipt with code and due date"""
     return submission.submit(
@@ -145,8 +138,7 @@ def submit(dossier_id):
 @citizen_required
 @blp.arguments(schemas.NoteSchema, required=False)
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def resubmit(data, dossier_id):
     """Send the dossier back after supplementing what was asked"""
     return submission.resubmit(
@@ -161,8 +153,7 @@ def resubmit(data, dossier_id):
 @citizen_required
 @blp.arguments(schemas.ReasonSchema)
 @blp.response(200, schemas.DossierSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def withdraw(data, dossier_id):
     """Withdraw a dossier that is not decided yet"""
     return citizen.withdraw(
@@ -176,7 +167,7 @@ def withdraw(data, dossier_id):
 @blp.route("/<dossier_id>/events")
 @citizen_required
 @blp.response(200, schemas.EventListSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def events(dossier_id):
     """The dossier's timeline"""
     return {"items": citizen.events(dossier=_mine(dossier_id))}
@@ -185,7 +176,7 @@ def events(dossier_id):
 @blp.route("/<dossier_id>/result")
 @citizen_required
 @blp.doc(**FILE_RESPONSES)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def result(dossier_id):
     """Download the result document"""
     return send_document(attachments.result_document(dossier=_mine(dossier_id)))
@@ -197,9 +188,7 @@ def result(dossier_id):
 @idempotent(fingerprint=multipart_fingerprint)
 @blp.arguments(schemas.SlotFileSchema, location="files")
 @blp.response(201, schemas.AttachmentSchema, headers=LOCATION)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.refusals(403, 409, 422)
 def upload(files, dossier_id, slot):
     """Attach a file to a document slot (PDF, JPEG, PNG or HEIC, checked by content)"""
     file = files["file"]
@@ -219,8 +208,7 @@ def upload(files, dossier_id, slot):
 @idempotent()
 @blp.arguments(schemas.ReuseSchema)
 @blp.response(201, schemas.AttachmentSchema, headers=LOCATION)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def reuse(data, dossier_id, slot):
     """Attach a file from my document library without uploading it again"""
     attachment = attachments.attach_existing(
@@ -237,8 +225,7 @@ def reuse(data, dossier_id, slot):
 @citizen_required
 @blp.arguments(schemas.DirectUploadRequestSchema)
 @blp.response(201, schemas.DirectUploadSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def start_upload(data, dossier_id, slot):
     """Get a presigned URL to upload a file straight to storage (S3 only), then confirm it"""
     pending, upload = attachments.start_direct_upload(
@@ -251,10 +238,7 @@ def start_upload(data, dossier_id, slot):
 @citizen_required
 @idempotent()
 @blp.response(201, schemas.AttachmentSchema, headers=LOCATION)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.refusals(403, 409, 413, 422)
 def confirm_upload(dossier_id, upload_id):
     """Check and attach a file uploaded with a presigned URL"""
     attachment = attachments.confirm_direct_upload(
@@ -269,9 +253,7 @@ def confirm_upload(dossier_id, upload_id):
 @blp.route("/<dossier_id>/attachments/<slot>", methods=["DELETE"])
 @citizen_required
 @blp.response(204)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.refusals(403, 409, 422)
 def detach(dossier_id, slot):
     """Remove a file from a document slot"""
     attachments.detach(dossier=_mine(dossier_id, lock=True), slot_code=slot, now=utcnow())
@@ -279,7 +261,7 @@ def detach(dossier_id, slot):
 
 @blp.route("/<dossier_id>/attachments/<slot>/content")
 @blp.doc(**FILE_RESPONSES)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def attachment_content(dossier_id, slot):
     """Download an attached file (its citizen or an officer of its agency)"""
     dossier = readable_dossier(require_principal(), dossier_id)
@@ -293,7 +275,7 @@ def attachment_content(dossier_id, slot):
 @citizen_required
 @documents.arguments(schemas.CursorArgs, location="query", as_kwargs=True)
 @documents.response(200, schemas.DocumentPageSchema)
-@documents.alt_response(403, response="FORBIDDEN")
+@documents.refusals(403)
 def library(cursor=None, limit=20):
     """Files I gave before, to attach again"""
     return attachments.library(principal=require_principal(), cursor=cursor, limit=limit)

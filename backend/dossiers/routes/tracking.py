@@ -29,7 +29,7 @@ def _wrong_verifier(response) -> bool:
 )
 @blp.arguments(schemas.TrackingQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.TrackingSchema)
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(429)
 def lookup(code, secret=None, verifier=None):
     """Status, procedure and dates of a dossier, by its code and lookup secret"""
     return tracking.lookup(code=code, secret=secret, verifier=verifier)

@@ -23,7 +23,7 @@ def _ours(feedback_id: str, *, lock: bool = False):
 @staff_required(PERMISSION)
 @blp.arguments(schemas.OfficerQueueQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.FeedbackPageSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def work_queue(status=None, due=None, cursor=None, limit=20):
     """My agencies' petitions, the nearest deadline first"""
     return handling.queue(
@@ -40,7 +40,7 @@ def work_queue(status=None, due=None, cursor=None, limit=20):
 @staff_required(PERMISSION)
 @blp.etag
 @blp.response(200, schemas.OfficerFeedbackSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def get(feedback_id):
     """One petition of my agencies, with its deadlines and timeline"""
     return _ours(feedback_id)
@@ -49,7 +49,7 @@ def get(feedback_id):
 @blp.route("/<feedback_id>/attachments/<attachment_id>")
 @staff_required(PERMISSION)
 @blp.doc(**FILE_RESPONSES)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def attachment(feedback_id, attachment_id):
     """Download a file the sender gave"""
     return send_document(

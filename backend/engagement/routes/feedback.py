@@ -67,8 +67,7 @@ def _mine(feedback_id: str, *, lock: bool = False):
 @limiter.limit(_limit("RATELIMIT_OTP_PER_IP"))
 @blp.arguments(schemas.PhoneProofRequestSchema)
 @blp.response(202, OtpChallengeSchema)
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
-@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@blp.refusals(429, 503)
 def request_phone_proof(data):
     """Send a code to the phone of an anonymous sender"""
     sent = phone_proofs.request_proof_code(phone=data["phone"], now=utcnow())
@@ -84,8 +83,7 @@ def request_phone_proof(data):
 @limiter.limit(_limit("RATELIMIT_VERIFY_PER_IP"))
 @blp.arguments(schemas.PhoneProofVerifySchema)
 @blp.response(200, schemas.PhoneProofSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(401, 429)
 def verify_phone_proof(data):
     """Exchange the code for a phone proof (send it as X-Phone-Proof)"""
     return phone_proofs.issue_proof(
@@ -99,9 +97,7 @@ def verify_phone_proof(data):
 @idempotent()
 @blp.arguments(schemas.FeedbackCreateSchema)
 @blp.response(201, schemas.FeedbackSchema, headers=LOCATION)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(403, 404, 429)
 def create(data):
     """Send a petition about a procedure, an agency or one of my dossiers"""
     feedback = petitions.file_petition(
@@ -119,7 +115,7 @@ def create(data):
 @sender_required
 @blp.arguments(CursorArgs, location="query", as_kwargs=True)
 @blp.response(200, schemas.FeedbackPageSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def list_mine(cursor=None, limit=20):
     """My petitions, newest first"""
     return petitions.list_mine(sender=g.sender, cursor=cursor, limit=limit)
@@ -149,7 +145,7 @@ def get_published(feedback_id):
 @sender_required
 @blp.etag
 @blp.response(200, schemas.FeedbackSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def get(feedback_id):
     """One of my petitions, with its answer when there is one"""
     return _mine(feedback_id)
@@ -161,10 +157,7 @@ def get(feedback_id):
 @idempotent(fingerprint=multipart_fingerprint)
 @blp.arguments(schemas.FileSchema, location="files")
 @blp.response(201, schemas.AttachmentRefSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
-@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
-@blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@blp.refusals(403, 409, 413, 422)
 def attach(files, feedback_id):
     """Add a file (PDF, JPEG, PNG or HEIC, checked by content) while the petition is open"""
     file = files["file"]
@@ -180,8 +173,7 @@ def attach(files, feedback_id):
 @sender_required
 @blp.arguments(schemas.FeedbackSupplementSchema)
 @blp.response(200, schemas.FeedbackSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def supplement(data, feedback_id):
     """Give what the officer asked for (files first, then this)"""
     return petitions.supplement(
@@ -193,8 +185,7 @@ def supplement(data, feedback_id):
 @sender_required
 @blp.arguments(schemas.HelpfulSchema)
 @blp.response(200, schemas.FeedbackSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def judge(data, feedback_id):
     """Say whether the answer helped"""
     return petitions.judge_answer(

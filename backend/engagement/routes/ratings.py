@@ -20,8 +20,7 @@ blp = Blueprint("dossier_ratings", __name__, description="Satisfaction ratings o
 @idempotent()
 @blp.arguments(schemas.RatingCreateSchema)
 @blp.response(201, schemas.RatingSchema, headers=LOCATION)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def rate(data, dossier_id):
     """Rate a finished dossier (1-5 per criterion), once, within the rating window"""
     principal = require_principal()
@@ -39,7 +38,7 @@ def rate(data, dossier_id):
 @citizen_required
 @blp.etag
 @blp.response(200, schemas.RatingSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def get(dossier_id):
     """My rating of a dossier"""
     return ratings.rating_of(dossier=citizen_dossier(require_principal(), dossier_id))

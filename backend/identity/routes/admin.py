@@ -23,7 +23,7 @@ class NewStaff(NamedTuple):
 @blp.route("/staff")
 @staff_required(MANAGE)
 @blp.response(200, schemas.StaffListSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def list_staff():
     """Staff holding a role in my agencies"""
     return {"items": accounts.list_staff(visible_agencies=require_principal().agencies_for(MANAGE))}
@@ -33,9 +33,7 @@ def list_staff():
 @staff_required(MANAGE)
 @blp.arguments(schemas.StaffCreateSchema)
 @blp.response(201, schemas.NewStaffSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 404, 409)
 def create_staff(data):
     """Add a staff member with a first role; the answer holds their enrolment code, once"""
     require_principal().agency(MANAGE, data["agency"])
@@ -53,9 +51,7 @@ def create_staff(data):
 @blp.route("/staff/<account_id>/enrolment-code", methods=["POST"])
 @staff_required(MANAGE)
 @blp.response(201, schemas.EnrolmentCodeSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 404, 409)
 def issue_enrolment_code(account_id):
     """A new enrolment code for a staff member who has not set up an authenticator yet"""
     principal = require_principal()
@@ -69,8 +65,7 @@ def issue_enrolment_code(account_id):
 @staff_required(MANAGE)
 @blp.arguments(schemas.GrantCreateSchema)
 @blp.response(201, schemas.GrantSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def grant_role(data, account_id):
     """Give a staff member a role at an agency"""
     principal = require_principal()
@@ -88,7 +83,7 @@ def grant_role(data, account_id):
 @blp.route("/staff/<account_id>/roles/<grant_id>", methods=["DELETE"])
 @staff_required(MANAGE)
 @blp.response(204)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def revoke_role(account_id, grant_id):
     """Take a role away"""
     principal = require_principal()

@@ -33,8 +33,7 @@ def _limit(name: str):
 @limiter.limit(_limit("RATELIMIT_OTP_PER_IP"))
 @blp.arguments(schemas.OtpRequestSchema)
 @blp.response(202, schemas.OtpChallengeSchema)
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
-@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@blp.refusals(429, 503)
 def request_code(data):
     """Send a sign-in code to a phone (same answer whether the phone is known or not)"""
     sent = otp.request_code(phone=data["phone"], audience=data["audience"], now=utcnow())
@@ -52,9 +51,7 @@ def request_code(data):
 @limiter.limit(_limit("RATELIMIT_VERIFY_PER_DEVICE"), key_func=_device_key)
 @blp.arguments(schemas.OtpVerifySchema)
 @blp.response(200, schemas.TokenSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(401, 403, 429)
 def verify_code(data):
     """Exchange the code (and, for staff, an authenticator code) for tokens"""
     signed_in = login.sign_in_with_phone(
@@ -84,8 +81,7 @@ def verify_code(data):
     }
 )
 @blp.response(200, schemas.TokenSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(401, 429)
 def token(data):
     """Rotate a refresh token, or redeem an identity provider sign-in's one-time code (PKCE)"""
     if data["grant_type"] == "authorization_code":
@@ -115,9 +111,9 @@ def logout():
 @blp.route("/step-up", methods=["POST"])
 @totp_guesses_limited
 @blp.arguments(schemas.CodeSchema)
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(429)
 @blp.response(200, schemas.TokenSchema)
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(409)
 def step_up(data):
     """Prove the authenticator app again; new tokens carry it (amr)"""
     return login.step_up_with_totp(

@@ -29,7 +29,7 @@ MANAGE = "staff.manage"
 @limiter.limit(lambda: current_app.config["RATELIMIT_CROSS_DEVICE_PER_IP"])
 @screen.arguments(schemas.CrossDeviceStartSchema)
 @screen.response(201, schemas.CrossDeviceStartedSchema)
-@screen.alt_response(429, response="TOO_MANY_REQUESTS")
+@screen.refusals(429)
 def start(data):
     """A registered screen asks to be signed in: show the QR (link) and the code, then poll"""
     started = crossdevice.start(
@@ -47,8 +47,7 @@ def start(data):
 @limiter.limit(lambda: current_app.config["RATELIMIT_TOKEN_PER_IP"])
 @screen.arguments(schemas.CrossDeviceRedeemSchema)
 @screen.response(200, schemas.TokenSchema)
-@screen.alt_response(401, response="UNAUTHORIZED")
-@screen.alt_response(429, response="TOO_MANY_REQUESTS")
+@screen.refusals(401, 429)
 def redeem(data, request_id):
     """Poll (RFC 8628 errors: authorization_pending, slow_down, expired_token, access_denied);
     once approved, the screen's own session, once"""
@@ -61,7 +60,7 @@ def redeem(data, request_id):
 @phone.route("/<request_id>")
 @citizen_required
 @phone.response(200, schemas.CrossDeviceRequestSchema)
-@phone.alt_response(403, response="FORBIDDEN")
+@phone.refusals(403)
 def show(request_id):
     """The request a scanned QR points to: who asks, where, for which level, and three codes"""
     return crossdevice.for_phone(request_id=request_id, now=utcnow())
@@ -71,8 +70,7 @@ def show(request_id):
 @citizen_required
 @phone.arguments(schemas.CrossDeviceApproveSchema)
 @phone.response(200, schemas.CrossDeviceRequestSchema)
-@phone.alt_response(403, response="FORBIDDEN")
-@phone.alt_response(409, response="CONFLICT")
+@phone.refusals(403, 409)
 def approve(data, request_id):
     """Approve with the code the screen shows (three wrong picks deny the request)"""
     now = utcnow()
@@ -94,8 +92,7 @@ def approve(data, request_id):
 @phone.route("/<request_id>/deny", methods=["POST"])
 @citizen_required
 @phone.response(204)
-@phone.alt_response(403, response="FORBIDDEN")
-@phone.alt_response(409, response="CONFLICT")
+@phone.refusals(403, 409)
 def deny(request_id):
     """Refuse: the screen hears access_denied"""
     crossdevice.deny(request_id=request_id, account_id=require_principal().account_id, now=utcnow())
@@ -104,7 +101,7 @@ def deny(request_id):
 @admin.route("")
 @staff_required(MANAGE)
 @admin.response(200, schemas.SigninClientListSchema)
-@admin.alt_response(403, response="FORBIDDEN")
+@admin.refusals(403)
 def list_clients():
     """The sign-in screens of my agencies"""
     visible = require_principal().agencies_for(MANAGE)
@@ -115,8 +112,7 @@ def list_clients():
 @staff_required(MANAGE)
 @admin.arguments(schemas.SigninClientCreateSchema)
 @admin.response(201, schemas.SigninClientSchema)
-@admin.alt_response(403, response="FORBIDDEN")
-@admin.alt_response(404, response="NOT_FOUND")
+@admin.refusals(403, 404)
 def register_client(data):
     """Register a portal, kiosk or counter screen; its id is the client_id it starts with"""
     principal = require_principal()
@@ -135,8 +131,7 @@ def register_client(data):
 @admin.route("/<client_id>", methods=["DELETE"])
 @staff_required(MANAGE)
 @admin.response(204)
-@admin.alt_response(403, response="FORBIDDEN")
-@admin.alt_response(404, response="NOT_FOUND")
+@admin.refusals(403, 404)
 def retire_client(client_id):
     """Retire a screen: it can start no more sign-ins"""
     principal = require_principal()

@@ -24,7 +24,7 @@ def get_me():
 @blp.route("", methods=["PATCH"])
 @blp.arguments(schemas.ProfilePatchSchema, required=False)
 @blp.response(200, schemas.ProfileSchema)
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(409)
 def patch_me(changes):
     """Change my name, e-mail, language or address"""
     return accounts.update_profile(account=require_principal().session.account, changes=changes)
@@ -52,10 +52,9 @@ def revoke_session(session_id):
 @blp.route("/totp", methods=["POST"])
 @totp_guesses_limited
 @blp.arguments(schemas.TotpBeginSchema, required=False)
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(429)
 @blp.response(201, schemas.TotpEnrolmentSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(401, 409)
 def begin_totp(data):
     """Start setting up an authenticator app (scan the QR code, then confirm)"""
     return enrolment.begin(
@@ -68,9 +67,9 @@ def begin_totp(data):
 @blp.route("/totp/confirm", methods=["POST"])
 @totp_guesses_limited
 @blp.arguments(schemas.CodeSchema)
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(429)
 @blp.response(200, schemas.TotpConfirmedSchema)
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(409)
 def confirm_totp(data):
     """Confirm the app with its first code; returns recovery codes, shown only once"""
     codes, pair = login.confirm_totp_and_upgrade(
@@ -82,9 +81,9 @@ def confirm_totp(data):
 @blp.route("/totp/recovery-codes", methods=["POST"])
 @totp_guesses_limited
 @blp.arguments(schemas.CodeSchema)
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(429)
 @blp.response(200, schemas.RecoveryCodesSchema)
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(409)
 def new_recovery_codes(data):
     """Replace my recovery codes"""
     codes = totp.regenerate_recovery_codes(
@@ -96,10 +95,9 @@ def new_recovery_codes(data):
 @blp.route("/totp/disable", methods=["POST"])
 @totp_guesses_limited
 @blp.arguments(schemas.CodeSchema)
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(429)
 @blp.response(204)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def disable_totp(data):
     """Remove my authenticator app (citizens only)"""
     principal = require_principal()

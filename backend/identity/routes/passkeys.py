@@ -35,8 +35,7 @@ def list_mine():
 
 @mine.route("/registration-options", methods=["POST"])
 @mine.response(200, schemas.CeremonySchema)
-@mine.alt_response(403, response="FORBIDDEN")
-@mine.alt_response(409, response="CONFLICT")
+@mine.refusals(403, 409)
 def registration_options():
     """Options to create a passkey on this device (needs a sign-in in the last few minutes)"""
     return passkeys.registration_options(session=require_principal().session, now=utcnow())
@@ -46,8 +45,7 @@ def registration_options():
 @idempotent()
 @mine.arguments(schemas.PasskeyRegisterSchema)
 @mine.response(201, schemas.PasskeySchema)
-@mine.alt_response(403, response="FORBIDDEN")
-@mine.alt_response(409, response="CONFLICT")
+@mine.refusals(403, 409)
 def register(data):
     """Keep the passkey the authenticator created; it signs in at this session's level"""
     return passkeys.register(
@@ -81,7 +79,7 @@ def remove(passkey_id):
 @limiter.limit(_per_ip)
 @auth.arguments(schemas.PasskeyOptionsRequestSchema, required=False)
 @auth.response(200, schemas.CeremonySchema)
-@auth.alt_response(429, response="TOO_MANY_REQUESTS")
+@auth.refusals(429)
 def sign_in_options(data):
     """Options to sign in with a passkey: usernameless, or for a phone number"""
     return passkeys.sign_in_options(
@@ -95,9 +93,7 @@ def sign_in_options(data):
 @limiter.limit(_per_ip)
 @auth.arguments(schemas.PasskeySignInSchema)
 @auth.response(200, TokenSchema)
-@auth.alt_response(401, response="UNAUTHORIZED")
-@auth.alt_response(403, response="FORBIDDEN")
-@auth.alt_response(429, response="TOO_MANY_REQUESTS")
+@auth.refusals(401, 403, 429)
 def verify(data):
     """Exchange the authenticator's signature for tokens (amr and level: see the README)"""
     return passkeys.sign_in(

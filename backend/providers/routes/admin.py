@@ -21,7 +21,7 @@ def _visible() -> frozenset[str]:
 @blp.route("")
 @staff_required(MANAGE)
 @blp.response(200, schemas.ProviderListSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def list_providers():
     """Identity providers of my agencies"""
     return {"items": registry.list_providers(visible_agencies=_visible())}
@@ -31,9 +31,7 @@ def list_providers():
 @staff_required(MANAGE)
 @blp.arguments(schemas.ProviderCreateSchema)
 @blp.response(201, schemas.ProviderSchema, headers=LOCATION)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 404, 409)
 def create_provider(data):
     """Plug in a provider; enabled only if its discovery document checks out"""
     principal = require_principal()
@@ -53,7 +51,7 @@ def create_provider(data):
 @staff_required(MANAGE)
 @blp.etag
 @blp.response(200, schemas.ProviderSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def get_provider(slug):
     """One provider (the client secret is never shown)"""
     return registry.get_provider(slug=slug, visible_agencies=_visible())
@@ -63,7 +61,7 @@ def get_provider(slug):
 @staff_required(MANAGE)
 @blp.arguments(schemas.ProviderWriteSchema, required=False)
 @blp.response(200, schemas.ProviderSchema)
-@blp.alt_response(403, response="FORBIDDEN")
+@blp.refusals(403)
 def update_provider(changes, slug):
     """Change a provider; saving with enabled=true checks discovery again"""
     principal = require_principal()
@@ -83,8 +81,7 @@ def update_provider(changes, slug):
 @staff_required(MANAGE)
 @blp.arguments(schemas.StaffLinkCreateSchema)
 @blp.response(201, schemas.StaffLinkSchema)
-@blp.alt_response(403, response="FORBIDDEN")
-@blp.alt_response(409, response="CONFLICT")
+@blp.refusals(403, 409)
 def link_staff(data, slug):
     """Name the identity a staff member signs in with at this provider"""
     visible = _visible()

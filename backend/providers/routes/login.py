@@ -46,9 +46,7 @@ def list_login_providers():
 @limiter.limit(_login_limit)
 @blp.arguments(schemas.AuthorizeArgsSchema, location="query")
 @blp.alt_response(302, description="To the provider's login page", headers=LOCATION, success=True)
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
-@blp.alt_response(502, response="BAD_GATEWAY")
-@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@blp.refusals(429, 502, 503)
 def authorize(args, slug):
     """Start signing in: opened in the system browser, redirects to the provider (RFC 8252)"""
     location = login.begin_login(
@@ -73,8 +71,7 @@ def authorize(args, slug):
     headers=LOCATION,
     success=True,
 )
-@blp.alt_response(400, response="BAD_REQUEST")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.refusals(400, 429)
 def callback(args, slug):
     """The provider's answer: checked, then back to the app with a one-time code"""
     location = login.finish_login(
@@ -92,7 +89,7 @@ def callback(args, slug):
 @me_blp.route("")
 @citizen_required
 @me_blp.response(200, schemas.IdentityLinkListSchema)
-@me_blp.alt_response(403, response="FORBIDDEN")
+@me_blp.refusals(403)
 def list_identities():
     """Provider identities linked to my account"""
     return {"items": linking.identities_of(account_id=require_principal().account_id)}
@@ -102,10 +99,7 @@ def list_identities():
 @citizen_required
 @me_blp.arguments(schemas.LinkRequestSchema)
 @me_blp.response(201, schemas.LinkStartedSchema)
-@me_blp.alt_response(403, response="FORBIDDEN")
-@me_blp.alt_response(404, response="NOT_FOUND")
-@me_blp.alt_response(502, response="BAD_GATEWAY")
-@me_blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@me_blp.refusals(403, 404, 502, 503)
 def link_identity(data):
     """Link a provider identity to my account: open the returned URL in the system browser"""
     url = login.begin_login(
