@@ -6,14 +6,29 @@ to make a trail's rows unchangeable through the ORM (``never_changed``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.db import created_column
 from backend.extensions import db
 
 Entry = TypeVar("Entry")
+
+
+class TimelineEntry:
+    """The columns of one step of a timeline (dossiers, petitions); the owner and the statuses
+    are the model's own. Its table keeps (owner, seq) unique."""
+
+    seq: Mapped[int] = mapped_column()
+    action: Mapped[str] = mapped_column(sa.String(40))
+    actor_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    actor_kind: Mapped[str] = mapped_column(sa.String(20))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_column()
 
 
 def next_seq(seq: Any, owner: sa.ColumnElement[bool]) -> int:
@@ -27,7 +42,7 @@ def next_seq(seq: Any, owner: sa.ColumnElement[bool]) -> int:
 
 
 def append(trail: type[Entry], *, owner: str, owner_id: str, **values: Any) -> Entry:
-    """Add the next entry of ``trail`` for the row ``owner`` names (the caller commits)."""
+    """Add the next entry of ``trail`` for the row ``owner`` names (the unit of work commits)."""
     number = next_seq(trail.seq, getattr(trail, owner) == owner_id)
     entry = trail(**{owner: owner_id}, seq=number, **values)
     db.session.add(entry)

@@ -149,7 +149,7 @@ def _freeze(procedure: Procedure) -> ProcedureVersion | None:
 
 
 def move_procedure(procedure: Procedure, to: ProcedureStatus) -> None:
-    """Apply one lifecycle step; the caller commits."""
+    """Apply one lifecycle step; the unit of work commits."""
     if to not in STATUS_TRANSITIONS[procedure.status]:
         allowed = sorted(s.value for s in STATUS_TRANSITIONS[procedure.status])
         raise ProcedureTransitionNotAllowed(
@@ -184,7 +184,7 @@ def append_audit(
     note: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """One more act in the procedure's append-only audit trail; the caller commits."""
+    """One more act in the procedure's append-only audit trail; the unit of work commits."""
     append(
         CatalogAuditRecord,
         owner="procedure_id",

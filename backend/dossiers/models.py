@@ -21,7 +21,7 @@ from backend.agencies.models import Agency
 from backend.catalog.models import Procedure, ProcedureVersion
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
-from backend.trails import never_changed
+from backend.trails import TimelineEntry, never_changed
 
 
 class DossierStatus(enum.StrEnum):
@@ -178,7 +178,7 @@ class Dossier(db.Model):
     )
 
 
-class DossierEvent(db.Model):
+class DossierEvent(TimelineEntry, db.Model):
     """One step of a dossier's timeline. Never edited."""
 
     __tablename__ = "dossier_events"
@@ -186,15 +186,9 @@ class DossierEvent(db.Model):
 
     id: Mapped[str] = id_column()
     dossier_id: Mapped[str] = mapped_column(sa.ForeignKey("dossiers.id"))
-    seq: Mapped[int] = mapped_column()
-    action: Mapped[str] = mapped_column(sa.String(40))
     from_status: Mapped[DossierStatus | None] = mapped_column(str_enum(DossierStatus))
     to_status: Mapped[DossierStatus] = mapped_column(str_enum(DossierStatus))
-    actor_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))
-    actor_kind: Mapped[str] = mapped_column(sa.String(20))
-    note: Mapped[str | None] = mapped_column(sa.Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = created_column()
 
 
 never_changed(DossierEvent)

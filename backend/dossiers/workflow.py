@@ -235,7 +235,7 @@ def move(
     details: dict[str, Any] | None = None,
     announced: bool = True,
 ) -> DossierEvent:
-    """Apply one step of the table to a dossier the actor can see; the caller commits.
+    """Apply one step of the table to a dossier the actor can see; the unit of work commits.
 
     The caller has already refused (404) a dossier outside the actor's reach; here a step the
     actor may not take is 403, and a step the status does not allow is 409 with the allowed ones.

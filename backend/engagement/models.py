@@ -14,7 +14,7 @@ from backend.agencies.models import Agency
 from backend.catalog.models import Procedure
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
-from backend.trails import never_changed
+from backend.trails import TimelineEntry, never_changed
 
 
 class FeedbackStatus(enum.StrEnum):
@@ -115,7 +115,7 @@ class Feedback(db.Model):
     )
 
 
-class FeedbackEvent(db.Model):
+class FeedbackEvent(TimelineEntry, db.Model):
     """One step of a petition's timeline. Never edited."""
 
     __tablename__ = "feedback_events"
@@ -123,14 +123,8 @@ class FeedbackEvent(db.Model):
 
     id: Mapped[str] = id_column()
     feedback_id: Mapped[str] = mapped_column(sa.ForeignKey("feedback.id"))
-    seq: Mapped[int] = mapped_column()
-    action: Mapped[str] = mapped_column(sa.String(40))
     from_status: Mapped[FeedbackStatus | None] = mapped_column(str_enum(FeedbackStatus))
     to_status: Mapped[FeedbackStatus] = mapped_column(str_enum(FeedbackStatus))
-    actor_id: Mapped[str | None] = mapped_column(sa.ForeignKey("accounts.id"))
-    actor_kind: Mapped[str] = mapped_column(sa.String(20))
-    note: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = created_column()
 
 
 never_changed(FeedbackEvent)

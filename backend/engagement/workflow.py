@@ -138,7 +138,7 @@ def move(
     sender: Sender | None = None,
     note: str | None = None,
 ) -> None:
-    """Apply one step of the table to a petition the actor can see; the caller commits."""
+    """Apply one step of the table to a petition the actor can see; the unit of work commits."""
     actor = STEPS[action].actor
     step = STEPS.check(action, feedback.status, lambda step: step.actor == actor)
     before = feedback.status

@@ -119,7 +119,7 @@ def begin(*, account: Account, code: str | None, now: datetime) -> totp.Enrolmen
 
 
 def use_up(*, account_id: str, now: datetime) -> None:
-    """At confirmation: the code that began the set-up, gone for good (the caller commits)."""
+    """At confirmation: the code that began the set-up, gone for good (the unit of work commits)."""
     row = _live(account_id, now)
     if row is None:
         raise EnrolmentCodeNeeded()

@@ -10,7 +10,7 @@ from backend.web import caller
 
 
 def record_event(kind: str, *, account_id: str | None = None, **detail: Any) -> SecurityEvent:
-    """Add an event to the current transaction (the caller commits)."""
+    """Add an event to the current transaction (the unit of work commits)."""
     seen = caller()
     event = SecurityEvent(
         kind=kind, account_id=account_id, detail=detail, ip=seen.ip, user_agent=seen.user_agent

@@ -207,7 +207,7 @@ def check_code(
 ) -> OtpChallenge:
     """Consume a challenge whose code is right; every refusal leaves no session behind.
 
-    The caller still has to finish the sign-in (second factor, session) and commit. A
+    The caller still has to finish the sign-in (second factor, session). A
     challenge made for another purpose is unknown here.
     """
     challenge = db.session.get(OtpChallenge, challenge_id)

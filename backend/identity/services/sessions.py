@@ -58,8 +58,7 @@ class TokenPair:
     refresh_expires_in: int
     session: Session
     mfa_enrollment_required: bool = False
-    # Read when issued: the answer is written after the commit, which expires the session row,
-    # and reading them there would load it again.
+    # Read when issued: the answer needs nothing more from the session row.
     session_id: str = field(init=False)
     acr: int = field(init=False)
     dpop_jkt: str | None = field(init=False)
@@ -112,7 +111,7 @@ def start_session(
     now: datetime,
     max_seconds: int | None = None,
 ) -> TokenPair:
-    """Open a session for a device and issue its first tokens; the caller commits.
+    """Open a session for a device and issue its first tokens; the unit of work commits.
 
     ``max_seconds`` shortens the session below ``SESSION_MAX_SECONDS`` (a screen's session).
     A token endpoint that checked a DPoP proof (``dpop.token_endpoint``) binds the session to

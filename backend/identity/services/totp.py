@@ -114,7 +114,7 @@ def _new_recovery_codes(account_id: str) -> list[str]:
 
 
 def confirm_enrolment(*, account: Account, code: str, now: datetime) -> list[str]:
-    """Confirm with a first code; returns the recovery codes (shown once). Caller commits."""
+    """Confirm with a first code; returns the recovery codes, shown once."""
     credential = credential_for(account.id, for_update=True)
     if credential is None or credential.confirmed_at is not None:
         raise TotpNotEnrolled(
@@ -130,7 +130,7 @@ def confirm_enrolment(*, account: Account, code: str, now: datetime) -> list[str
 def check_second_factor(
     *, account_id: str, code: str | None, recovery_code: str | None, now: datetime
 ) -> str | None:
-    """The method that passed (``"totp"`` or ``"recovery"``), or None. Caller commits."""
+    """The method that passed (``"totp"`` or ``"recovery"``), or None."""
     credential = credential_for(account_id, for_update=True)
     if credential is None or credential.confirmed_at is None:
         return None

@@ -51,6 +51,6 @@ def register_device(
 
 
 def forget_session_devices(*, session_id: str) -> int:
-    """Part of ending a session (the caller commits): its pushes stop with it."""
+    """Part of ending a session (the unit of work commits): its pushes stop with it."""
     result = db.session.execute(sa.delete(Device).where(Device.session_id == session_id))
     return result.rowcount

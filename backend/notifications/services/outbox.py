@@ -1,7 +1,7 @@
 """Writing to the outbox: rows join the caller's transaction and leave only after it commits.
 
 ``notify`` adds one row per channel the person chose for the kind (one per signed-in device
-for push) to the current ``db.session``. The caller commits; when the commit succeeds, the rows
+for push) to the current ``db.session``. The unit of work commits; when it does, the rows
 are handed to delivery (backend.notifications.dispatch), and when it rolls back they never
 existed. Nothing here talks to a provider.
 """
@@ -113,7 +113,7 @@ def notify(
     expires_at: datetime | None = None,
     now: datetime | None = None,
 ) -> list[Notification]:
-    """Queue ``kind`` for an account on the channels it chose; the caller commits.
+    """Queue ``kind`` for an account on the channels it chose; the unit of work commits.
 
     Raises ``UnknownKind`` or ``MissingData`` (programming errors) rather than dropping a
     message. Channels the account cannot be reached on (no e-mail address, no signed-in

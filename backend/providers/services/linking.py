@@ -257,7 +257,7 @@ def citizen_for_login(
     link_account_id: str | None,
     now: datetime,
 ) -> Account:
-    """The citizen this login signs in as (found, linked or created); the caller commits."""
+    """The citizen this login signs in as (found, linked or created); the unit of work commits."""
     existing = find_link(issuer=provider.issuer, subject=subject, kind=AccountKind.CITIZEN)
     if link_account_id is not None:
         account = db.session.get(Account, link_account_id)
