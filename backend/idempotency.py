@@ -34,10 +34,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, make_response, request
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.apiheaders import IDEMPOTENCY_MARK
-from backend.db import created_column, id_column, utcnow
+from backend.db import created_column, id_column, new_id, utcnow
 from backend.errors import Conflict, DomainError, ValidationFailed, handle_domain_error
 from backend.extensions import db
 from backend.identity.access import current_principal
@@ -50,6 +51,9 @@ _KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 # this old belonged to a request that died.
 _STALE_AFTER = timedelta(minutes=2)
 
+
+# The two databases spell "insert unless the key is taken" the same way, from their own module.
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 # What an answer says in its headers, kept with it so that a replay says it too (the document
 # declares them): a new draft's ETag and Location, a refusal's language, challenge or wait.
@@ -136,18 +140,26 @@ def _owner() -> str:
     return g.get("idempotency_owner") or f"ip:{request.remote_addr}"
 
 
-def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> IdempotencyRecord | None:
-    """Our record, added to the work's transaction, or None when the key is already taken."""
+def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> str | None:
+    """Our record's id, added to the work's transaction, or None when the key is taken.
+
+    One statement (``INSERT ... ON CONFLICT DO NOTHING``): on PostgreSQL it waits while
+    another transaction holds the same key, then finds it taken or free.
+    """
     ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_KEY_SECONDS"])
-    record = IdempotencyRecord(
-        owner=owner, key=key, fingerprint=fingerprint, created_at=now, expires_at=now + ttl
+    insert = _INSERTS[db.session.get_bind().dialect.name](IdempotencyRecord).values(
+        id=new_id(),
+        owner=owner,
+        key=key,
+        fingerprint=fingerprint,
+        created_at=now,
+        expires_at=now + ttl,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(record)
-    except sa.exc.IntegrityError:
-        return None
-    return record
+    return db.session.scalar(
+        insert.on_conflict_do_nothing(index_elements=["owner", "key"]).returning(
+            IdempotencyRecord.id
+        )
+    )
 
 
 def _existing(owner: str, key: str) -> IdempotencyRecord | None:
@@ -180,21 +192,21 @@ def idempotent(*, required: bool = False, fingerprint: Callable[[], str] = json_
                 )
             owner, print_ = _owner(), fingerprint()
             now = utcnow()
-            record = _claim(owner, key, print_, now)
-            if record is None:
+            record_id = _claim(owner, key, print_, now)
+            if record_id is None:
                 earlier = _existing(owner, key)
                 if earlier is not None and earlier.expires_at <= now:
                     db.session.delete(earlier)
                     db.session.flush()
-                    earlier, record = None, _claim(owner, key, print_, now)
-                if record is None:
+                    earlier, record_id = None, _claim(owner, key, print_, now)
+                if record_id is None:
                     if earlier is None:  # it vanished under us: another request holds the key
                         raise RequestInProgress(headers={"Retry-After": "1"})
                     replayed = _replay(earlier, print_, now)
                     if replayed is not None:
                         return replayed
-                    record = earlier
-            return _run_and_keep(record, view, args, kwargs)
+                    record_id = earlier.id
+            return _run_and_keep(record_id, view, args, kwargs)
 
         wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
         manual_doc = wrapper._apidoc.setdefault("manual_doc", {})
@@ -230,7 +242,7 @@ def _replay(earlier: IdempotencyRecord, print_: str, now: datetime):
     return response
 
 
-def _run_and_keep(record: IdempotencyRecord, view, args, kwargs) -> Any:
+def _run_and_keep(record_id: str, view, args, kwargs) -> Any:
     """Run the view in a savepoint of the request's transaction and keep its answer.
 
     A refusal's writes go with the savepoint (unless the refusal keeps them); the key and the
@@ -249,11 +261,17 @@ def _run_and_keep(record: IdempotencyRecord, view, args, kwargs) -> Any:
             work.rollback()
         else:
             work.commit()
-    record.status_code = response.status_code
-    record.body = response.get_data(as_text=True)
-    record.content_type = response.content_type
-    record.headers = {
-        name: response.headers[name] for name in KEPT_HEADERS if name in response.headers
-    }
+    db.session.execute(
+        sa.update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == record_id)
+        .values(
+            status_code=response.status_code,
+            body=response.get_data(as_text=True),
+            content_type=response.content_type,
+            headers={
+                name: response.headers[name] for name in KEPT_HEADERS if name in response.headers
+            },
+        )
+    )
     keep_despite_refusal()
     return response

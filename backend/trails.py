@@ -1,7 +1,8 @@
 """Append-only trails: dossier and petition timelines, the catalog audit, security events.
 
-One way to add an entry (``append``: the next number for its owner, then the row) and one way
-to make a trail's rows unchangeable through the ORM (``never_changed``).
+One way to add an entry (``append``: the next number for its owner, then the row), one way to
+read an owner's entries (``entries``) and one way to make a trail's rows unchangeable through
+the ORM (``never_changed``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,15 @@ def append(trail: type[Entry], *, owner: str, owner_id: str, **values: Any) -> E
     entry = trail(**{owner: owner_id}, seq=number, **values)
     db.session.add(entry)
     return entry
+
+
+def entries(trail: type[Entry], *, owner: str, owner_id: str) -> list[Entry]:
+    """The entries of ``trail`` for the row ``owner`` names, in the order they were added."""
+    return list(
+        db.session.scalars(
+            sa.select(trail).where(getattr(trail, owner) == owner_id).order_by(trail.seq)
+        )
+    )
 
 
 def never_changed(trail: type) -> None:

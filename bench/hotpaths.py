@@ -48,14 +48,15 @@ def _requests(app, count: int) -> dict[str, list[dict]]:
         by_id = {c.account_id: c for c in citizens}
         pairs = api_data.own_dossiers(list(by_id), per_citizen=2)
         officer = api_data.sign_in_officer()
-        # A draft is submitted once: one for each request, the warm-up's and the timed loops'.
+        # A draft is submitted once: one for each request, the warm-up's, the timed loops' and
+        # the one whose statements --sql lists.
         submitters = api_data.sign_in_citizens(api_data.citizens_with_dossiers(3000)[2000:])
-        drafts = api_data.prepare_drafts(submitters, 50 + 2 * count)
+        drafts = api_data.prepare_drafts(submitters, 51 + 2 * count)
         # Phones and sessions the served bench does not use (it takes a fifth and half way in).
         loaded = api.LARGE[1]
-        challenges = api_data.prepare_challenges(50 + 2 * count, offset=7 * loaded // 10)
+        challenges = api_data.prepare_challenges(51 + 2 * count, offset=7 * loaded // 10)
         refresh = api_data.prepare_refresh_tokens(
-            api_data.citizens_with_dossiers(8 * loaded // 10 + 50 + 2 * count)[8 * loaded // 10 :]
+            api_data.citizens_with_dossiers(8 * loaded // 10 + 51 + 2 * count)[8 * loaded // 10 :]
         )
         db.session.remove()
     client = app.test_client()
@@ -132,11 +133,27 @@ def profile(
     return spent, stats.total_calls // count, len(statements) / count, text.getvalue()
 
 
+def one_request_sql(app, engine, request: dict) -> str:
+    """The statements one request sends, each on a line (its first 110 characters)."""
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        sent.append(" ".join(statement.split())[:110])
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        app.test_client().open(**request).close()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    return "\nstatements of one request:\n" + "".join(f"  {line}\n" for line in sent)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="*", metavar="scenario", help=", ".join(SCENARIOS))
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--save-as", metavar="NAME", help="write bench/results/profiles/NAME/")
+    parser.add_argument("--sql", action="store_true", help="also list one request's statements")
     args = parser.parse_args(argv)
     instance = Path(api.tempfile.mkdtemp(prefix="dvc-profile-"))
     env = api._env(api.LARGE[0], instance)
@@ -172,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             f"# {name}: {calls:,} Python calls and {statements:.2f} SQL statements a request;"
             f" {bare:.2f} ms CPU a request in process ({spent:.2f} profiled)\n"
         )
+        if args.sql:
+            at = 50 + 2 * args.requests if once else 0
+            table += one_request_sql(served, served_engine, requests[name][at])
         print(head + table)
         if args.save_as:
             (RESULTS / args.save_as).mkdir(parents=True, exist_ok=True)

@@ -165,6 +165,14 @@ class Dossier(db.Model):
 
     procedure: Mapped[Procedure] = relationship(lazy="joined", innerjoin=True)
     procedure_version: Mapped[ProcedureVersion] = relationship(lazy="select")
+
+    @property
+    def version_number(self) -> int | None:
+        """The pinned version's number, from the version itself when it is loaded already (a
+        submission has just pinned it: the subquery would cost a reload of the row)."""
+        loaded = self.__dict__.get("procedure_version")
+        return loaded.number if loaded is not None else self.procedure_version_number
+
     agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
     # Loaded when read (one query), so lists of dossiers, which never show them, skip it.
     attachments: Mapped[list[DossierAttachment]] = relationship(

@@ -85,7 +85,7 @@ class DossierSummarySchema(ma.Schema):
 class DossierSchema(DossierSummarySchema):
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
     procedure_version = ma.fields.Function(
-        lambda d: d.procedure_version_number,
+        lambda d: d.version_number,
         required=True,
         metadata={"type": ["integer", "null"], "description": "Pinned at submission"},
     )
@@ -133,7 +133,7 @@ class ReceiptSchema(ma.Schema):
     )
     procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
     procedure_version = ma.fields.Function(
-        lambda d: d.procedure_version_number, required=True, metadata={"type": "integer"}
+        lambda d: d.version_number, required=True, metadata={"type": "integer"}
     )
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
     received_at = ma.fields.DateTime(attribute="submitted_at", required=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from backend import trails
 from backend.catalog.models import (
     CatalogAuditRecord,
     PilotMember,
@@ -280,13 +281,7 @@ def remove_pilot_member(
 
 
 def audit_trail(*, procedure: Procedure) -> list[CatalogAuditRecord]:
-    return list(
-        db.session.scalars(
-            sa.select(CatalogAuditRecord)
-            .where(CatalogAuditRecord.procedure_id == procedure.id)
-            .order_by(CatalogAuditRecord.seq)
-        )
-    )
+    return trails.entries(CatalogAuditRecord, owner="procedure_id", owner_id=procedure.id)
 
 
 def pilot_period(*, procedure: Procedure, now: datetime) -> tuple[datetime, datetime]:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from backend import trails
 from backend.dossiers import workflow
 from backend.dossiers.models import SUMMARY_COLUMNS, Dossier, DossierEvent, DossierStatus
 from backend.extensions import db
@@ -48,10 +49,4 @@ def list_mine(
 
 
 def events(*, dossier: Dossier) -> list[DossierEvent]:
-    return list(
-        db.session.scalars(
-            sa.select(DossierEvent)
-            .where(DossierEvent.dossier_id == dossier.id)
-            .order_by(DossierEvent.seq)
-        )
-    )
+    return trails.entries(DossierEvent, owner="dossier_id", owner_id=dossier.id)

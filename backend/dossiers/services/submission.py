@@ -13,6 +13,7 @@ from backend.dossiers.services.drafts import check_form, fileable_procedure
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.identity.access import Principal, StepUpRequired
+from backend.identity.models import Account
 
 MEGABYTE = 1024 * 1024
 
@@ -52,8 +53,9 @@ def verifier_digests(dossier: Dossier, *, national_id: str | None) -> list[str]:
 
 
 def _national_id(dossier: Dossier, principal: Principal | None) -> str | None:
-    if principal is not None and principal.session.account.national_id_ciphertext:
-        account = principal.session.account
+    # The account, not the session: the notice to the citizen needs the account right after.
+    account = principal and db.session.get(Account, principal.account_id)
+    if account and account.national_id_ciphertext:
         return vault().decrypt(account.national_id_ciphertext, context=f"nid:{account.id}")
     for field in dossier.procedure_version.content["form"]:
         if field["type"] == "national_id" and field.get("prefill") == "national_id":

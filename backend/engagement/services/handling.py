@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from backend import trails
 from backend.engagement import workflow
 from backend.engagement.models import (
     Feedback,
@@ -85,13 +86,7 @@ def queue(
 
 
 def events(*, feedback: Feedback) -> list[FeedbackEvent]:
-    return list(
-        db.session.scalars(
-            sa.select(FeedbackEvent)
-            .where(FeedbackEvent.feedback_id == feedback.id)
-            .order_by(FeedbackEvent.seq)
-        )
-    )
+    return trails.entries(FeedbackEvent, owner="feedback_id", owner_id=feedback.id)
 
 
 def attachment(*, feedback: Feedback, attachment_id: str) -> FeedbackAttachment:

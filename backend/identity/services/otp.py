@@ -96,7 +96,7 @@ def _code_digest(challenge_id: str, code: str) -> str:
     return vault().digest(f"{challenge_id}:{code}", purpose="otp")
 
 
-def _lock_recent(phone: str, now: datetime) -> list[OtpChallenge]:
+def _lock_recent(phone: str | sa.ScalarSelect, now: datetime) -> list[OtpChallenge]:
     """The phone's challenges of the last day, locked: checks for one phone run one at a time."""
     return list(
         db.session.scalars(
@@ -210,12 +210,16 @@ def check_code(
     The caller still has to finish the sign-in (second factor, session). A
     challenge made for another purpose is unknown here.
     """
-    challenge = db.session.get(OtpChallenge, challenge_id)
+    # In one statement, the phone's challenges of the last day with this one among them, locked
+    # in one order (by age) so that parallel checks cannot deadlock, and read as the last
+    # committed check left them. One older than a day is read alone: it has expired anyway.
+    phone = sa.select(OtpChallenge.phone).where(OtpChallenge.id == challenge_id).scalar_subquery()
+    recent = _lock_recent(phone, now)
+    challenge = next((c for c in recent if c.id == challenge_id), None) or db.session.get(
+        OtpChallenge, challenge_id
+    )
     if challenge is None or challenge.purpose != purpose:
         raise OtpUnknown(("Hãy yêu cầu mã mới.", "Ask for a new code."))
-    # Lock in one order (the phone's challenges by age) so parallel checks cannot deadlock;
-    # the lock also reloads this challenge as the last committed check left it.
-    recent = _lock_recent(challenge.phone, now)
     wait = _daily_failures_exhausted(recent, now)
     if wait is not None or challenge.failed_attempts >= current_app.config["OTP_MAX_ATTEMPTS"]:
         raise OtpLocked(
