@@ -13,6 +13,7 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 
 from backend.db import Base
 from backend.dbwatch import watchdog
@@ -215,6 +216,14 @@ def init_limiter(app: Flask) -> None:
     if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_TIMEOUTS))
     limiter.init_app(app)
+
+
+def insert_on_conflict(model):
+    """An INSERT that can say what to do when its key is taken (``on_conflict_do_nothing`` /
+    ``_do_update``), in the dialect of the session's database: both spell it the same way."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def get_redis() -> redis.Redis | None:

@@ -34,13 +34,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, g, make_response, request
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.apiheaders import IDEMPOTENCY_MARK
 from backend.db import created_column, id_column, new_id, utcnow
 from backend.errors import Conflict, DomainError, ValidationFailed, handle_domain_error
-from backend.extensions import db
+from backend.extensions import db, insert_on_conflict
 from backend.identity.access import current_principal
 from backend.unitofwork import keep_despite_refusal, kept_despite_refusal
 from backend.web import parse_json_body
@@ -51,9 +50,6 @@ _KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 # this old belonged to a request that died.
 _STALE_AFTER = timedelta(minutes=2)
 
-
-# The two databases spell "insert unless the key is taken" the same way, from their own module.
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 # What an answer says in its headers, kept with it so that a replay says it too (the document
 # declares them): a new draft's ETag and Location, a refusal's language, challenge or wait.
@@ -147,7 +143,7 @@ def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> str | None:
     another transaction holds the same key, then finds it taken or free.
     """
     ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_KEY_SECONDS"])
-    insert = _INSERTS[db.session.get_bind().dialect.name](IdempotencyRecord).values(
+    insert = insert_on_conflict(IdempotencyRecord).values(
         id=new_id(),
         owner=owner,
         key=key,

@@ -10,20 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend.agencies.models import Agency
 from backend.dossiers.models import DailyCounter
-from backend.extensions import db
+from backend.extensions import db, insert_on_conflict
 from backend.workdays.calendar import LEGAL_TIMEZONE
 
 
 def issue_code(agency: Agency, *, at: datetime) -> str:
     day = at.astimezone(LEGAL_TIMEZONE).date()
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(DailyCounter)
+        insert_on_conflict(DailyCounter)
         .values(agency_id=agency.id, day=day, last_number=1)
         .on_conflict_do_update(
             index_elements=[DailyCounter.agency_id, DailyCounter.day],

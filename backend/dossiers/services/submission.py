@@ -52,10 +52,8 @@ def verifier_digests(dossier: Dossier, *, national_id: str | None) -> list[str]:
     return [vault().digest(f"{dossier.id}:{ending}", purpose="tracking") for ending in endings]
 
 
-def _national_id(dossier: Dossier, principal: Principal | None) -> str | None:
-    # The account, not the session: the notice to the citizen needs the account right after.
-    account = principal and db.session.get(Account, principal.account_id)
-    if account and account.national_id_ciphertext:
+def _national_id(dossier: Dossier, account: Account | None) -> str | None:
+    if account is not None and account.national_id_ciphertext:
         return vault().decrypt(account.national_id_ciphertext, context=f"nid:{account.id}")
     for field in dossier.procedure_version.content["form"]:
         if field["type"] == "national_id" and field.get("prefill") == "national_id":
@@ -72,6 +70,9 @@ def submit(*, principal: Principal, dossier: Dossier, now: datetime) -> Dossier:
         raise StepUpRequired(required_acr=required)
     dossier.data = check_form(version, dossier.data, partial=False)
     _check_documents(dossier, version)
+    # Held until the notice below, which needs the account too (the session's identity map
+    # keeps only the rows something still refers to).
+    citizen = db.session.get(Account, principal.account_id)
     # The reads below need none of these changes: one UPDATE of the dossier afterwards rather
     # than one before each read (each writes a new row version into every dossier index).
     with db.session.no_autoflush:
@@ -80,7 +81,7 @@ def submit(*, principal: Principal, dossier: Dossier, now: datetime) -> Dossier:
         dossier.submitted_at = now
         dossier.submitted_acr = principal.acr
         dossier.verifier_digests = verifier_digests(
-            dossier, national_id=_national_id(dossier, principal)
+            dossier, national_id=_national_id(dossier, citizen)
         )
         workflow.move(dossier, "submit", actor=principal, now=now, announced=False)
         workflow.recompute_due(dossier)
