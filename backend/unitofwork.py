@@ -30,7 +30,8 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import Flask, Response, g, has_app_context
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 from flask.cli import AppGroup
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
@@ -46,6 +47,35 @@ _WROTE = "dvc.wrote"
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def reads_only(view):
+    """Mark a view that only reads (a poll, a list, a search): on PostgreSQL its statements run
+    outside a transaction, without the BEGIN and the closing ROLLBACK (two round trips of the
+    four a two-query read costs). A write from it is a programming error, refused before it
+    is sent. Put it under the route's other decorators."""
+    view._reads_only = True
+    return view
+
+
+def _begin() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "_reads_only", False):
+        return
+    g.reads_only = True
+    bind = db.session.get_bind()
+    # A bind that is already a connection belongs to a caller's transaction (the test suite's).
+    if bind.dialect.name == "postgresql" and isinstance(bind, sa.Engine):
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+class WriteInReadOnlyView(RuntimeError):
+    """A view marked ``reads_only`` tried to write."""
+
+
+def _refuse_writes(session: Session, *_args) -> None:
+    if has_request_context() and g.get("reads_only", False):
+        raise WriteInReadOnlyView(request.endpoint)
 
 
 def keep_despite_refusal() -> None:
@@ -147,6 +177,7 @@ def _note_flush(session: Session, _context) -> None:
 
 def _note_statement(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
+        _refuse_writes(state.session)
         state.session.info[_WROTE] = True
 
 
@@ -159,7 +190,10 @@ def init_app(app: Flask) -> None:
     """Registered last, so that it runs before every other after-request hook (Flask runs them
     in reverse): the answer is compressed, logged and timed as it finally is."""
     app.after_request(_finish)
+    # First of the before-request hooks: before anyone's first statement (the session check).
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin)
     if not event.contains(FlaskSession, "after_flush", _note_flush):
+        event.listen(FlaskSession, "before_flush", _refuse_writes)
         event.listen(FlaskSession, "after_flush", _note_flush)
         event.listen(FlaskSession, "do_orm_execute", _note_statement)
         event.listen(FlaskSession, "after_commit", _forget_writes)

@@ -19,9 +19,14 @@ from backend import create_app
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.identity.access import public
-from backend.unitofwork import CommandGroup, if_rolled_back, keep_despite_refusal
+from backend.unitofwork import CommandGroup, if_rolled_back, keep_despite_refusal, reads_only
 from backend.workdays.models import CalendarOverride, OverrideKind
-from tests.helpers.stacks import Stack, app_config
+from tests.helpers.stacks import (
+    Stack,
+    app_config,
+    create_postgres_database,
+    drop_postgres_database,
+)
 
 pytestmark = pytest.mark.committing  # the app below writes for real, in a file of its own
 
@@ -134,6 +139,52 @@ def test_a_cli_command_is_one_unit_of_work(app):
     assert _rows(app) == []
     assert runner.invoke(args=["uow-test", "write"]).exit_code == 0
     assert _rows(app) == ["cli"]
+
+
+@pytest.fixture(scope="module")
+def pg_app(tmp_path_factory):
+    """PostgreSQL through a real engine (the suite's other apps share one test transaction)."""
+    url = create_postgres_database("dvc_uow")
+    app = create_app(app_config(Stack("postgres", url, None), tmp_path_factory.mktemp("pg")))
+
+    def transaction_status():
+        db.session.execute(sa.select(CalendarOverride.id).limit(1)).all()
+        dbapi = db.session.connection().connection.dbapi_connection
+        return {"status": dbapi.info.transaction_status.name}
+
+    @app.get("/t/read")
+    @public
+    def read():
+        return transaction_status()
+
+    @app.get("/t/read-only")
+    @public
+    @reads_only
+    def read_only():
+        return transaction_status()
+
+    @app.post("/t/read-only-but-writes")
+    @public
+    @reads_only
+    def sneaky():
+        _write("sneaky")
+        return {}, 201
+
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    drop_postgres_database(url)
+
+
+def test_a_read_only_view_runs_outside_a_transaction_and_cannot_write(pg_app):
+    client = pg_app.test_client()
+    assert client.get("/t/read").get_json() == {"status": "INTRANS"}
+    assert client.get("/t/read-only").get_json() == {"status": "IDLE"}  # no BEGIN was sent
+    assert client.post("/t/read-only-but-writes").status_code == 500
+    assert _rows(pg_app) == []
+    assert client.get("/t/read").get_json() == {"status": "INTRANS"}  # the pool's next user
 
 
 def _ends_a_transaction(node: ast.AST) -> bool:

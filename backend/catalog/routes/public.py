@@ -6,6 +6,7 @@ from backend.agencies import schemas as agency_schemas
 from backend.agencies import services as agency_services
 from backend.catalog import schemas, services
 from backend.identity.access import public, viewer_id
+from backend.unitofwork import reads_only
 from backend.web import Blueprint
 
 blp = Blueprint("catalog", __name__, description="Agencies and administrative procedures")
@@ -35,6 +36,7 @@ def get_agency(code):
 @public
 @blp.arguments(schemas.ProcedureQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.ProcedurePageSchema)
+@reads_only
 def search_procedures(q=None, agency=None, field=None, mode=None, cursor=None, limit=20):
     """Search procedures (diacritics and case ignored)"""
     return services.search_procedures(
@@ -52,6 +54,7 @@ def search_procedures(q=None, agency=None, field=None, mode=None, cursor=None, l
 @public
 @blp.etag
 @blp.response(200, schemas.ProcedureDetailSchema)
+@reads_only
 def get_procedure(code):
     """Get a procedure as in force: requirements, documents and form"""
     return services.get_public_version(code=code, viewer_id=viewer_id())

@@ -9,6 +9,7 @@ from backend.dossiers.services import attachments, citizen, officer
 from backend.dossiers.services.access import officer_dossier
 from backend.idempotency import idempotent, multipart_fingerprint
 from backend.identity.access import require_principal, staff_required
+from backend.unitofwork import reads_only
 from backend.web import Blueprint, body_accepts, created
 
 blp = Blueprint("agency_dossiers", __name__, description="Officers' work on dossiers")
@@ -23,6 +24,7 @@ def _ours(dossier_id: str, *, lock: bool = False):
 @blp.arguments(schemas.QueueQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.DossierPageSchema)
 @blp.refusals(403)
+@reads_only
 def work_queue(
     state="open", status=None, procedure=None, agency=None, due=None, cursor=None, limit=20
 ):
@@ -64,6 +66,7 @@ def register(data):
 @blp.etag
 @blp.response(200, schemas.DossierSchema)
 @blp.refusals(403)
+@reads_only
 def get(dossier_id):
     """One dossier of my agencies"""
     return _ours(dossier_id)

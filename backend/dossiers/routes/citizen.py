@@ -17,6 +17,7 @@ from backend.dossiers.services.access import (
 from backend.dossiers.workflow import allowed_actions
 from backend.idempotency import idempotent, multipart_fingerprint
 from backend.identity.access import citizen_required, require_principal
+from backend.unitofwork import reads_only
 from backend.web import Blueprint, body_accepts, created
 
 blp = Blueprint("dossiers", __name__, description="A citizen's dossiers")
@@ -72,6 +73,7 @@ def create(data):
 @blp.arguments(schemas.MyDossiersQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, schemas.DossierPageSchema)
 @blp.refusals(403)
+@reads_only
 def list_mine(status=None, updated_since=None, cursor=None, limit=20):
     """My dossiers, most recently changed first (updated_since for delta sync)"""
     return citizen.list_mine(
@@ -88,6 +90,7 @@ def list_mine(status=None, updated_since=None, cursor=None, limit=20):
 @blp.etag
 @blp.response(200, schemas.DossierSchema)
 @blp.refusals(403)
+@reads_only
 def get(dossier_id):
     """One of my dossiers"""
     if request.if_none_match:
