@@ -256,9 +256,12 @@ def live_session(*, session_id: str, account_id: str, now: datetime) -> tuple[Ac
     Every authenticated request asks this, so it reads two columns by primary key rather than
     the session and account rows; ``Principal.session`` loads the row for the few that need it.
     """
-    row = db.session.execute(
-        _LIVE, {"session_id": session_id, "account_id": account_id, "now": now}
-    ).first()
+    # Through the session's connection, as plain Core: two columns need none of the ORM's work.
+    row = (
+        db.session.connection()
+        .execute(_LIVE, {"session_id": session_id, "account_id": account_id, "now": now})
+        .first()
+    )
     if row is None:
         raise tokens.InvalidToken()
     return row.kind, row.mfa_complete
