@@ -16,6 +16,7 @@ from backend import config as config_module
 from backend.apidoc import init_api
 from backend.extensions import (
     db,
+    drop_idle_limiter_pass,
     end_sessions_safely,
     init_limiter,
     init_redis,
@@ -32,7 +33,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = web.App(__name__, instance_relative_config=True)
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
     app.config.from_mapping(config_module.load(instance or app.instance_path))
     if config:
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     compression.init_app(app)
 
     _register_domains(app, api)
+    drop_idle_limiter_pass(app)  # after the blueprints: a limit on one keeps the pass
     unitofwork.init_app(app)  # last: each request's one commit runs before the other hooks
     return app
 

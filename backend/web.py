@@ -6,10 +6,13 @@ import json
 import math
 from dataclasses import dataclass
 from http import HTTPStatus
+from inspect import CO_COROUTINE
+from types import FunctionType, MethodType
 from typing import Any
 
 import flask_smorest
 from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask.sessions import SessionInterface
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -150,6 +153,36 @@ class Blueprint(flask_smorest.Blueprint):
     def _check_not_modified(self, etag):
         g.not_modified_etag = etag  # a 304 repeats the ETag it confirms (RFC 9110 15.4.5)
         super()._check_not_modified(etag)
+
+
+class _NoCookieSession(SessionInterface):
+    """The API keeps no state in cookies: ``flask.session`` is Flask's null session, which
+    refuses writes. The default interface would build a signing serializer on every request
+    to read a cookie no client sends."""
+
+    def open_session(self, app, request):
+        return None  # Flask then makes its null session
+
+    def save_session(self, app, session, response):  # pragma: no cover - never called
+        return None  # Flask skips saving a null session
+
+
+_PLAIN = (FunctionType, MethodType)
+
+
+class App(Flask):
+    """Flask as this API runs it: no cookie session, and no coroutine check per hook call.
+
+    Flask asks ``inspect`` whether each hook and view is a coroutine, on every call: about
+    twenty times a request. A plain function answers from its code flags.
+    """
+
+    session_interface = _NoCookieSession()
+
+    def ensure_sync(self, func):
+        if type(func) in _PLAIN and not func.__code__.co_flags & CO_COROUTINE:
+            return func
+        return super().ensure_sync(func)
 
 
 @dataclass(frozen=True)

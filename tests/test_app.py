@@ -1,0 +1,92 @@
+"""The Flask application as the API runs it (``backend.web.App``, ``drop_idle_limiter_pass``).
+
+Each request passes fewer framework steps than Flask's defaults, and these tests hold that the
+steps left out changed no behaviour: no cookie session is read or written, hooks and views run as
+they did, and a rate limit configured for every route is still counted.
+"""
+
+from __future__ import annotations
+
+import flask
+import pytest
+from flask import Flask
+
+from backend import create_app
+from backend.extensions import limiter
+from backend.identity.access import public
+from tests.helpers.stacks import Stack, app_config
+
+pytestmark = pytest.mark.committing  # apps of their own, on files of their own
+
+
+def _app(tmp_path, **config) -> Flask:
+    stack = Stack("sqlite", f"sqlite:///{tmp_path / 'db.sqlite3'}", None)
+    return create_app(app_config(stack, tmp_path) | config)
+
+
+def test_no_cookie_session_is_read_or_written(tmp_path):
+    app = _app(tmp_path)
+    seen = {}
+
+    @app.get("/t/session")
+    @public
+    def touch():
+        seen["null"] = flask.session.__class__.__name__
+        with pytest.raises(RuntimeError):
+            flask.session["who"] = "somebody"  # Flask's null session refuses writes
+        return {}
+
+    client = app.test_client()
+    client.set_cookie("session", "eyJ3aG8iOiJhZG1pbiJ9.forged.cookie")
+    response = client.get("/t/session")
+    assert response.status_code == 200
+    assert seen["null"] == "NullSession"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_hooks_and_views_run_as_written(tmp_path):
+    app = _app(tmp_path)
+
+    def plain():
+        return "plain"
+
+    class Holder:
+        def method(self):
+            return "method"
+
+    async def coroutine():
+        return "coroutine"
+
+    assert app.ensure_sync(plain) is plain
+    holder = Holder()
+    assert app.ensure_sync(holder.method) == holder.method
+    # A coroutine still goes to Flask's own handling (which needs asgiref to run it).
+    try:
+        wrapped = app.ensure_sync(coroutine)
+    except RuntimeError as error:
+        assert "async" in str(error).lower()
+    else:
+        assert wrapped is not coroutine
+        assert wrapped() == "coroutine"
+
+
+def test_the_per_request_limit_pass_goes_only_when_nothing_needs_it(tmp_path):
+    app = _app(tmp_path / "a")
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
+
+    # The limiter is one object for every app of the process and keeps the defaults it was
+    # given: the next app would inherit them, so they go again at the end.
+    try:
+        limited = _app(tmp_path / "b", RATELIMIT_DEFAULT="2/minute")
+        assert limiter._check_request_limit in limited.before_request_funcs[None]
+
+        @limited.get("/t/ping")
+        @public
+        def ping():
+            return {}
+
+        client = limited.test_client()
+        statuses = [client.get("/t/ping").status_code for _ in range(3)]
+    finally:
+        limiter.limit_manager.set_default_limits([])
+    assert statuses == [200, 200, 429]
