@@ -10,13 +10,18 @@ from backend.dossiers import schemas
 from backend.dossiers.routes.files import FILE_RESPONSES, send_document
 from backend.dossiers.services import attachments, citizen, drafts, submission
 from backend.dossiers.services.access import (
+    CITIZEN_VERSION_WITH_SESSION,
     citizen_dossier,
     citizen_dossier_version,
     readable_dossier,
 )
 from backend.dossiers.workflow import allowed_actions
 from backend.idempotency import idempotent, multipart_fingerprint
-from backend.identity.access import citizen_required, require_principal
+from backend.identity.access import (
+    citizen_required,
+    read_with_session_check,
+    require_principal,
+)
 from backend.unitofwork import reads_only
 from backend.web import Blueprint, body_accepts, created
 
@@ -91,6 +96,7 @@ def list_mine(status=None, updated_since=None, cursor=None, limit=20):
 @blp.response(200, schemas.DossierSchema)
 @blp.refusals(403)
 @reads_only
+@read_with_session_check(CITIZEN_VERSION_WITH_SESSION, when=lambda: bool(request.if_none_match))
 def get(dossier_id):
     """One of my dossiers"""
     if request.if_none_match:

@@ -27,7 +27,7 @@ from backend.db import utcnow
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
 from backend.identity import dpop, tokens
-from backend.identity.models import Account, AccountKind, AccountStatus, RefreshToken, Session
+from backend.identity.models import Account, AccountStatus, RefreshToken, Session
 from backend.identity.services.events import record_event
 from backend.notifications.services.devices import forget_session_devices
 from backend.unitofwork import keep_despite_refusal
@@ -249,22 +249,37 @@ _LIVE = (
 )
 
 
-def live_session(*, session_id: str, account_id: str, now: datetime) -> tuple[AccountKind, bool]:
-    """The account kind and second-factor state behind an access token; InvalidToken when the
-    session was revoked, has expired or its account is no longer active.
+def live_session(
+    *, session_id: str, account_id: str, now: datetime, statement: sa.Select = _LIVE, **params
+) -> sa.Row:
+    """The account kind and second-factor state behind an access token (``kind``,
+    ``mfa_complete``); InvalidToken when the session was revoked, has expired or its account is
+    no longer active.
 
     Every authenticated request asks this, so it reads two columns by primary key rather than
     the session and account rows; ``Principal.session`` loads the row for the few that need it.
+    ``statement`` may be ``_LIVE`` with a view's first read joined to it (``riding``), whose
+    bind parameters come in ``params``.
     """
     # Through the session's connection, as plain Core: two columns need none of the ORM's work.
     row = (
         db.session.connection()
-        .execute(_LIVE, {"session_id": session_id, "account_id": account_id, "now": now})
+        .execute(
+            statement, {"session_id": session_id, "account_id": account_id, "now": now, **params}
+        )
         .first()
     )
     if row is None:
         raise tokens.InvalidToken()
-    return row.kind, row.mfa_complete
+    return row
+
+
+def riding(read: sa.Subquery) -> sa.Select:
+    """The session check with ``read`` joined to it: one statement and one round trip answer
+    both. ``read`` may use the bind parameter ``account_id`` (the caller); its columns are None
+    in the row when it found nothing, and the session check decides alone whether there is a
+    row at all."""
+    return _LIVE.add_columns(*read.c).outerjoin(read, sa.true())
 
 
 def _revoke(session: Session, *, reason: str, now: datetime) -> None:
