@@ -22,6 +22,7 @@ is a wait that a server able to cancel would already have ended.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -45,14 +46,22 @@ class Watchdog:
         self._changed = threading.Condition()
         self._due: dict[int, tuple[float, Any]] = {}
         self._thread: threading.Thread | None = None
+        # When the thread will look next, and how long it sleeps when nothing is due: the
+        # shortest deadline it was given. A deadline set later than the next look needs no
+        # wake-up, so a request's statements do not each wake the thread.
+        self._wake_at = math.inf
+        self._idle = math.inf
 
     def watch(self, dbapi_connection: Any, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
         with self._changed:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
                 self._thread.start()
-            self._due[id(dbapi_connection)] = (time.monotonic() + seconds, dbapi_connection)
-            self._changed.notify()
+            self._due[id(dbapi_connection)] = (deadline, dbapi_connection)
+            self._idle = min(self._idle, seconds)
+            if deadline < self._wake_at:
+                self._changed.notify()
 
     def release(self, dbapi_connection: Any) -> None:
         with self._changed:
@@ -77,8 +86,10 @@ class Watchdog:
                 for key in late:
                     cut(self._due.pop(key)[1])
                 if not late:
-                    earliest = min((d for d, _ in self._due.values()), default=now + 60)
-                    self._changed.wait(max(0.01, earliest - now))
+                    self._wake_at = min(
+                        (d for d, _ in self._due.values()), default=now + self._idle
+                    )
+                    self._changed.wait(max(0.01, self._wake_at - now))
 
 
 def cut(dbapi_connection: Any) -> None:

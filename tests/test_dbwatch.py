@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 
 from backend import create_app
+from backend.dbwatch import Watchdog
 from backend.extensions import db
 from backend.identity.access import public
 from tests.helpers.stacks import app_config
@@ -262,3 +264,41 @@ def test_a_connection_killed_in_the_pool_is_replaced(stack, tmp_path, idle):
     if idle == 60:
         assert_unavailable(answers[0])
     assert answers[-1].get_json()["pid"] != killed
+
+
+class _Connection:
+    """What the watchdog cuts: a driver connection's socket (one end of a local pair)."""
+
+    def __init__(self):
+        self.ours, self.theirs = socket.socketpair()
+        self.pgconn = self
+
+    @property
+    def socket(self) -> int:
+        return self.ours.fileno()
+
+    def was_cut(self, within: float) -> bool:
+        self.theirs.settimeout(within)
+        try:
+            return self.theirs.recv(1) == b""  # the far end of a shut-down socket reads EOF
+        except TimeoutError:
+            return False
+
+
+def test_statements_do_not_each_wake_the_watchdog_yet_every_deadline_holds():
+    dog = Watchdog()
+    woken = []
+    notify = dog._changed.notify
+    dog._changed.notify = lambda *args: (woken.append(1), notify(*args))
+    slow = _Connection()
+    dog.watch(slow, 30)
+    time.sleep(0.2)  # the thread has looked and knows when to look next
+    for _ in range(100):  # a request's statements, each watched then released
+        dog.watch(slow, 30)
+        dog.release(slow)
+    assert len(woken) <= 2
+    # A deadline earlier than the thread's next look wakes it: it is kept to the moment.
+    quick = _Connection()
+    dog.watch(quick, 0.3)
+    assert quick.was_cut(within=5)
+    assert not slow.was_cut(within=0.1)
