@@ -26,7 +26,7 @@ from backend.extensions import db
 from backend.identity import dpop, tokens
 from backend.identity.models import AccountKind, RoleGrant, Session
 from backend.identity.roles import permissions_of
-from backend.identity.services.sessions import live_session, riding
+from backend.identity.services.sessions import Ride, live_session
 
 # Endpoints public by nature, whose views are not ours to mark: the document, the page that
 # shows it (backend.docs), and the files of the sign-in page (backend.identity.signin_page).
@@ -181,25 +181,24 @@ class SecondFactorMissing(Forbidden):
         )
 
 
-def read_with_session_check(read: sa.Subquery, *, when: Callable[[], bool]):
-    """Let the view's first read ride on the session check when ``when()`` holds: one
-    statement and one round trip instead of two (``sessions.riding``). The check itself is
-    unchanged. ``read``'s bind parameters are the view's URL arguments and ``account_id`` (the
-    caller); the view takes the row with ``ridden()``. Put it under the route's other
-    decorators."""
-    statement = riding(read)
+def read_with_session_check(ride: Ride, *, when: Callable[[], bool]):
+    """Send the view's first read with the session check when ``when()`` holds: one statement
+    and one round trip instead of two (``sessions.Ride``). The check itself is unchanged. The
+    view takes the row with ``ridden(ride)``. A route may carry several, for exclusive
+    conditions; put them under the route's other decorators."""
 
     def decorate(view):
-        view._rides = (statement, when)
+        view._rides = ((ride, when), *getattr(view, "_rides", ()))
         return view
 
     return decorate
 
 
-def ridden() -> sa.Row | None:
-    """The row the view's read brought along with the session check; None when it did not
-    ride. Its read's columns are None when that read found nothing."""
-    return g.get("ridden")
+def ridden(ride: Ride) -> sa.Row | None:
+    """The row ``ride`` brought along with this request's session check; None when it did not
+    ride. The read's part of the row is None when it found nothing."""
+    taken = g.get("ridden")
+    return taken[1] if taken is not None and taken[0] is ride else None
 
 
 def phone_proof_accepted(view):
@@ -294,17 +293,16 @@ def _establish(view, scheme: str, token: str) -> None:
     now = utcnow()
     claims = tokens.verify_access_token(token, now=now)
     dpop.check_access(scheme=scheme, access_token=token, claims=claims)
-    rides = getattr(view, "_rides", None)
-    if rides is not None and rides[1]():
-        row = g.ridden = live_session(
-            session_id=claims["sid"],
-            account_id=claims["sub"],
-            now=now,
-            statement=rides[0],
-            **request.view_args,
-        )
-    else:
-        row = live_session(session_id=claims["sid"], account_id=claims["sub"], now=now)
+    ride = next((ride for ride, when in getattr(view, "_rides", ()) if when()), None)
+    row = live_session(
+        session_id=claims["sid"],
+        account_id=claims["sub"],
+        now=now,
+        ride=ride,
+        **(request.view_args if ride is not None else {}),
+    )
+    if ride is not None:
+        g.ridden = (ride, row)
     kind, mfa_complete = row.kind, row.mfa_complete
     g.principal = Principal(
         account_id=claims["sub"],

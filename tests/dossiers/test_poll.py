@@ -1,8 +1,9 @@
-"""The app's poll: ``GET /dossiers/{id}`` with the ETag it holds.
+"""A dossier's view, ``GET /dossiers/{id}``, and the app's poll of it with the ETag it holds.
 
-The poll's read goes to the database with the session check, as one statement
-(``identity.access.read_with_session_check``). These tests hold that riding together changed
-none of the answers each check gives alone.
+Each sends its read to the database with the session check, as one statement
+(``identity.access.read_with_session_check``): the poll reads the ETag's columns, the view the
+whole dossier. These tests hold that riding together changed none of the answers each check
+gives alone, with the ETag and without.
 """
 
 from __future__ import annotations
@@ -38,48 +39,80 @@ def _statements(app, send) -> tuple[object, list[str]]:
         sa.event.remove(engine, "before_cursor_execute", note)
 
 
-def test_an_unchanged_poll_is_one_statement(app, client, filing, polled):
+def test_the_view_and_an_unchanged_poll_are_one_statement_each(app, client, filing, polled):
     url, etag = polled
     headers = {**filing.headers, "If-None-Match": etag}
     answer, sent = _statements(app, lambda: client.get(url, headers=headers))
     assert answer.status_code == 304
     assert answer.headers["ETag"] == etag
     assert len(sent) == 1, sent
-    # Without the ETag the app gets the whole dossier, read after the session check.
     answer, sent = _statements(app, lambda: client.get(url, headers=filing.headers))
     assert answer.status_code == 200
-    assert len(sent) > 1
+    assert answer.get_json()["procedure"]["code"]
+    assert len(sent) == 1, sent
+    # A changed dossier: the poll's read finds the ETag stale, and the view reads the whole.
+    stale = {**filing.headers, "If-None-Match": '"not-it"'}
+    answer, sent = _statements(app, lambda: client.get(url, headers=stale))
+    assert answer.status_code == 200
+    assert len(sent) == 2, sent
 
 
-def test_a_revoked_session_gets_401_not_304(client, filing, polled, citizen):
+ETAG_OR_NOT = pytest.mark.parametrize("with_etag", [True, False], ids=["poll", "view"])
+
+
+def _headers(headers: dict, etag: str, with_etag: bool) -> dict:
+    return {**headers, "If-None-Match": etag} if with_etag else headers
+
+
+@ETAG_OR_NOT
+def test_a_revoked_session_gets_401(client, filing, polled, citizen, with_etag):
     url, etag = polled
     assert client.post("/api/v1/auth/logout", headers=bearer(citizen)).status_code == 204
-    answer = client.get(url, headers={**filing.headers, "If-None-Match": etag})
+    answer = client.get(url, headers=_headers(filing.headers, etag, with_etag))
     assert answer.status_code == 401
     assert answer.mimetype == "application/problem+json"
 
 
-def test_another_citizens_dossier_looks_absent_even_with_its_etag(client, polled, citizen_b):
+@ETAG_OR_NOT
+def test_another_citizens_dossier_looks_absent(client, polled, citizen_b, with_etag):
     url, etag = polled
-    answer = client.get(url, headers={**bearer(citizen_b), "If-None-Match": etag})
+    answer = client.get(url, headers=_headers(bearer(citizen_b), etag, with_etag))
     assert answer.status_code == 404
     assert answer.get_json()["type"].endswith("dossier-not-found")
 
 
-def test_an_unknown_dossier_is_404_and_a_wrong_etag_gets_the_dossier(client, filing, polled):
-    url, etag = polled
-    unknown = client.get(
+@ETAG_OR_NOT
+def test_an_unknown_dossier_is_404(client, filing, polled, with_etag):
+    _url, etag = polled
+    answer = client.get(
         "/api/v1/dossiers/01JD0000000000000000000000",
-        headers={**filing.headers, "If-None-Match": etag},
+        headers=_headers(filing.headers, etag, with_etag),
     )
-    assert unknown.status_code == 404
+    assert answer.status_code == 404
+
+
+def test_a_wrong_etag_gets_the_dossier(client, filing, polled):
+    url, etag = polled
     changed = client.get(url, headers={**filing.headers, "If-None-Match": '"not-it"'})
     assert changed.status_code == 200
     assert changed.headers["ETag"] == etag
 
 
-def test_staff_polling_a_citizens_dossier_is_refused(client, polled, receiver):
+@ETAG_OR_NOT
+def test_staff_reading_a_citizens_dossier_is_refused(client, polled, receiver, with_etag):
     url, etag = polled
-    answer = client.get(url, headers={**bearer(receiver), "If-None-Match": etag})
+    answer = client.get(url, headers=_headers(bearer(receiver), etag, with_etag))
     assert answer.status_code == 403
     assert answer.get_json()["type"].endswith("citizens-only")
+
+
+def test_the_view_read_with_the_session_check_carries_every_attachment(client, filing):
+    dossier = filing.draft().get_json()
+    assert filing.attach(dossier["id"]).status_code == 201
+    assert filing.attach(dossier["id"], slot="giay_chung_nhan_ket_hon").status_code == 201
+    answer = client.get(f"/api/v1/dossiers/{dossier['id']}", headers=filing.headers).get_json()
+    assert sorted(a["slot"] for a in answer["attachments"]) == [
+        "giay_chung_nhan_ket_hon",
+        "giay_chung_sinh",
+    ]
+    assert answer["agency"]["code"] and answer["procedure"]["name"]

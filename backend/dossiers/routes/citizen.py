@@ -11,6 +11,7 @@ from backend.dossiers.routes.files import FILE_RESPONSES, send_document
 from backend.dossiers.services import attachments, citizen, drafts, submission
 from backend.dossiers.services.access import (
     CITIZEN_VERSION_WITH_SESSION,
+    CITIZEN_VIEW_WITH_SESSION,
     citizen_dossier,
     citizen_dossier_version,
     readable_dossier,
@@ -97,6 +98,7 @@ def list_mine(status=None, updated_since=None, cursor=None, limit=20):
 @blp.refusals(403)
 @reads_only
 @read_with_session_check(CITIZEN_VERSION_WITH_SESSION, when=lambda: bool(request.if_none_match))
+@read_with_session_check(CITIZEN_VIEW_WITH_SESSION, when=lambda: not request.if_none_match)
 def get(dossier_id):
     """One of my dossiers"""
     if request.if_none_match:

@@ -10,6 +10,8 @@ from backend.dossiers.models import Dossier, DossierStatus
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.identity.access import Principal, ridden
+from backend.identity.models import Session
+from backend.identity.services.sessions import Ride
 
 DOSSIER_PERMISSIONS = ("dossier.receive", "dossier.process", "dossier.decide", "dossier.return")
 
@@ -52,6 +54,10 @@ def _load(statement: sa.Select, *, lock: bool, whole: bool = False) -> Dossier:
 def citizen_dossier(
     principal: Principal, dossier_id: str, *, lock: bool = False, whole: bool = False
 ) -> Dossier:
+    if whole and not lock and (row := ridden(CITIZEN_VIEW_WITH_SESSION)) is not None:
+        if row.Dossier is None:
+            raise DossierNotFound()
+        return row.Dossier
     return _load(
         sa.select(Dossier).where(
             Dossier.id == dossier_id, Dossier.citizen_id == principal.account_id
@@ -77,7 +83,18 @@ _CITIZEN_VERSION = sa.select(*_VERSION_COLUMNS).where(
 )
 # The same read, for a poll's route to send along with the session check
 # (``identity.access.read_with_session_check``): a 304 then costs one statement.
-CITIZEN_VERSION_WITH_SESSION = _CITIZEN_VERSION.subquery("polled")
+CITIZEN_VERSION_WITH_SESSION = Ride.columns(_CITIZEN_VERSION.subquery("polled"))
+# And the whole dossier as its view shows it, for the same route without If-None-Match.
+# Its procedure and agency are joined as outer joins there: an inner join would drop the session
+# check's row along with a dossier that is not found.
+CITIZEN_VIEW_WITH_SESSION = Ride.entity(
+    Dossier,
+    sa.and_(Dossier.id == sa.bindparam("dossier_id"), Dossier.citizen_id == Session.account_id),
+    joinedload(Dossier.agency, innerjoin=False),
+    joinedload(Dossier.procedure, innerjoin=False).load_only(Procedure.code, Procedure.name),
+    joinedload(Dossier.procedure, innerjoin=False).lazyload(Procedure.agency),
+    joinedload(Dossier.attachments),
+)
 
 
 def citizen_dossier_version(principal: Principal, dossier_id: str) -> sa.Row:
@@ -85,7 +102,7 @@ def citizen_dossier_version(principal: Principal, dossier_id: str) -> sa.Row:
 
     They came with the session check when the route asked for that; else they are read here.
     """
-    row = ridden()
+    row = ridden(CITIZEN_VERSION_WITH_SESSION)
     if row is None:
         row = (
             db.session.connection()  # plain Core, as the session check: no ORM work here

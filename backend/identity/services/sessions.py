@@ -250,7 +250,12 @@ _LIVE = (
 
 
 def live_session(
-    *, session_id: str, account_id: str, now: datetime, statement: sa.Select = _LIVE, **params
+    *,
+    session_id: str,
+    account_id: str,
+    now: datetime,
+    ride: Ride | None = None,
+    **params,
 ) -> sa.Row:
     """The account kind and second-factor state behind an access token (``kind``,
     ``mfa_complete``); InvalidToken when the session was revoked, has expired or its account is
@@ -258,28 +263,43 @@ def live_session(
 
     Every authenticated request asks this, so it reads two columns by primary key rather than
     the session and account rows; ``Principal.session`` loads the row for the few that need it.
-    ``statement`` may be ``_LIVE`` with a view's first read joined to it (``riding``), whose
-    bind parameters come in ``params``.
+    With ``ride``, a view's first read goes in the same statement; its bind parameters come in
+    ``params``.
     """
-    # Through the session's connection, as plain Core: two columns need none of the ORM's work.
-    row = (
-        db.session.connection()
-        .execute(
-            statement, {"session_id": session_id, "account_id": account_id, "now": now, **params}
-        )
-        .first()
-    )
+    values = {"session_id": session_id, "account_id": account_id, "now": now, **params}
+    if ride is not None and ride.entities:
+        row = db.session.execute(ride.statement, values).unique().one_or_none()
+    else:
+        # Through the session's connection, as plain Core: columns need none of the ORM's work.
+        statement = _LIVE if ride is None else ride.statement
+        row = db.session.connection().execute(statement, values).first()
     if row is None:
         raise tokens.InvalidToken()
     return row
 
 
-def riding(read: sa.Subquery) -> sa.Select:
-    """The session check with ``read`` joined to it: one statement and one round trip answer
-    both. ``read`` may use the bind parameter ``account_id`` (the caller); its columns are None
-    in the row when it found nothing, and the session check decides alone whether there is a
-    row at all."""
-    return _LIVE.add_columns(*read.c).outerjoin(read, sa.true())
+@dataclass(frozen=True)
+class Ride:
+    """A view's first read, sent in one statement with the session check: one round trip
+    instead of two. The read is outer-joined to the check, so that the session check alone
+    decides whether there is a row at all; the read's part of it is None when it found
+    nothing. It may use the bind parameter ``account_id`` (the caller) and the view's URL
+    arguments."""
+
+    statement: sa.Select
+    entities: bool  # ORM entities are loaded through the session, plain columns are not
+
+    @classmethod
+    def columns(cls, read: sa.Subquery) -> Ride:
+        """Plain columns: ``read``'s, by their names in the row."""
+        return cls(_LIVE.add_columns(*read.c).outerjoin(read, sa.true()), entities=False)
+
+    @classmethod
+    def entity(cls, entity, onclause, *options) -> Ride:
+        """One mapped object, loaded with ``options``, in the row under its class's name.
+        ``onclause`` may join it to ``Session.account_id``: the caller's account."""
+        statement = _LIVE.add_columns(entity).outerjoin(entity, onclause).options(*options)
+        return cls(statement, entities=True)
 
 
 def _revoke(session: Session, *, reason: str, now: datetime) -> None:
