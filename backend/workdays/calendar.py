@@ -11,11 +11,11 @@ hours are those of Vietnam (Asia/Ho_Chi_Minh, UTC+7, no daylight saving time).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import holidays
 
 LEGAL_TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -30,21 +30,55 @@ OfficePeriods = tuple[tuple[time, time], ...]
 OverrideLoader = Callable[[int], Mapping[date, bool]]
 
 
+# The public holidays and make-up working days of the ``holidays`` package, written out for
+# these years by ``flask calendar holidays-table``; tests/workdays fail when the table and the
+# installed package disagree. A process that read the package itself would carry it (about
+# 17 MiB) and import some 280 modules on its first deadline: its countries package loads
+# every country. The package has no Vietnamese holidays past 2100 either.
+HOLIDAY_TABLE = Path(__file__).with_name("vn_holidays.json")
+TABLE_YEARS = range(2000, 2101)
+
+
+@functools.cache
+def _table() -> dict[str, dict[str, list[str]]]:
+    return json.loads(HOLIDAY_TABLE.read_text(encoding="utf-8"))["years"]
+
+
 @functools.lru_cache(maxsize=32)
 def package_exceptions(year: int) -> tuple[frozenset[date], frozenset[date]]:
     """What the ``holidays`` package says about ``year``, apart from ordinary weekends.
 
     Returns the weekdays that are public holidays (including observed days and the announced
-    swaps the package already knows) and the weekend days that are make-up working days.
-    Holiday sets are built once per year and process: the package's data changes only with
-    its version.
+    swaps the package already knows) and the weekend days that are make-up working days, as
+    the table holds them. A year outside the table has neither, as in the package.
     """
-    public_holidays = holidays.VN(years=year)
-    days_off = frozenset(
-        day for day in public_holidays if day.year == year and day.weekday() not in WEEKEND
+    entry = _table().get(str(year), {})
+    return (
+        frozenset(date.fromisoformat(day) for day in entry.get("days_off", ())),
+        frozenset(date.fromisoformat(day) for day in entry.get("make_up_days", ())),
     )
-    make_up_days = frozenset(day for day in public_holidays.weekend_workdays if day.year == year)
-    return days_off, make_up_days
+
+
+def holiday_table(package, years: Iterable[int] = TABLE_YEARS) -> dict:
+    """The table ``package`` (the ``holidays`` module) gives for ``years``."""
+    table = {}
+    for year in years:
+        public_holidays = package.VN(years=year)
+        days_off = (d for d in public_holidays if d.year == year and d.weekday() not in WEEKEND)
+        make_up_days = (d for d in public_holidays.weekend_workdays if d.year == year)
+        table[str(year)] = {
+            "days_off": [day.isoformat() for day in sorted(days_off)],
+            "make_up_days": [day.isoformat() for day in sorted(make_up_days)],
+        }
+    return {"package": f"holidays {package.__version__}", "years": table}
+
+
+def holiday_table_text(table: dict) -> str:
+    """The table as the file holds it: a year a line, so that a package upgrade diffs well."""
+    years = ",\n".join(
+        f"  {json.dumps(year)}: {json.dumps(entry)}" for year, entry in table["years"].items()
+    )
+    return f'{{\n "package": {json.dumps(table["package"])},\n "years": {{\n{years}\n }}\n}}\n'
 
 
 def package_says_working_day(day: date) -> bool:

@@ -1,4 +1,7 @@
-"""``flask calendar add|remove|list``: the announced day swaps the holiday package does not know."""
+"""``flask calendar add|remove|list``: the announced day swaps the holiday package does not know.
+
+``flask calendar holidays-table`` writes what the package does know, for the processes to read.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from flask import Flask
 from backend.errors import DomainError
 from backend.i18n import pick
 from backend.unitofwork import CommandGroup
-from backend.workdays import services
+from backend.workdays import calendar, services
 from backend.workdays.models import OverrideKind
 
 calendar_cli = CommandGroup(
@@ -57,6 +60,18 @@ def list_command(year: int | None) -> None:
         click.echo("no calendar overrides")
     for override in overrides:
         click.echo(f"{override.day.isoformat()}  {override.kind.value:<11}  {override.note}")
+
+
+@calendar_cli.command("holidays-table")
+def holidays_table_command() -> None:
+    """Write the holiday package's days for the working calendar (after upgrading it)."""
+    import holidays
+
+    table = calendar.holiday_table(holidays)
+    calendar.HOLIDAY_TABLE.write_text(calendar.holiday_table_text(table), encoding="utf-8")
+    click.echo(
+        f"{calendar.HOLIDAY_TABLE.name}: {len(table['years'])} years from {table['package']}"
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import holidays
 import pytest
@@ -160,22 +165,47 @@ def test_overrides_are_read_once_per_year_touched(override_queries):
     assert len(override_queries) == 3
 
 
-def test_holiday_sets_are_built_once_per_year(monkeypatch):
-    built: list[int] = []
-    real = holidays.VN
+def test_the_holiday_table_is_what_the_installed_package_says():
+    # After upgrading the package: `flask calendar holidays-table`, and read the diff.
+    table = calendar_module.holiday_table(holidays)
+    written = calendar_module.HOLIDAY_TABLE.read_text(encoding="utf-8")
+    assert calendar_module.holiday_table_text(table) == written
+    assert json.loads(written) == table
+    # Tết 2026 (16-20 February) and the make-up Saturday the package knows for 2025.
+    days_off, _ = calendar_module.package_exceptions(2026)
+    assert {date(2026, 2, day) for day in range(16, 21)} <= days_off
+    assert calendar_module.package_exceptions(2025)[1] == frozenset(
+        date.fromisoformat(day) for day in table["years"]["2025"]["make_up_days"]
+    )
+    # Past the table, as past the package's own data: weekends only.
+    assert calendar_module.package_exceptions(2150) == (frozenset(), frozenset())
+    assert not holidays.VN(years=2150)
 
-    def counting(*, years):
-        built.append(years)
-        return real(years=years)
 
-    monkeypatch.setattr(holidays, "VN", counting)
-    calendar_module.package_exceptions.cache_clear()
-    try:
-        for _ in range(3):
-            services.compute_due(received_at=vn(2026, 12, 30, 10), amount=3, unit="working_days")
-    finally:
-        calendar_module.package_exceptions.cache_clear()
-    assert built == [2026, 2027]
+def test_the_served_app_does_not_load_the_holiday_package(tmp_path):
+    script = (
+        "import sys\n"
+        "from datetime import datetime\n"
+        "from backend import create_app\n"
+        "from backend.extensions import db\n"
+        "from backend.workdays import services\n"
+        "from tests.workdays import vn\n"
+        "with create_app().app_context():\n"
+        "    db.create_all()\n"
+        "    services.compute_due(received_at=vn(2026, 2, 12, 14), amount=5, unit='working_days')\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'holidays'))\n"
+    )
+    environment = {**os.environ, "APP_ENV": "development", "INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 # --- office hours from the configuration --------------------------------------------------------
