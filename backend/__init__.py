@@ -20,7 +20,6 @@ from backend.extensions import (
     end_sessions_safely,
     init_limiter,
     init_redis,
-    migrate,
     ping_when_idle,
     tune_postgres,
     tune_sqlite,
@@ -32,7 +31,9 @@ from backend.notifications import dispatch, transports
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, *, commands: bool = True) -> Flask:
+    """The application. ``commands=False`` is for a server process (``backend.wsgi``): it
+    leaves out what only ``flask`` commands use, Flask-Migrate with alembic (11 MiB a worker)."""
     app = web.App(__name__, instance_relative_config=True)
     instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
     app.config.from_mapping(config_module.load(instance or app.instance_path))
@@ -52,7 +53,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         tune_sqlite(db.engine)
         watch_postgres(app, db.engine)
         ping_when_idle(app, db.engine)
-    migrate.init_app(app, db, directory=str(MIGRATIONS) if MIGRATIONS.is_dir() else "migrations")
+    if commands:
+        from flask_migrate import Migrate
+
+        migrate = Migrate(render_as_batch=True, compare_type=True)
+        migrate.init_app(
+            app, db, directory=str(MIGRATIONS) if MIGRATIONS.is_dir() else "migrations"
+        )
     init_redis(app)
     init_limiter(app)
     crypto.init_app(app)

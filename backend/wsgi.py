@@ -3,6 +3,6 @@
 from backend import create_app
 from backend.identity import tokens
 
-app = create_app()
+app = create_app(commands=False)  # a server runs no `flask` command
 with app.app_context():
     tokens.keys()  # refuse to boot without signing keys rather than fail the first sign-in

@@ -7,6 +7,11 @@ they did, and a rate limit configured for every route is still counted.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import flask
 import pytest
 from flask import Flask
@@ -90,3 +95,25 @@ def test_the_per_request_limit_pass_goes_only_when_nothing_needs_it(tmp_path):
     finally:
         limiter.limit_manager.set_default_limits([])
     assert statuses == [200, 200, 429]
+
+
+def test_a_server_process_does_not_load_what_only_commands_use(tmp_path):
+    script = (
+        "import sys\n"
+        "import backend.wsgi\n"
+        "loaded = {name.split('.')[0] for name in sys.modules}\n"
+        "print(sorted(loaded & {'alembic', 'flask_migrate'}))\n"
+    )
+    environment = {**os.environ, "APP_ENV": "development", "INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        env=environment,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    # The app of `flask` commands has them: `flask db upgrade` needs the migrations.
+    assert "migrate" in _app(tmp_path).extensions
