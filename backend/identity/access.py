@@ -294,16 +294,23 @@ def _establish(view, scheme: str, token: str) -> None:
     claims = tokens.verify_access_token(token, now=now)
     dpop.check_access(scheme=scheme, access_token=token, claims=claims)
     ride = next((ride for ride, when in getattr(view, "_rides", ()) if when()), None)
-    row = live_session(
+    staff = ride is None and claims.get("kind") == AccountKind.STAFF.value
+    rows = live_session(
         session_id=claims["sid"],
         account_id=claims["sub"],
         now=now,
-        ride=ride,
+        ride=_STAFF_REACH if staff else ride,
         **(request.view_args if ride is not None else {}),
     )
+    kind, mfa_complete = rows[0].kind, rows[0].mfa_complete
     if ride is not None:
-        g.ridden = (ride, row)
-    kind, mfa_complete = row.kind, row.mfa_complete
+        g.ridden = (ride, rows[0])
+    if kind is not AccountKind.STAFF:
+        reach = []  # citizens hold no grants: the account decides, not the token's claim
+    elif staff:
+        reach = [(row.role, row.agency_id) for row in rows if row.agency_id is not None]
+    else:
+        reach = _reach_of(claims["sub"])
     g.principal = Principal(
         account_id=claims["sub"],
         kind=kind,
@@ -312,19 +319,20 @@ def _establish(view, scheme: str, token: str) -> None:
         acr=int(claims["acr"]),
         amr=list(claims.get("amr", [])),
         bound="cnf" in claims,
-        # Citizens hold no grants: skip the query.
-        _reach=_reach_of(claims["sub"]) if kind is AccountKind.STAFF else [],
+        _reach=reach,
     )
     g.principal_id = claims["sub"]
 
 
 # Every staff request asks what the person's roles reach: the grants and the agency tree below
-# them in one recursive statement, built once.
+# them in one recursive statement, built once. A staff token (its ``kind`` claim) sends it with
+# the session check; the account's kind, which the check reads, still decides.
 _REACH = below(
     sa.select(RoleGrant.role, RoleGrant.agency_id).where(
         RoleGrant.account_id == sa.bindparam("account_id")
     )
 )
+_STAFF_REACH = Ride.columns(_REACH.subquery("reach"))
 
 
 def _reach_of(account_id: str) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import time_machine
 
 from backend.extensions import db
-from backend.identity.models import SecurityEvent
+from backend.identity.models import RoleGrant, SecurityEvent
 from tests.helpers.signin import DEVICE, bearer, last_code
 from tests.helpers.work import unit_of_work
 
@@ -293,3 +293,31 @@ def test_the_cli_issues_a_new_enrolment_code(runner, client, sign_in):
     assert begin(client, holder, enrolment_code(again.output)).status_code == 201
     unknown = runner.invoke(args=["staff", "enrolment-code", "--phone", "0911000000"])
     assert unknown.exit_code != 0
+
+
+def test_a_staff_request_reads_its_grants_with_the_session_check_and_each_time(
+    client, app, make_staff
+):
+    admin, _ = make_staff("0911000444", agency=PROVINCE, role="agency_admin")
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        sent.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engines[None].engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        # A ward's staff, seen from a grant at the province: the tree below the grant counts.
+        listed = client.get(f"/api/v1/admin/staff?agency={WARD}", headers=bearer(admin))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert listed.status_code == 200, listed.get_json()
+    checks = [s for s in sent if "FROM sessions" in s]
+    assert len(checks) == 1 and "role_grants" in checks[0], sent  # it carries the grants
+    assert [s for s in sent if "tree(role, agency_id)" in s] == checks  # and nothing else does
+    # Grants are read on every request: one taken away counts at once.
+    with unit_of_work(app):
+        db.session.execute(sa.delete(RoleGrant))
+    refused = client.get(f"/api/v1/admin/staff?agency={WARD}", headers=bearer(admin))
+    assert refused.status_code == 403

@@ -256,7 +256,7 @@ def live_session(
     now: datetime,
     ride: Ride | None = None,
     **params,
-) -> sa.Row:
+) -> list[sa.Row]:
     """The account kind and second-factor state behind an access token (``kind``,
     ``mfa_complete``); InvalidToken when the session was revoked, has expired or its account is
     no longer active.
@@ -264,18 +264,18 @@ def live_session(
     Every authenticated request asks this, so it reads two columns by primary key rather than
     the session and account rows; ``Principal.session`` loads the row for the few that need it.
     With ``ride``, a view's first read goes in the same statement; its bind parameters come in
-    ``params``.
+    ``params``. One row, or one per row of a read of many (the check's columns in each).
     """
     values = {"session_id": session_id, "account_id": account_id, "now": now, **params}
     if ride is not None and ride.entities:
-        row = db.session.execute(ride.statement, values).unique().one_or_none()
+        rows = db.session.execute(ride.statement, values).unique().all()
     else:
         # Through the session's connection, as plain Core: columns need none of the ORM's work.
         statement = _LIVE if ride is None else ride.statement
-        row = db.session.connection().execute(statement, values).first()
-    if row is None:
+        rows = db.session.connection().execute(statement, values).all()
+    if not rows:
         raise tokens.InvalidToken()
-    return row
+    return rows
 
 
 @dataclass(frozen=True)
@@ -291,7 +291,7 @@ class Ride:
 
     @classmethod
     def columns(cls, read: sa.Subquery) -> Ride:
-        """Plain columns: ``read``'s, by their names in the row."""
+        """Plain columns: ``read``'s, by their names in the row (a row each, if many)."""
         return cls(_LIVE.add_columns(*read.c).outerjoin(read, sa.true()), entities=False)
 
     @classmethod
