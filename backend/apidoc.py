@@ -23,9 +23,10 @@ from backend.apiheaders import (
 )
 from backend.errors import PROBLEM_CONTENT_TYPE, problem_from_http_exception
 from backend.operations import OPERATION_IDS
+from backend.web import Schema
 
 
-class ProblemSchema(ma.Schema):
+class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 
     class Meta:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from backend.errors import DomainError
 from backend.extensions import db, get_redis
 from backend.identity.access import public
-from backend.web import Blueprint
+from backend.web import Blueprint, Schema
 
 blp = Blueprint("health", __name__, description="Probes")
 
@@ -19,7 +19,7 @@ class NotReady(DomainError):
     title = ("Dịch vụ chưa sẵn sàng", "Service not ready")
 
 
-class HealthSchema(ma.Schema):
+class HealthSchema(Schema):
     status = ma.fields.String(required=True)
     checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
 

@@ -16,6 +16,7 @@ from backend.db import UTCDateTime
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.parsing import Token, Unparsable, check_text, check_token, parse_moment
+from backend.web import Schema
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -25,7 +26,7 @@ class InvalidCursor(ValidationFailed):
     code = "invalid-cursor"
 
 
-class CursorArgs(ma.Schema):
+class CursorArgs(Schema):
     cursor = Token(
         max_length=512,
         metadata={
@@ -40,7 +41,7 @@ class CursorArgs(ma.Schema):
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     """``{"items": [...], "next_cursor": "..." | null}`` for the given item schema."""
-    return ma.Schema.from_dict(
+    return Schema.from_dict(
         {
             "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
             "next_cursor": ma.fields.String(

@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import namedtuple
 from pathlib import Path
 
 import flask
+import marshmallow as ma
 import pytest
 from flask import Flask
 
 from backend import create_app
 from backend.extensions import limiter
 from backend.identity.access import public
+from backend.web import Schema
 from tests.helpers.stacks import Stack, app_config
 
 pytestmark = pytest.mark.committing  # apps of their own, on files of their own
@@ -117,3 +120,24 @@ def test_a_server_process_does_not_load_what_only_commands_use(tmp_path):
     assert done.stdout.strip().splitlines()[-1] == "[]"
     # The app of `flask` commands has them: `flask db upgrade` needs the migrations.
     assert "migrate" in _app(tmp_path).extensions
+
+
+def test_schemas_read_what_marshmallow_reads():
+    class Inner:
+        code = "x"
+
+    class Thing:
+        name = "n"
+        inner = Inner()
+
+    Pair = namedtuple("Pair", "name inner")
+    fields = {
+        "name": ma.fields.String(),
+        "code": ma.fields.String(attribute="inner.code"),
+        "absent": ma.fields.String(),
+        "items": ma.fields.Raw(),  # a dict's missing key is looked up as an attribute
+    }
+    ours, theirs = Schema.from_dict(fields)(), ma.Schema.from_dict(fields)()
+    for obj in (Thing(), {"name": "n", "inner": {"code": "x"}}, Pair("n", Inner())):
+        assert ours.dump(obj) == theirs.dump(obj)
+    assert ours.dump(Thing()) == {"name": "n", "code": "x"}

@@ -7,18 +7,19 @@ from marshmallow import validate
 
 from backend.agencies.models import AgencyLevel
 from backend.pagination import CursorArgs, page_schema
+from backend.web import Schema
 
 AGENCY_CODE = validate.Regexp(
     r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$", error="Not a QCVN 102 agency code (e.g. 000.00.17.H56)."
 )
 
 
-class AgencyRefSchema(ma.Schema):
+class AgencyRefSchema(Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
 
 
-class AgencySchema(ma.Schema):
+class AgencySchema(Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     name_en = ma.fields.String(allow_none=True)

@@ -12,6 +12,7 @@ from backend.db import utcnow
 from backend.identity.schemas import AddressSchema
 from backend.parsing import Day
 from backend.phones import PhoneField
+from backend.web import Schema
 
 NATIONAL_ID = validate.Regexp(r"^\d{12}$", error="A national ID number has 12 digits.")
 _TEXT_MAX = 2000
@@ -72,7 +73,7 @@ def _field(spec: dict[str, Any], *, partial: bool) -> ma.fields.Field:
 def form_schema(form: list[dict[str, Any]], *, partial: bool = False) -> ma.Schema:
     """A schema for one form. ``partial`` (drafts) checks values but not that all are there."""
     fields = {spec["name"]: _field(spec, partial=partial) for spec in form}
-    return ma.Schema.from_dict(fields, name="FormData")()
+    return Schema.from_dict(fields, name="FormData")()
 
 
 def validate_form(

@@ -9,6 +9,7 @@ from backend.agencies.models import AgencyLevel
 from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.catalog.models import DeliveryMode, ProcedureStatus
 from backend.pagination import CursorArgs, page_schema
+from backend.web import Schema
 
 PROCEDURE_CODE = validate.Regexp(r"^\d\.\d{6}$", error="Not a procedure code (e.g. 1.001612).")
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lowercase letters, digits and _.")
@@ -23,21 +24,21 @@ def _enum_values(cls) -> list[str]:
     return [m.value for m in cls]
 
 
-class ProcessingTimeSchema(ma.Schema):
+class ProcessingTimeSchema(Schema):
     amount = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=365))
     unit = ma.fields.String(
         required=True, validate=validate.OneOf(["working_days", "working_hours"])
     )
 
 
-class FeeSchema(ma.Schema):
+class FeeSchema(Schema):
     amount = ma.fields.Integer(
         required=True, validate=validate.Range(min=0), metadata={"description": "VND"}
     )
     description = ma.fields.String(validate=validate.Length(max=500))
 
 
-class DocumentSlotSchema(ma.Schema):
+class DocumentSlotSchema(Schema):
     code = ma.fields.String(required=True, validate=SLUG)
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=300))
     name_en = ma.fields.String(validate=validate.Length(max=300))
@@ -52,13 +53,13 @@ class DocumentSlotSchema(ma.Schema):
     )
 
 
-class ChoiceSchema(ma.Schema):
+class ChoiceSchema(Schema):
     value = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
     label = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     label_en = ma.fields.String(validate=validate.Length(max=200))
 
 
-class FormFieldSchema(ma.Schema):
+class FormFieldSchema(Schema):
     name = ma.fields.String(required=True, validate=SLUG)
     label = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     label_en = ma.fields.String(validate=validate.Length(max=200))
@@ -107,7 +108,7 @@ def _unique(key: str, what: str):
     return check
 
 
-class ProcedureContentSchema(ma.Schema):
+class ProcedureContentSchema(Schema):
     """The versioned part of a procedure: what a citizen reads and fills in."""
 
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
@@ -141,7 +142,7 @@ class ProcedureContentSchema(ma.Schema):
     )
 
 
-class AgencyImportSchema(ma.Schema):
+class AgencyImportSchema(Schema):
     code = ma.fields.String(required=True, validate=AGENCY_CODE)
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=255))
     name_en = ma.fields.String(validate=validate.Length(max=255))
@@ -158,7 +159,7 @@ class ProcedureImportSchema(ProcedureContentSchema):
     )
 
 
-class CatalogImportSchema(ma.Schema):
+class CatalogImportSchema(Schema):
     agencies = ma.fields.List(
         ma.fields.Nested(AgencyImportSchema),
         load_default=list,
@@ -174,7 +175,7 @@ class CatalogImportSchema(ma.Schema):
 # --- public API -------------------------------------------------------------------------
 
 
-class ProcedureSummarySchema(ma.Schema):
+class ProcedureSummarySchema(Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     agency = ma.fields.Nested(AgencyRefSchema, required=True)

@@ -18,12 +18,13 @@ from backend.identity.access import require_principal
 from backend.pagination import CursorArgs, page_schema
 from backend.parsing import Moment
 from backend.phones import PhoneField
+from backend.web import Schema
 from backend.workdays.services import due_soon_cutoff
 
 NOTE = validate.Length(max=2000)
 
 
-class ProcedureRefSchema(ma.Schema):
+class ProcedureRefSchema(Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
 
@@ -32,7 +33,7 @@ def _label(dossier) -> str:
     return pick(STATUS_LABELS[dossier.status])
 
 
-class DocumentSchema(ma.Schema):
+class DocumentSchema(Schema):
     id = ma.fields.String(required=True)
     file_name = ma.fields.String(required=True)
     file_type = ma.fields.String(required=True)
@@ -41,7 +42,7 @@ class DocumentSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
 
 
-class AttachmentSchema(ma.Schema):
+class AttachmentSchema(Schema):
     slot = ma.fields.String(required=True)
     document = ma.fields.Nested(DocumentSchema, required=True)
 
@@ -58,7 +59,7 @@ def deadline_state(dossier) -> str | None:
     return "due_soon" if dossier.due_at <= g.due_soon_cutoff else "on_time"
 
 
-class DossierSummarySchema(ma.Schema):
+class DossierSummarySchema(Schema):
     id = ma.fields.String(required=True)
     code = ma.fields.String(allow_none=True, required=True)
     procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
@@ -121,7 +122,7 @@ class DossierSchema(DossierSummarySchema):
         return allowed_actions(dossier, require_principal())
 
 
-class ReceiptSchema(ma.Schema):
+class ReceiptSchema(Schema):
     """What a citizen keeps as proof of filing (Giấy tiếp nhận hồ sơ và hẹn trả kết quả)."""
 
     id = ma.fields.String(required=True)
@@ -143,7 +144,7 @@ class ReceiptSchema(ma.Schema):
     )
 
 
-class EventDetailsSchema(ma.Schema):
+class EventDetailsSchema(Schema):
     """What some steps add to their event: what was asked, the fees, the new due date."""
 
     items = ma.fields.List(ma.fields.String(), metadata={"description": "request_supplement"})
@@ -159,7 +160,7 @@ class EventDetailsSchema(ma.Schema):
         return obj.get(attr, default)
 
 
-class EventSchema(ma.Schema):
+class EventSchema(Schema):
     seq = ma.fields.Integer(required=True)
     action = ma.fields.String(required=True)
     from_status = ma.fields.Enum(DossierStatus, by_value=True, allow_none=True, required=True)
@@ -170,11 +171,11 @@ class EventSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
 
 
-class EventListSchema(ma.Schema):
+class EventListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(EventSchema), required=True)
 
 
-class TrackingSchema(ma.Schema):
+class TrackingSchema(Schema):
     code = ma.fields.String(required=True)
     procedure = ma.fields.Nested(ProcedureRefSchema, required=True)
     status = ma.fields.Enum(DossierStatus, by_value=True, required=True)
@@ -187,12 +188,12 @@ class TrackingSchema(ma.Schema):
 # --- requests ---------------------------------------------------------------------------
 
 
-class DossierCreateSchema(ma.Schema):
+class DossierCreateSchema(Schema):
     procedure_code = ma.fields.String(required=True, validate=PROCEDURE_CODE)
     data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict, metadata=form_data())
 
 
-class DossierPatchSchema(ma.Schema):
+class DossierPatchSchema(Schema):
     data = ma.fields.Dict(
         keys=ma.fields.String(),
         required=True,
@@ -207,15 +208,15 @@ class MyDossiersQuerySchema(CursorArgs):
     )
 
 
-class NoteSchema(ma.Schema):
+class NoteSchema(Schema):
     note = ma.fields.String(validate=NOTE)
 
 
-class ReasonSchema(ma.Schema):
+class ReasonSchema(Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-class TrackingQuerySchema(ma.Schema):
+class TrackingQuerySchema(Schema):
     secret = ma.fields.String(
         validate=validate.Regexp(
             r"^[0-9A-Za-z]{5}[- ]?[0-9A-Za-z]{5}$", error="Ten letters or digits (XXXXX-XXXXX)."
@@ -241,15 +242,15 @@ class TrackingQuerySchema(ma.Schema):
             raise ma.ValidationError("Give either the lookup secret or the verifier.", "secret")
 
 
-class SlotFileSchema(ma.Schema):
+class SlotFileSchema(Schema):
     file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
-class DirectUploadRequestSchema(ma.Schema):
+class DirectUploadRequestSchema(Schema):
     file_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
-class DirectUploadSchema(ma.Schema):
+class DirectUploadSchema(Schema):
     upload_id = ma.fields.String(attribute="slot.id", required=True)
     method = ma.fields.String(attribute="upload.method", required=True)
     url = ma.fields.String(attribute="upload.url", required=True)
@@ -264,7 +265,7 @@ class DirectUploadSchema(ma.Schema):
     expires_at = ma.fields.DateTime(attribute="upload.expires_at", required=True)
 
 
-class ReuseSchema(ma.Schema):
+class ReuseSchema(Schema):
     document_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
@@ -288,7 +289,7 @@ class QueueQuerySchema(CursorArgs):
     )
 
 
-class SupplementSchema(ma.Schema):
+class SupplementSchema(Schema):
     items = ma.fields.List(
         ma.fields.String(validate=validate.Length(min=1, max=500)),
         required=True,
@@ -298,23 +299,23 @@ class SupplementSchema(ma.Schema):
     note = ma.fields.String(validate=NOTE)
 
 
-class FeesSchema(ma.Schema):
+class FeesSchema(Schema):
     amount = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=10**12))
     note = ma.fields.String(validate=NOTE)
 
 
-class ExtendSchema(ma.Schema):
+class ExtendSchema(Schema):
     due_at = Moment(required=True)
     apology = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-class ApplicantSchema(ma.Schema):
+class ApplicantSchema(Schema):
     full_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = PhoneField()
     national_id = ma.fields.String(validate=validate.Regexp(r"^\d{12}$"))
 
 
-class CounterDossierSchema(ma.Schema):
+class CounterDossierSchema(Schema):
     procedure_code = ma.fields.String(required=True, validate=PROCEDURE_CODE)
     channel = ma.fields.Enum(
         Channel,

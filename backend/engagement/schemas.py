@@ -24,12 +24,13 @@ from backend.i18n import pick
 from backend.pagination import CursorArgs, page_schema
 from backend.parsing import Token
 from backend.phones import PhoneField
+from backend.web import Schema
 
 TEXT = validate.Length(min=1, max=10000)
 __all__ = ["NoteSchema", "ReasonSchema"]  # the officers' steps take the dossiers' note and reason
 
 
-class FeedbackSubjectSchema(ma.Schema):
+class FeedbackSubjectSchema(Schema):
     """Exactly one of: a procedure, an agency, or one of my dossiers."""
 
     procedure_code = ma.fields.String(validate=PROCEDURE_CODE)
@@ -47,18 +48,18 @@ class FeedbackSubjectSchema(ma.Schema):
             )
 
 
-class FeedbackCreateSchema(ma.Schema):
+class FeedbackCreateSchema(Schema):
     subject = ma.fields.Nested(FeedbackSubjectSchema, required=True)
     category = ma.fields.Enum(FeedbackCategory, by_value=True, required=True)
     title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     text = ma.fields.String(required=True, validate=TEXT)
 
 
-class FileSchema(ma.Schema):
+class FileSchema(Schema):
     file = ma.fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
-class AttachmentRefSchema(ma.Schema):
+class AttachmentRefSchema(Schema):
     id = ma.fields.String(required=True)
     file_name = ma.fields.String(required=True)
     file_type = ma.fields.String(required=True)
@@ -66,7 +67,7 @@ class AttachmentRefSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
 
 
-class DossierRefSchema(ma.Schema):
+class DossierRefSchema(Schema):
     id = ma.fields.String(required=True)
     code = ma.fields.String(allow_none=True, required=True)
 
@@ -79,7 +80,7 @@ def _category_label(feedback) -> str:
     return pick(FEEDBACK_CATEGORY_LABELS[feedback.category])
 
 
-class FeedbackSummarySchema(ma.Schema):
+class FeedbackSummarySchema(Schema):
     id = ma.fields.String(required=True)
     status = ma.fields.Enum(FeedbackStatus, by_value=True, required=True)
     status_label = ma.fields.Function(_status_label, required=True, metadata={"type": "string"})
@@ -108,7 +109,7 @@ class FeedbackSchema(FeedbackSummarySchema):
     version = ma.fields.Integer(required=True)
 
 
-class FeedbackEventSchema(ma.Schema):
+class FeedbackEventSchema(Schema):
     seq = ma.fields.Integer(required=True)
     action = ma.fields.String(required=True)
     from_status = ma.fields.Enum(FeedbackStatus, by_value=True, allow_none=True, required=True)
@@ -150,7 +151,7 @@ def _officer_actions(feedback) -> list[str]:
     return allowed_actions(feedback, actor=OFFICER)
 
 
-class PublishedFeedbackSchema(ma.Schema):
+class PublishedFeedbackSchema(Schema):
     """A published answer: the question (as published) and the answer, never the sender."""
 
     id = ma.fields.String(required=True)
@@ -182,7 +183,7 @@ class OfficerQueueQuerySchema(CursorArgs):
     )
 
 
-class FeedbackSupplementRequestSchema(ma.Schema):
+class FeedbackSupplementRequestSchema(Schema):
     items = ma.fields.List(
         ma.fields.String(validate=validate.Length(min=1, max=500)),
         required=True,
@@ -192,35 +193,35 @@ class FeedbackSupplementRequestSchema(ma.Schema):
     note = ma.fields.String(validate=NOTE)
 
 
-class FeedbackSupplementSchema(ma.Schema):
+class FeedbackSupplementSchema(Schema):
     note = ma.fields.String(required=True, validate=TEXT)
 
 
-class AnswerSchema(ma.Schema):
+class AnswerSchema(Schema):
     answer = ma.fields.String(required=True, validate=TEXT)
 
 
-class PublishSchema(ma.Schema):
+class PublishSchema(Schema):
     public_text = ma.fields.String(
         validate=TEXT,
         metadata={"description": "The question as published, personal details left out"},
     )
 
 
-class HelpfulSchema(ma.Schema):
+class HelpfulSchema(Schema):
     helpful = ma.fields.Boolean(required=True)
 
 
-class PhoneProofRequestSchema(ma.Schema):
+class PhoneProofRequestSchema(Schema):
     phone = PhoneField(required=True, metadata={"example": "0912345678"})
 
 
-class PhoneProofVerifySchema(ma.Schema):
+class PhoneProofVerifySchema(Schema):
     challenge_id = Token(required=True, max_length=40)
     code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{6}$"))
 
 
-class PhoneProofSchema(ma.Schema):
+class PhoneProofSchema(Schema):
     phone_proof = ma.fields.String(
         required=True, attribute="proof", metadata={"description": "Send as X-Phone-Proof"}
     )
@@ -238,7 +239,7 @@ def _score(description: str) -> ma.fields.Integer:
     )
 
 
-class RatingCreateSchema(ma.Schema):
+class RatingCreateSchema(Schema):
     time = _score("Was the result on time? 1 (no) to 5 (fully)")
     staff_attitude = _score("Staff attitude, 1 to 5")
     clarity = _score("Were the requirements clear? 1 to 5")

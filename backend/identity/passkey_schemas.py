@@ -14,6 +14,7 @@ from backend.identity.models import AccountKind
 from backend.identity.schemas import DeviceSchema
 from backend.parsing import Token
 from backend.phones import PhoneField
+from backend.web import Schema
 
 B64URL = validate.Regexp(r"^[A-Za-z0-9_-]*$", error="base64url, without padding.")
 
@@ -26,7 +27,7 @@ def _b64url(max_length: int, **kwargs) -> ma.fields.String:
     )
 
 
-class _AsSent(ma.Schema):
+class _AsSent(Schema):
     """Loads to the names the platform used (``data_key``), as py_webauthn reads them."""
 
     @ma.post_load
@@ -80,7 +81,7 @@ class AuthenticationCredentialSchema(_CredentialSchema):
     response = ma.fields.Nested(_AssertionResponseSchema, required=True)
 
 
-class CeremonySchema(ma.Schema):
+class CeremonySchema(Schema):
     challenge_id = ma.fields.String(
         required=True, metadata={"description": "Send it back with the authenticator's answer"}
     )
@@ -98,7 +99,7 @@ class CeremonySchema(ma.Schema):
     )
 
 
-class PasskeyRegisterSchema(ma.Schema):
+class PasskeyRegisterSchema(Schema):
     challenge_id = Token(required=True, max_length=43)
     credential = ma.fields.Nested(RegistrationCredentialSchema, required=True)
     name = ma.fields.String(
@@ -107,11 +108,11 @@ class PasskeyRegisterSchema(ma.Schema):
     )
 
 
-class PasskeyRenameSchema(ma.Schema):
+class PasskeyRenameSchema(Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
-class PasskeySchema(ma.Schema):
+class PasskeySchema(Schema):
     id = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     created_at = ma.fields.DateTime(required=True)
@@ -133,11 +134,11 @@ class PasskeySchema(ma.Schema):
     )
 
 
-class PasskeyListSchema(ma.Schema):
+class PasskeyListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(PasskeySchema), required=True)
 
 
-class PasskeyOptionsRequestSchema(ma.Schema):
+class PasskeyOptionsRequestSchema(Schema):
     audience = ma.fields.Enum(AccountKind, by_value=True, load_default=AccountKind.CITIZEN)
     phone = PhoneField(
         metadata={
@@ -147,7 +148,7 @@ class PasskeyOptionsRequestSchema(ma.Schema):
     )
 
 
-class PasskeySignInSchema(ma.Schema):
+class PasskeySignInSchema(Schema):
     challenge_id = Token(required=True, max_length=43)
     credential = ma.fields.Nested(AuthenticationCredentialSchema, required=True)
     device = ma.fields.Nested(DeviceSchema, required=True)

@@ -18,11 +18,12 @@ from backend.identity.roles import ROLES
 from backend.identity.services.accounts import masked_national_id
 from backend.parsing import Token
 from backend.phones import PhoneField
+from backend.web import Schema
 
 SIX_DIGITS = validate.Regexp(r"^\d{6}$", error="Six digits.")
 
 
-class AddressSchema(ma.Schema):
+class AddressSchema(Schema):
     """A postal address: on a citizen's profile, and in forms that ask for one."""
 
     line = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -31,7 +32,7 @@ class AddressSchema(ma.Schema):
     province = ma.fields.String(validate=validate.Length(max=100))
 
 
-class OtpRequestSchema(ma.Schema):
+class OtpRequestSchema(Schema):
     phone = PhoneField(required=True, metadata={"example": "0912345678"})
     audience = ma.fields.Enum(
         AccountKind,
@@ -41,13 +42,13 @@ class OtpRequestSchema(ma.Schema):
     )
 
 
-class OtpChallengeSchema(ma.Schema):
+class OtpChallengeSchema(Schema):
     challenge_id = ma.fields.String(required=True)
     expires_in = ma.fields.Integer(required=True, metadata={"description": "seconds"})
     resend_after = ma.fields.Integer(required=True, metadata={"description": "seconds"})
 
 
-class DeviceSchema(ma.Schema):
+class DeviceSchema(Schema):
     id = ma.fields.String(
         validate=validate.Length(min=8, max=64),
         metadata={"description": "The app installation's own id, for per-device limits"},
@@ -59,7 +60,7 @@ class DeviceSchema(ma.Schema):
     app_version = ma.fields.String(validate=validate.Length(max=40))
 
 
-class OtpVerifySchema(ma.Schema):
+class OtpVerifySchema(Schema):
     challenge_id = Token(required=True, max_length=40)
     code = ma.fields.String(required=True, validate=SIX_DIGITS)
     device = ma.fields.Nested(DeviceSchema, required=True)
@@ -69,7 +70,7 @@ class OtpVerifySchema(ma.Schema):
     )
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(Schema):
     access_token = ma.fields.String(required=True)
     token_type = ma.fields.Function(
         lambda pair: "DPoP" if pair.dpop_jkt else "Bearer",
@@ -98,7 +99,7 @@ class TokenSchema(ma.Schema):
     )
 
 
-class TokenRequestSchema(ma.Schema):
+class TokenRequestSchema(Schema):
     grant_type = ma.fields.String(
         required=True, validate=validate.OneOf(["refresh_token", "authorization_code"])
     )
@@ -136,7 +137,7 @@ class TokenRequestSchema(ma.Schema):
             raise ma.ValidationError({f: ["Missing data for required field."] for f in missing})
 
 
-class CodeSchema(ma.Schema):
+class CodeSchema(Schema):
     code = ma.fields.String(required=True, validate=SIX_DIGITS)
 
 
@@ -146,7 +147,7 @@ ENROLMENT_CODE = {
 }
 
 
-class TotpBeginSchema(ma.Schema):
+class TotpBeginSchema(Schema):
     enrolment_code = ma.fields.String(
         validate=validate.Regexp(
             r"^[A-Za-z0-9]{5}[- ]?[A-Za-z0-9]{5}$", error="Ten letters or digits (xxxxx-xxxxx)."
@@ -155,7 +156,7 @@ class TotpBeginSchema(ma.Schema):
     )
 
 
-class EnrolmentCodeSchema(ma.Schema):
+class EnrolmentCodeSchema(Schema):
     enrolment_code = ma.fields.String(
         required=True,
         attribute="code",
@@ -164,28 +165,28 @@ class EnrolmentCodeSchema(ma.Schema):
     expires_at = ma.fields.DateTime(required=True)
 
 
-class TotpEnrolmentSchema(ma.Schema):
+class TotpEnrolmentSchema(Schema):
     secret = ma.fields.String(required=True, metadata={"description": "For manual entry"})
     otpauth_uri = ma.fields.String(required=True, attribute="uri")
     qr_svg = ma.fields.String(required=True, metadata={"description": "data: URI of an SVG"})
 
 
-class TotpConfirmedSchema(ma.Schema):
+class TotpConfirmedSchema(Schema):
     recovery_codes = ma.fields.List(ma.fields.String(), required=True)
     tokens = ma.fields.Nested(TokenSchema, required=True)
 
 
-class RecoveryCodesSchema(ma.Schema):
+class RecoveryCodesSchema(Schema):
     recovery_codes = ma.fields.List(ma.fields.String(), required=True)
 
 
-class GrantSchema(ma.Schema):
+class GrantSchema(Schema):
     id = ma.fields.String(required=True)
     role = ma.fields.String(required=True)
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
 
 
-class ProfileSchema(ma.Schema):
+class ProfileSchema(Schema):
     id = ma.fields.String(required=True)
     kind = ma.fields.Enum(AccountKind, by_value=True, required=True)
     phone = ma.fields.String(allow_none=True)
@@ -207,14 +208,14 @@ class ProfileSchema(ma.Schema):
     )
 
 
-class ProfilePatchSchema(ma.Schema):
+class ProfilePatchSchema(Schema):
     full_name = ma.fields.String(validate=validate.Length(min=1, max=200))
     email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
     preferred_language = ma.fields.String(validate=validate.OneOf(["vi", "en"]))
     address = ma.fields.Nested(AddressSchema, allow_none=True)
 
 
-class SessionRefSchema(ma.Schema):
+class SessionRefSchema(Schema):
     id = ma.fields.String(required=True)
     device_name = ma.fields.String(allow_none=True)
     platform = ma.fields.String(allow_none=True)
@@ -237,11 +238,11 @@ class SessionSchema(SessionRefSchema):
     )
 
 
-class SessionListSchema(ma.Schema):
+class SessionListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(SessionSchema), required=True)
 
 
-class JwksSchema(ma.Schema):
+class JwksSchema(Schema):
     keys = ma.fields.List(
         ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String()),
         required=True,
@@ -249,19 +250,19 @@ class JwksSchema(ma.Schema):
     )
 
 
-class StaffCreateSchema(ma.Schema):
+class StaffCreateSchema(Schema):
     phone = PhoneField(required=True)
     full_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     agency = ma.fields.String(required=True, validate=AGENCY_CODE)
     role = ma.fields.String(required=True, validate=validate.OneOf(sorted(ROLES)))
 
 
-class GrantCreateSchema(ma.Schema):
+class GrantCreateSchema(Schema):
     agency = ma.fields.String(required=True, validate=AGENCY_CODE)
     role = ma.fields.String(required=True, validate=validate.OneOf(sorted(ROLES)))
 
 
-class StaffSchema(ma.Schema):
+class StaffSchema(Schema):
     id = ma.fields.String(required=True)
     phone = ma.fields.String(allow_none=True)
     full_name = ma.fields.String(allow_none=True)
@@ -286,7 +287,7 @@ class NewStaffSchema(StaffSchema):
         return super().get_attribute(obj.account, attr, default)
 
 
-class StaffListSchema(ma.Schema):
+class StaffListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(StaffSchema), required=True)
 
 
@@ -295,7 +296,7 @@ class StaffListSchema(ma.Schema):
 PKCE_VERIFIER = validate.Regexp(r"^[A-Za-z0-9._~-]{43,128}$", error="An RFC 7636 verifier.")
 
 
-class CrossDeviceStartSchema(ma.Schema):
+class CrossDeviceStartSchema(Schema):
     client_id = Token(required=True, max_length=26, metadata={"description": "The screen's id"})
     code_challenge = ma.fields.String(
         required=True,
@@ -310,7 +311,7 @@ class CrossDeviceStartSchema(ma.Schema):
     )
 
 
-class CrossDeviceStartedSchema(ma.Schema):
+class CrossDeviceStartedSchema(Schema):
     request_id = ma.fields.String(required=True, attribute="request.id")
     link = ma.fields.String(
         required=True,
@@ -327,11 +328,11 @@ class CrossDeviceStartedSchema(ma.Schema):
     )
 
 
-class CrossDeviceRedeemSchema(ma.Schema):
+class CrossDeviceRedeemSchema(Schema):
     code_verifier = ma.fields.String(required=True, validate=PKCE_VERIFIER)
 
 
-class SigninClientRefSchema(ma.Schema):
+class SigninClientRefSchema(Schema):
     id = ma.fields.String(required=True)
     kind = ma.fields.Enum(SigninClientKind, by_value=True, required=True)
     name = ma.fields.String(required=True)
@@ -339,7 +340,7 @@ class SigninClientRefSchema(ma.Schema):
     place = ma.fields.String(allow_none=True)
 
 
-class CrossDeviceRequestSchema(ma.Schema):
+class CrossDeviceRequestSchema(Schema):
     """A request as the phone shows it before the citizen approves."""
 
     request_id = ma.fields.String(required=True, attribute="id")
@@ -356,13 +357,13 @@ class CrossDeviceRequestSchema(ma.Schema):
     )
 
 
-class CrossDeviceApproveSchema(ma.Schema):
+class CrossDeviceApproveSchema(Schema):
     code = ma.fields.String(
         required=True, validate=validate.Regexp(r"^\d{2}$", error="Two digits.")
     )
 
 
-class SigninClientCreateSchema(ma.Schema):
+class SigninClientCreateSchema(Schema):
     agency = ma.fields.String(required=True, validate=AGENCY_CODE)
     kind = ma.fields.Enum(SigninClientKind, by_value=True, required=True)
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
@@ -378,5 +379,5 @@ class SigninClientSchema(SigninClientRefSchema):
     created_at = ma.fields.DateTime(required=True)
 
 
-class SigninClientListSchema(ma.Schema):
+class SigninClientListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(SigninClientSchema), required=True)

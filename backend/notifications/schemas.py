@@ -9,9 +9,10 @@ from backend.i18n import current_language
 from backend.notifications.models import Channel
 from backend.notifications.templates import CHOOSABLE_KINDS, render
 from backend.pagination import CursorArgs, page_schema
+from backend.web import Schema
 
 
-class PushDeviceRegistrationSchema(ma.Schema):
+class PushDeviceRegistrationSchema(Schema):
     token = ma.fields.String(
         required=True,
         # FCM tokens are printable ASCII; anything else would only fail at every send.
@@ -24,7 +25,7 @@ class PushDeviceRegistrationSchema(ma.Schema):
     platform = ma.fields.String(required=True, validate=validate.OneOf(["android", "ios", "web"]))
 
 
-class PushDeviceSchema(ma.Schema):
+class PushDeviceSchema(Schema):
     id = ma.fields.String(required=True)
     platform = ma.fields.String(required=True)
     session_id = ma.fields.String(required=True)
@@ -38,7 +39,7 @@ class InboxQuerySchema(CursorArgs):
     )
 
 
-class NotificationSchema(ma.Schema):
+class NotificationSchema(Schema):
     """An inbox item, in the language of ``Accept-Language``."""
 
     id = ma.fields.String(required=True)
@@ -76,11 +77,11 @@ class NotificationSchema(ma.Schema):
 NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
 
 
-class UnreadCountSchema(ma.Schema):
+class UnreadCountSchema(Schema):
     unread = ma.fields.Integer(required=True)
 
 
-class MarkedSchema(ma.Schema):
+class MarkedSchema(Schema):
     marked = ma.fields.Integer(required=True, metadata={"description": "How many became read"})
 
 
@@ -94,7 +95,7 @@ KIND = {
 }
 
 
-class PreferenceSchema(ma.Schema):
+class PreferenceSchema(Schema):
     kind = ma.fields.String(required=True, metadata={**KIND, "enum": list(CHOOSABLE_KINDS)})
     channels = ma.fields.List(_CHANNEL, required=True)
     available = ma.fields.List(_CHANNEL, required=True)
@@ -103,16 +104,16 @@ class PreferenceSchema(ma.Schema):
     )
 
 
-class PreferenceListSchema(ma.Schema):
+class PreferenceListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(PreferenceSchema), required=True)
 
 
-class PreferenceChoiceSchema(ma.Schema):
+class PreferenceChoiceSchema(Schema):
     kind = ma.fields.String(required=True, validate=validate.Length(min=1, max=40), metadata=KIND)
     channels = ma.fields.List(_CHANNEL, required=True, validate=validate.Length(max=4))
 
 
-class PreferenceUpdateSchema(ma.Schema):
+class PreferenceUpdateSchema(Schema):
     items = ma.fields.List(
         ma.fields.Nested(PreferenceChoiceSchema),
         required=True,

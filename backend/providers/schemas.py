@@ -12,6 +12,7 @@ from backend.parsing import Token
 from backend.providers.models import ClientAuthMethod
 from backend.providers.services.idtoken import ASYMMETRIC_ALGORITHMS
 from backend.providers.services.linking import PROFILE_FIELDS
+from backend.web import Schema
 
 # RFC 7636 section 4.2: BASE64URL(SHA256(verifier)) is 43 characters.
 CODE_CHALLENGE = validate.Regexp(r"^[A-Za-z0-9_-]{43}$", error="A base64url S256 challenge.")
@@ -19,7 +20,7 @@ CODE_VERIFIER = validate.Regexp(r"^[A-Za-z0-9._~-]{43,128}$", error="An RFC 7636
 LEVEL = validate.Range(min=0, max=2)
 
 
-class LoginProviderSchema(ma.Schema):
+class LoginProviderSchema(Schema):
     slug = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     name_en = ma.fields.String(allow_none=True)
@@ -29,7 +30,7 @@ class LoginProviderSchema(ma.Schema):
     )
 
 
-class LoginProviderListSchema(ma.Schema):
+class LoginProviderListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(LoginProviderSchema), required=True)
     dpop_signing_alg_values_supported = ma.fields.List(
         ma.fields.String(),
@@ -41,7 +42,7 @@ class LoginProviderListSchema(ma.Schema):
     )
 
 
-class AppPkceSchema(ma.Schema):
+class AppPkceSchema(Schema):
     redirect_uri = ma.fields.String(
         required=True,
         validate=validate.Length(min=1, max=500),
@@ -66,7 +67,7 @@ class AuthorizeArgsSchema(AppPkceSchema):
     )
 
 
-class CallbackArgsSchema(ma.Schema):
+class CallbackArgsSchema(Schema):
     class Meta:
         unknown = ma.EXCLUDE  # providers add their own parameters (session_state, ...)
 
@@ -81,30 +82,30 @@ class LinkRequestSchema(AppPkceSchema):
     provider = ma.fields.String(required=True, validate=SLUG)
 
 
-class LinkStartedSchema(ma.Schema):
+class LinkStartedSchema(Schema):
     authorize_url = ma.fields.String(
         required=True, metadata={"description": "Open it in the system browser"}
     )
     expires_in = ma.fields.Integer(required=True, metadata={"description": "seconds"})
 
 
-class ProviderRefSchema(ma.Schema):
+class ProviderRefSchema(Schema):
     slug = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
 
 
-class IdentityLinkSchema(ma.Schema):
+class IdentityLinkSchema(Schema):
     id = ma.fields.String(required=True)
     provider = ma.fields.Nested(ProviderRefSchema, required=True)
     created_at = ma.fields.DateTime(required=True)
     last_login_at = ma.fields.DateTime(allow_none=True)
 
 
-class IdentityLinkListSchema(ma.Schema):
+class IdentityLinkListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(IdentityLinkSchema), required=True)
 
 
-class ProviderWriteSchema(ma.Schema):
+class ProviderWriteSchema(Schema):
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
     name_en = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
     logo_url = ma.fields.URL(allow_none=True, schemes={"https", "http"})
@@ -165,7 +166,7 @@ class ProviderCreateSchema(ProviderWriteSchema):
     enabled = ma.fields.Boolean(load_default=True)
 
 
-class ProviderSchema(ma.Schema):
+class ProviderSchema(Schema):
     slug = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     name_en = ma.fields.String(allow_none=True)
@@ -193,11 +194,11 @@ class ProviderSchema(ma.Schema):
     updated_at = ma.fields.DateTime(required=True)
 
 
-class ProviderListSchema(ma.Schema):
+class ProviderListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(ProviderSchema), required=True)
 
 
-class StaffLinkCreateSchema(ma.Schema):
+class StaffLinkCreateSchema(Schema):
     account_id = ma.fields.String(required=True, validate=validate.Length(min=1, max=26))
     subject = ma.fields.String(
         required=True,
@@ -206,7 +207,7 @@ class StaffLinkCreateSchema(ma.Schema):
     )
 
 
-class StaffLinkSchema(ma.Schema):
+class StaffLinkSchema(Schema):
     id = ma.fields.String(required=True)
     account_id = ma.fields.String(required=True)
     subject = ma.fields.String(required=True)

@@ -11,12 +11,13 @@ from backend.agencies.schemas import AGENCY_CODE, AgencyRefSchema
 from backend.catalog.models import DeliveryMode
 from backend.catalog.schemas import PROCEDURE_CODE
 from backend.parsing import Day
+from backend.web import Schema
 
 MAX_PERIOD = timedelta(days=3 * 366)
 PERCENT = {"description": "Percent, cut to one decimal"}
 
 
-class QualityQuerySchema(ma.Schema):
+class QualityQuerySchema(Schema):
     agency = ma.fields.String(required=True, validate=AGENCY_CODE)
     procedure = ma.fields.String(validate=PROCEDURE_CODE)
     from_ = Day(required=True, data_key="from", metadata={"description": "First day, YYYY-MM-DD"})
@@ -31,13 +32,13 @@ class QualityQuerySchema(ma.Schema):
             raise ma.ValidationError("A report covers at most three years.", "to")
 
 
-class ReportProcedureSchema(ma.Schema):
+class ReportProcedureSchema(Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     delivery_mode = ma.fields.Enum(DeliveryMode, by_value=True, required=True)
 
 
-class FiguresSchema(ma.Schema):
+class FiguresSchema(Schema):
     dossiers = ma.fields.Integer(required=True)
     online = ma.fields.Integer(required=True)
     counter = ma.fields.Integer(required=True, metadata={"description": "Counter and post"})
@@ -65,17 +66,17 @@ class FiguresSchema(ma.Schema):
     feedback_on_time_share = ma.fields.Float(required=True, metadata=PERCENT)
 
 
-class ProcedureFiguresSchema(ma.Schema):
+class ProcedureFiguresSchema(Schema):
     procedure = ma.fields.Nested(ReportProcedureSchema, required=True)
     figures = ma.fields.Nested(FiguresSchema, required=True)
 
 
-class MonthFiguresSchema(ma.Schema):
+class MonthFiguresSchema(Schema):
     month = ma.fields.String(required=True, metadata={"example": "2026-01"})
     figures = ma.fields.Nested(FiguresSchema, required=True)
 
 
-class UpgradeCheckSchema(ma.Schema):
+class UpgradeCheckSchema(Schema):
     procedure = ma.fields.Nested(ReportProcedureSchema, required=True)
     dossiers = ma.fields.Integer(required=True)
     online = ma.fields.Integer(required=True)
@@ -88,18 +89,18 @@ class UpgradeCheckSchema(ma.Schema):
     )
 
 
-class UpgradeSchema(ma.Schema):
+class UpgradeSchema(Schema):
     threshold_percent = ma.fields.Float(required=True)
     min_dossiers = ma.fields.Integer(required=True)
     procedures = ma.fields.List(ma.fields.Nested(UpgradeCheckSchema), required=True)
 
 
-class PeriodSchema(ma.Schema):
+class PeriodSchema(Schema):
     from_ = ma.fields.Date(required=True, data_key="from", attribute="from")
     to = ma.fields.Date(required=True)
 
 
-class QualityReportSchema(ma.Schema):
+class QualityReportSchema(Schema):
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
     procedure = ma.fields.Nested(ReportProcedureSchema, allow_none=True, required=True)
     period = ma.fields.Nested(PeriodSchema, required=True)

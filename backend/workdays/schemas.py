@@ -6,18 +6,19 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.parsing import Day
+from backend.web import Schema
 from backend.workdays.models import OverrideKind
 
 
-class OverrideSchema(ma.Schema):
+class OverrideSchema(Schema):
     day = Day(required=True)
     kind = ma.fields.Enum(OverrideKind, by_value=True, required=True)
     note = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-class OverrideListSchema(ma.Schema):
+class OverrideListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(OverrideSchema), required=True)
 
 
-class OverrideQuerySchema(ma.Schema):
+class OverrideQuerySchema(Schema):
     year = ma.fields.Integer(validate=validate.Range(min=2000, max=2100))

@@ -12,24 +12,25 @@ from backend.catalog.models import ProcedureStatus
 from backend.catalog.schemas import PROCEDURE_CODE, ProcedureContentSchema
 from backend.pagination import CursorArgs, page_schema
 from backend.phones import PhoneField, mask
+from backend.web import Schema
 
 NOTE = validate.Length(max=2000)
 TARGETS = [s.value for s in ProcedureStatus if s is not ProcedureStatus.DRAFT]
 
 
-class ProcedureCreateSchema(ma.Schema):
+class ProcedureCreateSchema(Schema):
     code = ma.fields.String(required=True, validate=PROCEDURE_CODE)
     agency = ma.fields.String(required=True, validate=AGENCY_CODE)
     content = ma.fields.Nested(ProcedureContentSchema, required=True)
     note = ma.fields.String(validate=NOTE)
 
 
-class DraftEditSchema(ma.Schema):
+class DraftEditSchema(Schema):
     content = ma.fields.Nested(ProcedureContentSchema, required=True)
     note = ma.fields.String(validate=NOTE)
 
 
-class MoveSchema(ma.Schema):
+class MoveSchema(Schema):
     status = ma.fields.Enum(
         ProcedureStatus,
         by_value=True,
@@ -46,12 +47,12 @@ class AdminQuerySchema(CursorArgs):
     status = ma.fields.Enum(ProcedureStatus, by_value=True)
 
 
-class VersionSchema(ma.Schema):
+class VersionSchema(Schema):
     number = ma.fields.Integer(required=True)
     frozen_at = ma.fields.DateTime(required=True)
 
 
-class ManagedProcedureSummarySchema(ma.Schema):
+class ManagedProcedureSummarySchema(Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     agency = ma.fields.Nested(AgencyRefSchema, required=True)
@@ -71,11 +72,11 @@ def _versions(procedure):
     return versions(procedure=procedure)
 
 
-class PilotMemberCreateSchema(ma.Schema):
+class PilotMemberCreateSchema(Schema):
     phone = PhoneField(required=True, metadata={"example": "0912345678"})
 
 
-class PilotMemberSchema(ma.Schema):
+class PilotMemberSchema(Schema):
     account_id = ma.fields.String(required=True)
     phone = ma.fields.String(allow_none=True, required=True, metadata={"description": "Masked"})
     added_at = ma.fields.DateTime(required=True)
@@ -90,11 +91,11 @@ class PilotMemberSchema(ma.Schema):
         }
 
 
-class PilotMemberListSchema(ma.Schema):
+class PilotMemberListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(PilotMemberSchema), required=True)
 
 
-class AuditDetailsSchema(ma.Schema):
+class AuditDetailsSchema(Schema):
     """What an act changed: the content before and after, or the pilot member."""
 
     before = ma.fields.Nested(ProcedureContentSchema)
@@ -102,7 +103,7 @@ class AuditDetailsSchema(ma.Schema):
     account_id = ma.fields.String()
 
 
-class AuditRecordSchema(ma.Schema):
+class AuditRecordSchema(Schema):
     id = ma.fields.String(required=True)
     seq = ma.fields.Integer(required=True)
     actor_id = ma.fields.String(allow_none=True, required=True)
@@ -116,7 +117,7 @@ class AuditRecordSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
 
 
-class AuditListSchema(ma.Schema):
+class AuditListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(AuditRecordSchema), required=True)
 
 
