@@ -7,11 +7,7 @@ they did, and a rate limit configured for every route is still counted.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import namedtuple
-from pathlib import Path
 
 import flask
 import marshmallow as ma
@@ -22,6 +18,7 @@ from backend import create_app
 from backend.extensions import limiter
 from backend.identity.access import public
 from backend.web import Schema
+from tests.helpers.processes import python_output
 from tests.helpers.stacks import Stack, app_config
 
 pytestmark = pytest.mark.committing  # apps of their own, on files of their own
@@ -107,17 +104,7 @@ def test_a_server_process_does_not_load_what_only_commands_use(tmp_path):
         "loaded = {name.split('.')[0] for name in sys.modules}\n"
         "print(sorted(loaded & {'alembic', 'flask_migrate'}))\n"
     )
-    environment = {**os.environ, "APP_ENV": "development", "INSTANCE_PATH": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-        env=environment,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert python_output(script, tmp_path) == "[]"
     # The app of `flask` commands has them: `flask db upgrade` needs the migrations.
     assert "migrate" in _app(tmp_path).extensions
 

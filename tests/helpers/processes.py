@@ -369,3 +369,19 @@ def draft_over_http(base: str, headers: dict[str, str]) -> str:
         )
         assert attached.status_code == 201, attached.text
     return dossier_id
+
+
+def python_output(script: str, instance: Path) -> str:
+    """The last line ``script`` prints, run by this interpreter in a process of its own, from
+    the repository, on the embedded default with ``instance`` as its instance folder."""
+    environment = {**os.environ, "APP_ENV": "development", "INSTANCE_PATH": str(instance)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import holidays
 import pytest
@@ -18,6 +14,7 @@ from backend.extensions import db
 from backend.workdays import calendar as calendar_module
 from backend.workdays import services
 from backend.workdays.models import OverrideKind
+from tests.helpers.processes import python_output
 from tests.workdays import vn
 
 pytestmark = pytest.mark.usefixtures("ctx")
@@ -195,17 +192,7 @@ def test_the_served_app_does_not_load_the_holiday_package(tmp_path):
         "    services.compute_due(received_at=vn(2026, 2, 12, 14), amount=5, unit='working_days')\n"
         "print(sorted(name for name in sys.modules if name.split('.')[0] == 'holidays'))\n"
     )
-    environment = {**os.environ, "APP_ENV": "development", "INSTANCE_PATH": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-        env=environment,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert python_output(script, tmp_path) == "[]"
 
 
 # --- office hours from the configuration --------------------------------------------------------
