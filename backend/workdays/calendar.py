@@ -33,7 +33,7 @@ OverrideLoader = Callable[[int], Mapping[date, bool]]
 # The public holidays and make-up working days of the ``holidays`` package, written out for
 # these years by ``flask calendar holidays-table``; tests/workdays fail when the table and the
 # installed package disagree. A process that read the package itself would carry it (about
-# 17 MiB) and import some 280 modules on its first deadline: its countries package loads
+# 12 MiB) and import some 280 modules on its first deadline: its countries package loads
 # every country. The package has no Vietnamese holidays past 2100 either.
 HOLIDAY_TABLE = Path(__file__).with_name("vn_holidays.json")
 TABLE_YEARS = range(2000, 2101)

@@ -31,12 +31,15 @@ def officer_scope(principal: Principal) -> frozenset[str]:
     return frozenset(scope)
 
 
-# What a dossier's view reads with it: its attachments, and of its procedure only what the view
-# shows (not the procedure's agency, which the procedure would join in by default).
+# What a dossier's view reads with it: its agency, its attachments, and of its procedure only
+# what the view shows (not the procedure's agency, which the procedure would join in by default).
+# Outer joins, though a dossier always has both: read with the session check, an inner join
+# would drop the check's row along with a dossier that is not found.
 VIEW_LOAD = (
+    joinedload(Dossier.agency, innerjoin=False),
+    joinedload(Dossier.procedure, innerjoin=False).load_only(Procedure.code, Procedure.name),
+    joinedload(Dossier.procedure, innerjoin=False).lazyload(Procedure.agency),
     joinedload(Dossier.attachments),
-    joinedload(Dossier.procedure).load_only(Procedure.code, Procedure.name),
-    joinedload(Dossier.procedure).lazyload(Procedure.agency),
 )
 
 
@@ -70,30 +73,22 @@ def citizen_dossier(
 # What a dossier's ETag depends on (its version, and what decides the viewer's actions and the
 # deadline), by primary key: a poll that ends in 304 reads these columns and nothing else.
 # Built once, so a poll does not pay for building and hashing the statement either.
-_VERSION_COLUMNS = (
+_CITIZEN_VERSION = sa.select(
     Dossier.id,
     Dossier.version,
     Dossier.status,
     Dossier.citizen_id,
     Dossier.agency_id,
     Dossier.due_at,
-)
-_CITIZEN_VERSION = sa.select(*_VERSION_COLUMNS).where(
-    Dossier.id == sa.bindparam("dossier_id"), Dossier.citizen_id == sa.bindparam("account_id")
-)
+).where(Dossier.id == sa.bindparam("dossier_id"), Dossier.citizen_id == sa.bindparam("account_id"))
 # The same read, for a poll's route to send along with the session check
 # (``identity.access.read_with_session_check``): a 304 then costs one statement.
 CITIZEN_VERSION_WITH_SESSION = Ride.columns(_CITIZEN_VERSION.subquery("polled"))
 # And the whole dossier as its view shows it, for the same route without If-None-Match.
-# Its procedure and agency are joined as outer joins there: an inner join would drop the session
-# check's row along with a dossier that is not found.
 CITIZEN_VIEW_WITH_SESSION = Ride.entity(
     Dossier,
     sa.and_(Dossier.id == sa.bindparam("dossier_id"), Dossier.citizen_id == Session.account_id),
-    joinedload(Dossier.agency, innerjoin=False),
-    joinedload(Dossier.procedure, innerjoin=False).load_only(Procedure.code, Procedure.name),
-    joinedload(Dossier.procedure, innerjoin=False).lazyload(Procedure.agency),
-    joinedload(Dossier.attachments),
+    *VIEW_LOAD,
 )
 
 
