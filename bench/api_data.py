@@ -246,9 +246,8 @@ def _insert_sessions(account_ids: list[str], *, now: datetime, acr: int, mfa: bo
     db.session.execute(
         sa.text(
             "INSERT INTO sessions (id, account_id, acr, amr, mfa_complete, device_name, "
-            "platform, app_version, created_at, last_seen_at, expires_at) VALUES (:id, "
-            ":account_id, :acr, CAST(:amr AS jsonb), :mfa, 'Bench phone', 'android', '1.0.0', "
-            ":now, :now, :expires)"
+            "platform, app_version, created_at, expires_at) VALUES (:id, :account_id, :acr, "
+            "CAST(:amr AS jsonb), :mfa, 'Bench phone', 'android', '1.0.0', :now, :expires)"
         ),
         rows,
     )

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from backend.agencies.models import Agency
 from backend.db import created_column, id_column, str_enum, updated_column
@@ -96,7 +96,6 @@ class Session(db.Model):
     ip: Mapped[str | None] = mapped_column(sa.String(45))
     user_agent: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = created_column()
-    last_seen_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(40))
@@ -119,9 +118,13 @@ class RefreshToken(db.Model):
     """Opaque refresh tokens, stored as SHA-256 digests, one live token per session."""
 
     __tablename__ = "refresh_tokens"
+    # A session's tokens, newest last: retiring them, and when the session was last seen.
+    __table_args__ = (
+        sa.Index("ix_refresh_tokens_session_id_issued_at", "session_id", "issued_at"),
+    )
 
     id: Mapped[str] = id_column()
-    session_id: Mapped[str] = mapped_column(sa.ForeignKey("sessions.id"), index=True)
+    session_id: Mapped[str] = mapped_column(sa.ForeignKey("sessions.id"))
     digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
     issued_at: Mapped[datetime] = created_column()
     expires_at: Mapped[datetime] = mapped_column()
@@ -131,6 +134,18 @@ class RefreshToken(db.Model):
     successor_sealed: Mapped[str | None] = mapped_column(sa.Text)
 
     session: Mapped[Session] = relationship(lazy="joined", innerjoin=True)
+
+
+# When the device was last seen: every sign-in and every refresh issues a token, so the newest
+# token's time is the last, and a refresh writes no session row to keep it. Read only where it
+# is shown (the device list), by the index on a session's tokens.
+Session.last_seen_at = column_property(
+    sa.select(sa.func.coalesce(sa.func.max(RefreshToken.issued_at), Session.created_at))
+    .where(RefreshToken.session_id == Session.id)
+    .correlate_except(RefreshToken)
+    .scalar_subquery(),
+    deferred=True,
+)
 
 
 class OtpChallenge(db.Model):

@@ -9,10 +9,9 @@ gives alone, with the ETag and without.
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
-from backend.extensions import db
 from tests.helpers.signin import bearer
+from tests.helpers.work import statements_sent
 
 
 @pytest.fixture
@@ -23,36 +22,20 @@ def polled(filing, client):
     return url, client.get(url, headers=filing.headers).headers["ETag"]
 
 
-def _statements(app, send) -> tuple[object, list[str]]:
-    sent: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            sent.append(statement)
-
-    with app.app_context():
-        engine = db.engines[None].engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        return send(), sent
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
-
-
 def test_the_view_and_an_unchanged_poll_are_one_statement_each(app, client, filing, polled):
     url, etag = polled
     headers = {**filing.headers, "If-None-Match": etag}
-    answer, sent = _statements(app, lambda: client.get(url, headers=headers))
+    answer, sent = statements_sent(app, lambda: client.get(url, headers=headers))
     assert answer.status_code == 304
     assert answer.headers["ETag"] == etag
     assert len(sent) == 1, sent
-    answer, sent = _statements(app, lambda: client.get(url, headers=filing.headers))
+    answer, sent = statements_sent(app, lambda: client.get(url, headers=filing.headers))
     assert answer.status_code == 200
     assert answer.get_json()["procedure"]["code"]
     assert len(sent) == 1, sent
     # A changed dossier: the poll's read finds the ETag stale, and the view reads the whole.
     stale = {**filing.headers, "If-None-Match": '"not-it"'}
-    answer, sent = _statements(app, lambda: client.get(url, headers=stale))
+    answer, sent = statements_sent(app, lambda: client.get(url, headers=stale))
     assert answer.status_code == 200
     assert len(sent) == 2, sent
 

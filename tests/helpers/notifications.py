@@ -27,7 +27,6 @@ def add_device(account: Account, token: str, *, platform="android") -> Device:
         amr=["otp"],
         mfa_complete=True,
         created_at=now,
-        last_seen_at=now,
         expires_at=now + timedelta(days=30),
     )
     db.session.add(session)

@@ -10,7 +10,7 @@ import time_machine
 from backend.extensions import db
 from backend.identity.models import SecurityEvent
 from tests.helpers.signin import bearer
-from tests.helpers.work import unit_of_work
+from tests.helpers.work import statements_sent, unit_of_work
 
 
 def refresh(client, token, *, form=False):
@@ -108,6 +108,26 @@ def test_sessions_are_listed_per_device_and_revocable(client, sign_in):
     assert refresh(client, tablet["refresh_token"]).status_code == 401
     again = client.delete(f"/api/v1/me/sessions/{tablet['session_id']}", headers=bearer(phone))
     assert again.status_code == 404
+
+
+def test_a_device_was_last_seen_at_its_latest_sign_in_or_refresh(client, app, sign_in):
+    start = datetime.now(UTC).replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        phone = sign_in("0912345678", device={"name": "phone", "platform": "android"})
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        sign_in("0912345678", device={"name": "tablet", "platform": "ios"})
+    later = start + timedelta(minutes=30)
+    with time_machine.travel(later, tick=False):
+        # The refresh writes no session row: the new token's time is the sighting.
+        rotated, sent = statements_sent(app, lambda: refresh(client, phone["refresh_token"]))
+        assert rotated.status_code == 200
+        assert not [s for s in sent if s.startswith("UPDATE sessions")], sent
+        mine = bearer(rotated.get_json())
+        listed = client.get("/api/v1/me/sessions", headers=mine).get_json()["items"]
+    assert [(s["device_name"], s["last_seen_at"]) for s in listed] == [
+        ("phone", later.isoformat()),
+        ("tablet", (start + timedelta(minutes=2)).isoformat()),
+    ]
 
 
 def test_cannot_revoke_someone_elses_session(client, citizen, citizen_b):

@@ -12,7 +12,7 @@ import time_machine
 from backend.extensions import db
 from backend.identity.models import RoleGrant, SecurityEvent
 from tests.helpers.signin import DEVICE, bearer, last_code
-from tests.helpers.work import unit_of_work
+from tests.helpers.work import statements_sent, unit_of_work
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 PROVINCE = "000.00.00.H56"
@@ -299,19 +299,10 @@ def test_a_staff_request_reads_its_grants_with_the_session_check_and_each_time(
     client, app, make_staff
 ):
     admin, _ = make_staff("0911000444", agency=PROVINCE, role="agency_admin")
-    sent: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        sent.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engines[None].engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        # A ward's staff, seen from a grant at the province: the tree below the grant counts.
-        listed = client.get(f"/api/v1/admin/staff?agency={WARD}", headers=bearer(admin))
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
+    # A ward's staff, seen from a grant at the province: the tree below the grant counts.
+    listed, sent = statements_sent(
+        app, lambda: client.get(f"/api/v1/admin/staff?agency={WARD}", headers=bearer(admin))
+    )
     assert listed.status_code == 200, listed.get_json()
     checks = [s for s in sent if "FROM sessions" in s]
     assert len(checks) == 1 and "role_grants" in checks[0], sent  # it carries the grants

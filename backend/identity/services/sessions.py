@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import undefer
 
 from backend.crypto import CannotDecrypt, vault
 from backend.db import utcnow
@@ -127,7 +128,6 @@ def start_session(
         platform=device.get("platform"),
         app_version=device.get("app_version"),
         created_at=now,
-        last_seen_at=now,
         authenticated_at=now,
         expires_at=now + timedelta(seconds=min(max_seconds or lifetime, lifetime)),
         dpop_jkt=dpop.request_key(),
@@ -186,7 +186,6 @@ def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
     if stored.expires_at <= now or not _is_live(session, now):
         raise InvalidGrant()
     stored.used_at = now
-    session.last_seen_at = now
     if session.dpop_jkt is None:
         session.dpop_jkt = dpop.request_key()  # a session opened before the app had a key
     pair = _issue_pair(session, now=now)
@@ -328,6 +327,7 @@ def list_sessions(*, account_id: str, now: datetime | None = None) -> list[Sessi
                 Session.revoked_at.is_(None),
                 Session.expires_at > now,
             )
+            .options(undefer(Session.last_seen_at))
             .order_by(Session.last_seen_at.desc(), Session.id.desc())
         )
     )
