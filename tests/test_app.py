@@ -105,6 +105,26 @@ def test_a_server_process_does_not_load_what_only_commands_use(tmp_path):
         "print(sorted(loaded & {'alembic', 'flask_migrate'}))\n"
     )
     assert python_output(script, tmp_path) == "[]"
+
+
+def test_a_server_process_loads_the_s3_and_fcm_clients_only_when_configured_to_use_them(
+    tmp_path,
+):
+    script = (
+        "import sys\n"
+        "import backend.wsgi\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules} & {'boto3', 'google'}))\n"
+    )
+    # The embedded default: blobs in a directory, push messages to a file.
+    assert python_output(script, tmp_path) == "[]"
+    on_s3 = (
+        "import sys\n"
+        "from backend.storage import create_store\n"
+        "before = 'boto3' in sys.modules\n"
+        "store = create_store({'STORAGE_URL': 's3://dossiers', 'APP_ENV': 'production'})\n"
+        "print(before, type(store).__name__, 'boto3' in sys.modules)\n"
+    )
+    assert python_output(on_s3, tmp_path) == "False S3Store True"
     # The app of `flask` commands has them: `flask db upgrade` needs the migrations.
     assert "migrate" in _app(tmp_path).extensions
 

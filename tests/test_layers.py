@@ -4,7 +4,8 @@ A module belongs to the layer of the longest prefix below that names it, or to t
 when it is an entry point: the routes, CLI commands and sweep registrations that create_app
 wires up. A module may import from its own layer and the layers under it, never from one above.
 Imports inside functions are allowed only where the app is put together (``create_app`` and
-``_register_domains``) and in CLI commands.
+``_register_domains``, and where a configured store or transport loads its client library) and
+in CLI commands.
 """
 
 from __future__ import annotations
@@ -62,8 +63,13 @@ ENTRY = "entry points"
 # Modules (or packages, by their last name) that create_app wires up and nothing else imports.
 ENTRY_NAMES = frozenset({"routes", "cli", "sweeps", "worker"})
 ENTRY_MODULES = frozenset({"backend", "backend.wsgi", "backend.health", "backend.docs"})
-# Where an import inside a function is the point: putting the app together.
-ASSEMBLY = {"backend": {"create_app", "_register_domains"}}
+# Where an import inside a function is the point: putting the app together, and loading a
+# heavy client library only where the configuration chooses it (S3 storage, FCM push).
+ASSEMBLY = {
+    "backend": {"create_app", "_register_domains"},
+    "backend.storage": {"create_store"},
+    "backend.notifications.transports": {"init_app"},
+}
 ORDER = [name for name, _ in LAYERS] + [ENTRY]
 
 

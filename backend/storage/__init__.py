@@ -34,7 +34,6 @@ from backend.storage.exceptions import (
     StorageUnavailable,
 )
 from backend.storage.local import LocalStore
-from backend.storage.s3 import S3Store, make_s3_client
 
 __all__ = [
     "BadFileName",
@@ -71,6 +70,9 @@ def create_store(config: Mapping[str, Any]) -> BlobStore:
     if url.scheme == "file":
         return LocalStore(unquote(url.netloc + url.path))
     if url.scheme == "s3" and url.netloc:
+        # boto3 costs a worker about 20 MiB: loaded only where the store is S3.
+        from backend.storage.s3 import S3Store, make_s3_client
+
         client = make_s3_client(
             endpoint_url=config.get("S3_ENDPOINT_URL"),
             region=config.get("S3_REGION"),

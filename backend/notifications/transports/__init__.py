@@ -21,7 +21,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from backend.notifications.models import Channel
-from backend.notifications.transports import email, fcm
+from backend.notifications.transports import email
 from backend.notifications.transports.base import FileTransport, Transport
 from backend.notifications.transports.sms import HttpSmsTransport
 
@@ -51,6 +51,9 @@ def init_app(app: Flask) -> None:
     outbox = Path(config["SMS_OUTBOX_FILE"])
     transports: dict[Channel, Transport] = {Channel.SMS: _sms_transport(config)}
     if config["PUSH_CHANNEL"] == "fcm":
+        # google-auth costs a process about 10 MiB: loaded only where push goes through FCM.
+        from backend.notifications.transports import fcm
+
         transports[Channel.PUSH] = fcm.FcmTransport.from_config(config)
     elif config["PUSH_CHANNEL"] == "file":
         transports[Channel.PUSH] = FileTransport(outbox, Channel.PUSH)
