@@ -8,7 +8,7 @@ from backend.catalog.services import import_catalog
 from backend.dossiers.models import Dossier
 from backend.extensions import db
 from tests.helpers.dossiers import BIRTH_DATA
-from tests.helpers.work import unit_of_work
+from tests.helpers.work import statements_sent, unit_of_work
 
 
 def codes(app) -> list[str]:
@@ -24,6 +24,19 @@ def test_missing_documents_are_listed(filing, app):
     assert body["missing_documents"] == ["giay_chung_sinh"]
     assert "documents.giay_chung_sinh" in body["errors"]
     assert codes(app) == []
+
+
+def test_the_dossier_its_procedure_and_attachments_come_in_one_read_under_the_lock(app, filing):
+    dossier = filing.draft().get_json()
+    filing.attach(dossier["id"])
+    answer, sent = statements_sent(app, lambda: filing.submit(dossier["id"]))
+    assert answer.status_code == 200, answer.get_json()
+    reads = [s for s in sent if s.startswith("SELECT")]
+    locked = [s for s in reads if " FROM dossiers" in s]
+    assert len(locked) == 1, reads
+    assert "JOIN procedures" in locked[0] and "dossier_attachments" in locked[0]
+    # Nothing reads them again: not the procedure by its code, not the attachments alone.
+    assert not [s for s in reads if s.startswith(("SELECT procedures.", "SELECT dossier_attach"))]
 
 
 def test_incomplete_form_is_refused_at_submission(filing):

@@ -30,8 +30,10 @@ blp = Blueprint("dossiers", __name__, description="A citizen's dossiers")
 documents = Blueprint("documents", __name__, description="A citizen's document library")
 
 
-def _mine(dossier_id: str, *, lock: bool = False, whole: bool = False):
-    return citizen_dossier(require_principal(), dossier_id, lock=lock, whole=whole)
+def _mine(dossier_id: str, *, lock: bool = False, whole: bool = False, attachments: bool = False):
+    return citizen_dossier(
+        require_principal(), dossier_id, lock=lock, whole=whole, attachments=attachments
+    )
 
 
 def _attached(attachment, dossier_id: str):
@@ -141,7 +143,9 @@ def delete(dossier_id):
 def submit(dossier_id):
     """Submit (Idempotency-Key required); returns the receipt with code and due date"""
     return submission.submit(
-        principal=require_principal(), dossier=_mine(dossier_id, lock=True), now=utcnow()
+        principal=require_principal(),
+        dossier=_mine(dossier_id, lock=True, attachments=True),
+        now=utcnow(),
     )
 
 
@@ -154,7 +158,7 @@ def resubmit(data, dossier_id):
     """Send the dossier back after supplementing what was asked"""
     return submission.resubmit(
         principal=require_principal(),
-        dossier=_mine(dossier_id, lock=True),
+        dossier=_mine(dossier_id, lock=True, attachments=True),
         note=data.get("note"),
         now=utcnow(),
     )

@@ -43,11 +43,15 @@ VIEW_LOAD = (
 )
 
 
-def _load(statement: sa.Select, *, lock: bool, whole: bool = False) -> Dossier:
+def _load(
+    statement: sa.Select, *, lock: bool, whole: bool = False, attachments: bool = False
+) -> Dossier:
     if lock:
         statement = statement.with_for_update(of=Dossier).execution_options(populate_existing=True)
     if whole:  # a view shows the attachments: read them with the row, not in a second query
         statement = statement.options(*VIEW_LOAD)
+    elif attachments:  # so does a submission, which checks them
+        statement = statement.options(joinedload(Dossier.attachments))
     dossier = db.session.execute(statement).unique().scalar_one_or_none()
     if dossier is None:
         raise DossierNotFound()
@@ -55,7 +59,12 @@ def _load(statement: sa.Select, *, lock: bool, whole: bool = False) -> Dossier:
 
 
 def citizen_dossier(
-    principal: Principal, dossier_id: str, *, lock: bool = False, whole: bool = False
+    principal: Principal,
+    dossier_id: str,
+    *,
+    lock: bool = False,
+    whole: bool = False,
+    attachments: bool = False,
 ) -> Dossier:
     if whole and not lock and (row := ridden(CITIZEN_VIEW_WITH_SESSION)) is not None:
         if row.Dossier is None:
@@ -67,6 +76,7 @@ def citizen_dossier(
         ),
         lock=lock,
         whole=whole,
+        attachments=attachments,
     )
 
 

@@ -34,6 +34,11 @@ class DossierNotEditable(Conflict):
 def fileable_procedure(*, code: str, principal: Principal) -> tuple[Procedure, ProcedureVersion]:
     """A procedure the citizen may file now, with its version in force."""
     procedure = db.session.scalar(sa.select(Procedure).where(Procedure.code == code))
+    return procedure, fileable_version(procedure, principal=principal)
+
+
+def fileable_version(procedure: Procedure | None, *, principal: Principal) -> ProcedureVersion:
+    """The version in force of a procedure the citizen may file now (one already read)."""
     visible = procedure is not None and (
         procedure.status in (ProcedureStatus.PUBLISHED, ProcedureStatus.SUSPENDED)
         or (
@@ -48,7 +53,7 @@ def fileable_procedure(*, code: str, principal: Principal) -> tuple[Procedure, P
         raise ProcedureNotAccepting(
             ("Thủ tục đang tạm dừng tiếp nhận hồ sơ.", "The procedure is suspended.")
         )
-    return procedure, version
+    return version
 
 
 def form_errors(errors: dict[str, Any]) -> dict[str, list[str]]:

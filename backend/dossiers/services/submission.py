@@ -9,7 +9,7 @@ from backend.crypto import vault
 from backend.dossiers import workflow
 from backend.dossiers.codes import issue_code
 from backend.dossiers.models import Dossier
-from backend.dossiers.services.drafts import check_form, fileable_procedure
+from backend.dossiers.services.drafts import check_form, fileable_version
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.identity.access import Principal, StepUpRequired
@@ -64,7 +64,8 @@ def _national_id(dossier: Dossier, account: Account | None) -> str | None:
 def submit(*, principal: Principal, dossier: Dossier, now: datetime) -> Dossier:
     """Check everything, pin the version in force, issue the code and the due date."""
     workflow.check(dossier, "submit", actor=principal)
-    _, version = fileable_procedure(code=dossier.procedure.code, principal=principal)
+    # The procedure came with the dossier's row, read under its lock.
+    version = fileable_version(dossier.procedure, principal=principal)
     required = version.content.get("min_assurance_level", 0)
     if principal.acr < required:
         raise StepUpRequired(required_acr=required)
