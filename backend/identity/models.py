@@ -96,6 +96,10 @@ class Session(db.Model):
     ip: Mapped[str | None] = mapped_column(sa.String(45))
     user_agent: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = created_column()
+    # Retired (last_seen_at below reads the tokens): nullable and no longer written, it stays one
+    # release so that pods of the previous one keep signing in during a rolling update; the
+    # next release's migration drops it.
+    retired_last_seen_at: Mapped[datetime | None] = mapped_column("last_seen_at", deferred=True)
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(40))

@@ -70,7 +70,7 @@ def create_store(config: Mapping[str, Any]) -> BlobStore:
     if url.scheme == "file":
         return LocalStore(unquote(url.netloc + url.path))
     if url.scheme == "s3" and url.netloc:
-        # boto3 costs a worker about 20 MiB: loaded only where the store is S3.
+        # boto3 weighs on every worker's memory: loaded only where the store is S3.
         from backend.storage.s3 import S3Store, make_s3_client
 
         client = make_s3_client(

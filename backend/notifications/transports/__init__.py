@@ -51,7 +51,7 @@ def init_app(app: Flask) -> None:
     outbox = Path(config["SMS_OUTBOX_FILE"])
     transports: dict[Channel, Transport] = {Channel.SMS: _sms_transport(config)}
     if config["PUSH_CHANNEL"] == "fcm":
-        # google-auth costs a process about 10 MiB: loaded only where push goes through FCM.
+        # google-auth, likewise: loaded only where push goes through FCM.
         from backend.notifications.transports import fcm
 
         transports[Channel.PUSH] = fcm.FcmTransport.from_config(config)
