@@ -111,6 +111,7 @@ def keyset_page(
     """Run ``statement`` ordered by ``order_by`` (unique together), after the cursor's row.
 
     ``key`` gives a row's values for ``order_by``; the last row's key becomes the next cursor.
+    A statement of one entity pages its objects; one of columns pages plain rows.
     """
     if cursor:
         after = decode_cursor(cursor, len(order_by))
@@ -120,7 +121,10 @@ def keyset_page(
         )
         statement = statement.where(row < bound if descending else row > bound)
     ordering = [c.desc() for c in order_by] if descending else list(order_by)
-    rows = db.session.scalars(statement.order_by(*ordering).limit(limit + 1)).unique().all()
+    result = db.session.execute(statement.order_by(*ordering).limit(limit + 1))
+    if len(statement.column_descriptions) == 1:
+        result = result.scalars().unique()  # joined collections repeat an object's row
+    rows = result.all()
     items = list(rows[:limit])
     next_cursor = encode_cursor(key(items[-1])) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor)

@@ -12,6 +12,7 @@ from typing import Any
 
 import flask_smorest
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask.sessions import SessionInterface
 from webargs import core
@@ -167,7 +168,8 @@ class Schema(ma.Schema):
     marshmallow's accessor tries ``obj[name]`` before ``getattr`` on whatever it is given and
     looks for dotted names, two calls of its own for every field it dumps; a list of twenty
     dossiers dumps some two hundred fields. An object without ``__getitem__`` (an ORM row, a
-    dataclass) is read with ``getattr``, a dict by key, anything else as marshmallow would.
+    dataclass) and a plain SQL row are read with ``getattr``, a dict by key, anything else as
+    marshmallow would.
     """
 
     def get_attribute(self, obj: Any, attr: str, default: Any):
@@ -175,6 +177,8 @@ class Schema(ma.Schema):
             return super().get_attribute(obj, attr, default)
         if type(obj) is dict:
             return obj[attr] if attr in obj else getattr(obj, attr, default)
+        if isinstance(obj, sa.Row):  # a plain row (a list's summary): its columns by name
+            return getattr(obj, attr, default)
         if hasattr(obj, "__getitem__"):
             return super().get_attribute(obj, attr, default)
         return getattr(obj, attr, default)

@@ -12,6 +12,7 @@ from collections import namedtuple
 import flask
 import marshmallow as ma
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from backend import create_app
@@ -145,6 +146,9 @@ def test_schemas_read_what_marshmallow_reads():
         "items": ma.fields.Raw(),  # a dict's missing key is looked up as an attribute
     }
     ours, theirs = Schema.from_dict(fields)(), ma.Schema.from_dict(fields)()
-    for obj in (Thing(), {"name": "n", "inner": {"code": "x"}}, Pair("n", Inner())):
+    with sa.create_engine("sqlite://").connect() as connection:  # a plain row, as lists read
+        row = connection.execute(sa.text("SELECT 'n' AS name, 7 AS items")).one()
+    for obj in (Thing(), {"name": "n", "inner": {"code": "x"}}, Pair("n", Inner()), row):
         assert ours.dump(obj) == theirs.dump(obj)
     assert ours.dump(Thing()) == {"name": "n", "code": "x"}
+    assert ours.dump(row) == {"name": "n", "items": 7}

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from backend import trails
 from backend.dossiers import workflow
-from backend.dossiers.models import SUMMARY_COLUMNS, Dossier, DossierEvent, DossierStatus
+from backend.dossiers.models import SUMMARY, Dossier, DossierEvent, DossierStatus
 from backend.extensions import db
 from backend.identity.access import Principal
 from backend.pagination import Page, keyset_page
@@ -29,11 +27,7 @@ def list_mine(
     limit: int,
 ) -> Page:
     """Newest change first; with ``updated_since``, what changed since the app last synced."""
-    statement = (
-        sa.select(Dossier)
-        .where(Dossier.citizen_id == principal.account_id)
-        .options(*SUMMARY_COLUMNS)
-    )
+    statement = SUMMARY.where(Dossier.citizen_id == principal.account_id)
     if status is not None:
         statement = statement.where(Dossier.status == status)
     if updated_since is not None:

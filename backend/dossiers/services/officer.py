@@ -16,7 +16,7 @@ from backend.dossiers.models import (
     FINISHED,
     OPEN_SQL,
     RUNNING,
-    SUMMARY_COLUMNS,
+    SUMMARY,
     Channel,
     Dossier,
     DossierStatus,
@@ -62,12 +62,8 @@ def queue(
     ``state`` picks the open ones (the default: still to be worked on or handed back), the
     finished ones or all; a ``status`` picks exactly that status, whatever the state.
     """
-    statement = (
-        sa.select(Dossier)
-        .where(
-            Dossier.agency_id.in_(officer_scope(principal)), Dossier.status != DossierStatus.DRAFT
-        )
-        .options(*SUMMARY_COLUMNS)
+    statement = SUMMARY.where(
+        Dossier.agency_id.in_(officer_scope(principal)), Dossier.status != DossierStatus.DRAFT
     )
     if status is not None:
         statement = statement.where(Dossier.status == status)
@@ -76,10 +72,8 @@ def queue(
         statement = statement.where(sa.text(f"dossiers.{OPEN_SQL}"))
     elif state == "finished":
         statement = statement.where(Dossier.status.in_(FINISHED))
-    if procedure_code is not None:
-        statement = statement.join(Procedure, Procedure.id == Dossier.procedure_id).where(
-            Procedure.code == procedure_code
-        )
+    if procedure_code is not None:  # the summary joins the procedure already
+        statement = statement.where(Procedure.code == procedure_code)
     if agency_code is not None:
         statement = statement.join(Agency, Agency.id == Dossier.agency_id).where(
             Agency.code == agency_code
