@@ -171,6 +171,14 @@ class OtpChallenge(db.Model):
     consumed_at: Mapped[datetime | None] = mapped_column()
     ip: Mapped[str | None] = mapped_column(sa.String(45))
 
+    # The account the code is for, once it exists: the same phone, of the audience's kind.
+    # Checking a code reads it with the phone's challenges (otp.check_code).
+    account: Mapped[Account | None] = relationship(
+        primaryjoin="and_(foreign(OtpChallenge.phone) == Account.phone, "
+        "OtpChallenge.audience == Account.kind)",
+        viewonly=True,
+    )
+
 
 class TotpCredential(db.Model):
     __tablename__ = "totp_credentials"

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from backend.db import utcnow
 from backend.extensions import db
-from backend.identity.models import AccountKind, OtpChallenge, SecurityEvent, Session
+from backend.identity.models import Account, AccountKind, OtpChallenge, SecurityEvent, Session
 from backend.identity.services import otp
 from backend.phones import to_e164
 from tests.helpers.signin import DEVICE, last_code, outbox_lines
@@ -146,3 +146,37 @@ def test_one_phone_takes_its_daily_limit_across_challenges(app):
     again = client.post("/api/v1/auth/otp", json={"phone": PHONE})
     assert again.status_code == 429 and again.get_json()["type"].endswith("otp-locked")
     assert _count(app, Session) == 0
+
+
+def test_two_first_sign_ins_of_one_phone_at_once_make_one_citizen(app):
+    """The second waits for the first's lock on the phone, then finds the citizen it made."""
+    phone = to_e164("0987654321")
+    now = utcnow()
+    already = len(outbox_lines(app))
+    with unit_of_work(app):
+        challenges = [
+            otp.request_code(
+                phone=phone, audience=AccountKind.CITIZEN, now=now - timedelta(minutes=2 - n)
+            ).challenge.id
+            for n in range(2)
+        ]
+    codes = [_code_in(line) for line in outbox_lines(app)[already:] if line["to"] == phone]
+    start = threading.Barrier(2)
+
+    def sign_in(challenge_and_code):
+        start.wait()
+        challenge, code = challenge_and_code
+        return app.test_client().post(
+            "/api/v1/auth/otp/verify",
+            json={"challenge_id": challenge, "code": code, "device": DEVICE},
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(sign_in, zip(challenges, codes, strict=True)))
+    assert [a.status_code for a in answers] == [200, 200], [a.get_json() for a in answers]
+    with unit_of_work(app):
+        owners = set(db.session.scalars(sa.select(Session.account_id)))
+        citizens = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Account).where(Account.phone == phone)
+        )
+    assert citizens == 1 and len(owners) == 1

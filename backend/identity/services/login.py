@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from backend.errors import DomainError
 from backend.extensions import db
-from backend.identity.models import Account, AccountKind, AccountStatus, Session
+from backend.identity.models import Account, AccountKind, AccountStatus, OtpChallenge, Session
 from backend.identity.services import enrolment, otp, sessions, totp
 from backend.identity.services.events import record_event
 from backend.unitofwork import keep_despite_refusal
@@ -28,13 +28,24 @@ class SignIn:
     account: Account
 
 
-def _citizen(phone: str, now: datetime) -> Account:
-    account = db.session.scalar(
-        sa.select(Account).where(Account.kind == AccountKind.CITIZEN, Account.phone == phone)
+def _account(challenge: OtpChallenge) -> Account | None:
+    """The account the code was for. It came with the phone's locked challenges; when none
+    did, it is read again under that lock, since a sign-in of the same phone that held the lock
+    first may have made it (the locked read saw the account table as it was before the wait)."""
+    if challenge.account is not None:
+        return challenge.account
+    return db.session.scalar(
+        sa.select(Account).where(
+            Account.kind == challenge.audience, Account.phone == challenge.phone
+        )
     )
+
+
+def _citizen(challenge: OtpChallenge, now: datetime) -> Account:
+    account = _account(challenge)
     if account is None:
         # A first successful sign-in creates the citizen: level 0, phone verified.
-        account = Account(kind=AccountKind.CITIZEN, phone=phone, created_at=now)
+        account = Account(kind=AccountKind.CITIZEN, phone=challenge.phone, created_at=now)
         db.session.add(account)
         db.session.flush()
         record_event("account_created", account_id=account.id, method="otp")
@@ -52,14 +63,10 @@ def sign_in_with_phone(
 ) -> SignIn:
     challenge = otp.check_code(challenge_id=challenge_id, code=code, now=now)
     if challenge.audience is AccountKind.CITIZEN:
-        account = _citizen(challenge.phone, now)
+        account = _citizen(challenge, now)
         amr, mfa_complete, enrol = ["otp"], True, False
     else:
-        account = db.session.scalar(
-            sa.select(Account).where(
-                Account.kind == AccountKind.STAFF, Account.phone == challenge.phone
-            )
-        )
+        account = _account(challenge)
         if account is None:  # no code was sent to this phone: the guess was lucky
             left = otp.fail_second_factor(challenge, now=now)
             raise otp.OtpWrong(extra={"attempts_left": max(left, 0)})

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.crypto import vault
 from backend.db import new_id
@@ -96,17 +97,32 @@ def _code_digest(challenge_id: str, code: str) -> str:
     return vault().digest(f"{challenge_id}:{code}", purpose="otp")
 
 
-def _lock_recent(phone: str | sa.ScalarSelect, now: datetime) -> list[OtpChallenge]:
-    """The phone's challenges of the last day, locked: checks for one phone run one at a time."""
-    return list(
-        db.session.scalars(
-            sa.select(OtpChallenge)
-            .where(OtpChallenge.phone == phone, OtpChallenge.created_at > now - _DAY)
-            .order_by(OtpChallenge.created_at, OtpChallenge.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+def _lock_recent(
+    phone: str | sa.ScalarSelect, now: datetime, *, account_of: str | None = None
+) -> list[OtpChallenge]:
+    """The phone's challenges of the last day, locked: checks for one phone run one at a time.
+
+    With ``account_of``, that challenge's ``account`` comes in the same statement (not locked).
+    """
+    statement = (
+        sa.select(OtpChallenge)
+        .where(OtpChallenge.phone == phone, OtpChallenge.created_at > now - _DAY)
+        .order_by(OtpChallenge.created_at, OtpChallenge.id)
+        .with_for_update(of=OtpChallenge)
+        .execution_options(populate_existing=True)
     )
+    if account_of is None:
+        return list(db.session.scalars(statement))
+    for_it = sa.and_(
+        OtpChallenge.id == account_of,
+        Account.phone == OtpChallenge.phone,
+        Account.kind == OtpChallenge.audience,
+    )
+    rows = db.session.execute(statement.add_columns(Account).outerjoin(Account, for_it)).all()
+    for challenge, account in rows:
+        if challenge.id == account_of:
+            set_committed_value(challenge, "account", account)
+    return [challenge for challenge, _ in rows]
 
 
 def _daily_failures_exhausted(recent: list[OtpChallenge], now: datetime) -> float | None:
@@ -207,14 +223,15 @@ def check_code(
 ) -> OtpChallenge:
     """Consume a challenge whose code is right; every refusal leaves no session behind.
 
-    The caller still has to finish the sign-in (second factor, session). A
-    challenge made for another purpose is unknown here.
+    The caller still has to finish the sign-in (second factor, session); the challenge's
+    ``account``, if there is one yet, was read with it. A challenge made for another purpose
+    is unknown here.
     """
     # In one statement, the phone's challenges of the last day with this one among them, locked
     # in one order (by age) so that parallel checks cannot deadlock, and read as the last
     # committed check left them. One older than a day is read alone: it has expired anyway.
     phone = sa.select(OtpChallenge.phone).where(OtpChallenge.id == challenge_id).scalar_subquery()
-    recent = _lock_recent(phone, now)
+    recent = _lock_recent(phone, now, account_of=challenge_id)
     challenge = next((c for c in recent if c.id == challenge_id), None) or db.session.get(
         OtpChallenge, challenge_id
     )
