@@ -26,7 +26,7 @@ def test_missing_documents_are_listed(filing, app):
     assert codes(app) == []
 
 
-def test_the_dossier_its_procedure_and_attachments_come_in_one_read_under_the_lock(app, filing):
+def test_the_dossier_and_what_submitting_it_checks_come_in_one_read_under_the_lock(app, filing):
     dossier = filing.draft().get_json()
     filing.attach(dossier["id"])
     answer, sent = statements_sent(app, lambda: filing.submit(dossier["id"]))
@@ -34,9 +34,11 @@ def test_the_dossier_its_procedure_and_attachments_come_in_one_read_under_the_lo
     reads = [s for s in sent if s.startswith("SELECT")]
     locked = [s for s in reads if " FROM dossiers" in s]
     assert len(locked) == 1, reads
-    assert "JOIN procedures" in locked[0] and "dossier_attachments" in locked[0]
-    # Nothing reads them again: not the procedure by its code, not the attachments alone.
-    assert not [s for s in reads if s.startswith(("SELECT procedures.", "SELECT dossier_attach"))]
+    for joined in ("JOIN procedures", "dossier_attachments", "dossier_pauses"):
+        assert joined in locked[0]
+    # Nothing reads them again: not the procedure by its code, not the attachments or pauses.
+    again = ("SELECT procedures.", "SELECT dossier_attach", "SELECT dossier_pauses")
+    assert not [s for s in reads if s.startswith(again)]
 
 
 def test_incomplete_form_is_refused_at_submission(filing):

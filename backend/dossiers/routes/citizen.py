@@ -30,9 +30,9 @@ blp = Blueprint("dossiers", __name__, description="A citizen's dossiers")
 documents = Blueprint("documents", __name__, description="A citizen's document library")
 
 
-def _mine(dossier_id: str, *, lock: bool = False, whole: bool = False, attachments: bool = False):
+def _mine(dossier_id: str, *, lock: bool = False, whole: bool = False, submitting: bool = False):
     return citizen_dossier(
-        require_principal(), dossier_id, lock=lock, whole=whole, attachments=attachments
+        require_principal(), dossier_id, lock=lock, whole=whole, submitting=submitting
     )
 
 
@@ -144,7 +144,7 @@ def submit(dossier_id):
     """Submit (Idempotency-Key required); returns the receipt with code and due date"""
     return submission.submit(
         principal=require_principal(),
-        dossier=_mine(dossier_id, lock=True, attachments=True),
+        dossier=_mine(dossier_id, lock=True, submitting=True),
         now=utcnow(),
     )
 
@@ -158,7 +158,7 @@ def resubmit(data, dossier_id):
     """Send the dossier back after supplementing what was asked"""
     return submission.resubmit(
         principal=require_principal(),
-        dossier=_mine(dossier_id, lock=True, attachments=True),
+        dossier=_mine(dossier_id, lock=True, submitting=True),
         note=data.get("note"),
         now=utcnow(),
     )

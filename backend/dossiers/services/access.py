@@ -43,15 +43,20 @@ VIEW_LOAD = (
 )
 
 
+# What a submission (or a resubmission) reads with the locked row besides the procedure: the
+# attachments it checks and the pauses its due date counts.
+SUBMISSION_LOAD = (joinedload(Dossier.attachments), joinedload(Dossier.pauses))
+
+
 def _load(
-    statement: sa.Select, *, lock: bool, whole: bool = False, attachments: bool = False
+    statement: sa.Select, *, lock: bool, whole: bool = False, submitting: bool = False
 ) -> Dossier:
     if lock:
         statement = statement.with_for_update(of=Dossier).execution_options(populate_existing=True)
     if whole:  # a view shows the attachments: read them with the row, not in a second query
         statement = statement.options(*VIEW_LOAD)
-    elif attachments:  # so does a submission, which checks them
-        statement = statement.options(joinedload(Dossier.attachments))
+    elif submitting:
+        statement = statement.options(*SUBMISSION_LOAD)
     dossier = db.session.execute(statement).unique().scalar_one_or_none()
     if dossier is None:
         raise DossierNotFound()
@@ -64,7 +69,7 @@ def citizen_dossier(
     *,
     lock: bool = False,
     whole: bool = False,
-    attachments: bool = False,
+    submitting: bool = False,
 ) -> Dossier:
     if whole and not lock and (row := ridden(CITIZEN_VIEW_WITH_SESSION)) is not None:
         if row.Dossier is None:
@@ -76,7 +81,7 @@ def citizen_dossier(
         ),
         lock=lock,
         whole=whole,
-        attachments=attachments,
+        submitting=submitting,
     )
 
 
