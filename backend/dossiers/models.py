@@ -13,6 +13,7 @@ from backend.agencies.models import Agency
 from backend.catalog.models import Procedure, ProcedureVersion
 from backend.db import created_column, id_column, str_enum, updated_column
 from backend.extensions import db
+from backend.identity.models import Account
 from backend.trails import TimelineEntry, never_changed
 
 
@@ -166,6 +167,9 @@ class Dossier(db.Model):
         return loaded.number if loaded is not None else self.procedure_version_number
 
     agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+    # The citizen's account, read only where it is asked for (a submission reads it with the
+    # locked row); citizen_id is what code sets.
+    citizen: Mapped[Account | None] = relationship(lazy="select", viewonly=True)
     # Loaded when read (one query), so lists of dossiers, which never show them, skip it.
     attachments: Mapped[list[DossierAttachment]] = relationship(
         back_populates="dossier",

@@ -44,8 +44,12 @@ VIEW_LOAD = (
 
 
 # What a submission (or a resubmission) reads with the locked row besides the procedure: the
-# attachments it checks and the pauses its due date counts.
-SUBMISSION_LOAD = (joinedload(Dossier.attachments), joinedload(Dossier.pauses))
+# attachments it checks, the pauses its due date counts and the citizen it writes to.
+SUBMISSION_LOAD = (
+    joinedload(Dossier.attachments),
+    joinedload(Dossier.pauses),
+    joinedload(Dossier.citizen),
+)
 
 
 def _load(

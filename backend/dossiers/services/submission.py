@@ -71,9 +71,8 @@ def submit(*, principal: Principal, dossier: Dossier, now: datetime) -> Dossier:
         raise StepUpRequired(required_acr=required)
     dossier.data = check_form(version, dossier.data, partial=False)
     _check_documents(dossier, version)
-    # Held until the notice below, which needs the account too (the session's identity map
-    # keeps only the rows something still refers to).
-    citizen = db.session.get(Account, principal.account_id)
+    # The notice below needs the account too; it came with the dossier's row.
+    citizen = dossier.citizen
     # The reads below need none of these changes: one UPDATE of the dossier afterwards rather
     # than one before each read (each writes a new row version into every dossier index).
     with db.session.no_autoflush:
