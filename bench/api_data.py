@@ -340,21 +340,27 @@ def own_dossiers(account_ids: list[str], *, per_citizen: int) -> list[tuple[str,
 def prepare_challenges(count: int, *, offset: int) -> list[tuple[str, str]]:
     """Fresh sign-in challenges of loaded citizens' phones: (challenge_id, code) each.
 
-    Each goes to a phone that was sent no code in the last day. A check reads (and locks) all
+    Each goes to a phone, from ``offset`` on in phone order, that was sent no code in the
+    last day. A check reads (and locks) all
     of its phone's challenges of the day, and a real phone gets a few; runs that reused the
     same phones would make each check read more of them than the last."""
     now = datetime.now(UTC)
     phones = list(
         db.session.scalars(
             sa.text(
-                "SELECT phone FROM accounts WHERE kind = 'citizen' AND phone LIKE '+849%' "
-                "AND NOT EXISTS (SELECT 1 FROM otp_challenges WHERE otp_challenges.phone = "
-                "accounts.phone AND otp_challenges.created_at > :since) "
-                "ORDER BY phone OFFSET :offset LIMIT :count"
+                "SELECT phone FROM (SELECT phone FROM accounts WHERE kind = 'citizen' AND "
+                "phone LIKE '+849%' ORDER BY phone OFFSET :offset) AS later WHERE NOT EXISTS "
+                "(SELECT 1 FROM otp_challenges WHERE otp_challenges.phone = later.phone AND "
+                "otp_challenges.created_at > :since) ORDER BY phone LIMIT :count"
             ),
             {"offset": offset, "count": count, "since": now - timedelta(days=1)},
         )
     )
+    if len(phones) < count:
+        raise SystemExit(
+            f"only {len(phones)} of the {count} phones needed were sent no code in the last day:"
+            " reload the bench data (make bench ARGS=--reload) or wait a day"
+        )
     rows, answers = [], []
     digest = vault().digest
     for phone in phones:
