@@ -177,7 +177,7 @@ class Schema(ma.Schema):
             return super().get_attribute(obj, attr, default)
         if type(obj) is dict:
             return obj[attr] if attr in obj else getattr(obj, attr, default)
-        if isinstance(obj, sa.Row):  # a plain row (a list's summary): its columns by name
+        if type(obj) is sa.Row:  # a plain row (a list's summary): its columns by name
             return getattr(obj, attr, default)
         if hasattr(obj, "__getitem__"):
             return super().get_attribute(obj, attr, default)
