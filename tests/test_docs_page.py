@@ -54,9 +54,12 @@ def test_the_docs_page_works_offline_and_tries_a_public_operation(
         assert listed_operations(browser) == operations
         browser.execute_script("window.scrollTo(0, 0)")
 
-        search = browser.find_element(
-            By.XPATH,
-            "//div[contains(@class,'opblock-get')][.//*[@data-path='/api/v1/procedures']]",
+        # Swagger UI fills an operation's block in after the block itself: wait for its path.
+        search = wait.until(
+            lambda d: d.find_element(
+                By.XPATH,
+                "//div[contains(@class,'opblock-get')][.//*[@data-path='/api/v1/procedures']]",
+            )
         )
         search.find_element(By.CSS_SELECTOR, ".opblock-summary-control").click()
         wait.until(lambda d: search.find_elements(By.CSS_SELECTOR, ".try-out__btn"))
