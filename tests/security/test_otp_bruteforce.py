@@ -60,6 +60,22 @@ def _code_in(line: dict) -> str:
     return re.search(r"\b(\d{6})\b", line["text"]).group(1)
 
 
+def _live_challenges(app, phone: str, count: int) -> dict[str, str]:
+    """``count`` sign-in challenges of ``phone``, asked a minute apart (the resend cooldown)
+    and all still alive: their right codes, by challenge id."""
+    now = utcnow()
+    already = len(outbox_lines(app))
+    with unit_of_work(app):
+        challenges = [
+            otp.request_code(
+                phone=phone, audience=AccountKind.CITIZEN, now=now - timedelta(minutes=count - n)
+            ).challenge.id
+            for n in range(count)
+        ]
+    codes = [_code_in(line) for line in outbox_lines(app)[already:] if line["to"] == phone]
+    return dict(zip(challenges, codes, strict=True))
+
+
 def _kinds(answers) -> Counter:
     return Counter(a.get_json()["type"].rsplit(":", 1)[-1] for a in answers)
 
@@ -103,20 +119,8 @@ def test_one_challenge_takes_five_wrong_codes_whatever_the_parallelism(app):
 
 def test_one_phone_takes_its_daily_limit_across_challenges(app):
     """Four live challenges guessed at together: the phone's 15 failures, never more."""
-    phone = to_e164(PHONE)
-    now = utcnow()
-    already = len(outbox_lines(app))
-    with unit_of_work(app):
-        # Asked a minute apart (the resend cooldown), all still alive.
-        challenges = [
-            otp.request_code(
-                phone=phone, audience=AccountKind.CITIZEN, now=now - timedelta(minutes=4 - n)
-            ).challenge.id
-            for n in range(4)
-        ]
-    codes = [line for line in outbox_lines(app)[already:] if line["to"] == phone]
-    assert len(codes) == 4
-    rights = dict(zip(challenges, (_code_in(line) for line in codes), strict=True))
+    rights = _live_challenges(app, to_e164(PHONE), 4)
+    challenges = list(rights)
 
     attempts = [
         (challenge, code)
@@ -151,16 +155,7 @@ def test_one_phone_takes_its_daily_limit_across_challenges(app):
 def test_two_first_sign_ins_of_one_phone_at_once_make_one_citizen(app):
     """The second waits for the first's lock on the phone, then finds the citizen it made."""
     phone = to_e164("0987654321")
-    now = utcnow()
-    already = len(outbox_lines(app))
-    with unit_of_work(app):
-        challenges = [
-            otp.request_code(
-                phone=phone, audience=AccountKind.CITIZEN, now=now - timedelta(minutes=2 - n)
-            ).challenge.id
-            for n in range(2)
-        ]
-    codes = [_code_in(line) for line in outbox_lines(app)[already:] if line["to"] == phone]
+    rights = _live_challenges(app, phone, 2)
     start = threading.Barrier(2)
 
     def sign_in(challenge_and_code):
@@ -172,7 +167,7 @@ def test_two_first_sign_ins_of_one_phone_at_once_make_one_citizen(app):
         )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        answers = list(pool.map(sign_in, zip(challenges, codes, strict=True)))
+        answers = list(pool.map(sign_in, rights.items()))
     assert [a.status_code for a in answers] == [200, 200], [a.get_json() for a in answers]
     with unit_of_work(app):
         owners = set(db.session.scalars(sa.select(Session.account_id)))
