@@ -40,6 +40,29 @@ def test_the_view_and_an_unchanged_poll_are_one_statement_each(app, client, fili
     assert len(sent) == 2, sent
 
 
+def test_the_view_reads_an_attached_document_in_its_one_statement(app, client, filing):
+    # The view leaves unshown columns in the database; none of what it shows may come late.
+    dossier = filing.draft().get_json()
+    attached = filing.attach(dossier["id"]).get_json()
+    url = f"/api/v1/dossiers/{dossier['id']}"
+    answer, sent = statements_sent(app, lambda: client.get(url, headers=filing.headers))
+    assert answer.status_code == 200
+    assert len(sent) == 1, sent
+    body = answer.get_json()
+    assert body["agency"]["code"] and body["agency"]["name"]
+    assert body["procedure_version"] == dossier["procedure_version"]
+    [shown] = body["attachments"]
+    assert shown == {"slot": "giay_chung_sinh", "document": attached["document"]}
+    assert set(shown["document"]) == {
+        "id",
+        "file_name",
+        "file_type",
+        "size",
+        "sha256",
+        "created_at",
+    }
+
+
 ETAG_OR_NOT = pytest.mark.parametrize("with_etag", [True, False], ids=["poll", "view"])
 
 

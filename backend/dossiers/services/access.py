@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
+from backend.agencies.models import Agency
 from backend.catalog.models import Procedure
-from backend.dossiers.models import Dossier, DossierStatus
+from backend.dossiers.models import Document, Dossier, DossierAttachment, DossierStatus
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.identity.access import Principal, ridden
@@ -34,12 +35,31 @@ def officer_scope(principal: Principal) -> frozenset[str]:
 # What a dossier's view reads with it: its agency, its attachments, and of its procedure only
 # what the view shows (not the procedure's agency, which the procedure would join in by default).
 # Outer joins, though a dossier always has both: read with the session check, an inner join
-# would drop the check's row along with a dossier that is not found.
+# would drop the check's row along with a dossier that is not found. Of the dossier, of its
+# agency and of its documents, the columns the view never shows stay in the database: each
+# column read costs the driver and the ORM per request (a third of the row was unused).
 VIEW_LOAD = (
-    joinedload(Dossier.agency, innerjoin=False),
+    *(
+        defer(column)
+        for column in (
+            Dossier.procedure_version_id,
+            Dossier.applicant_phone,
+            Dossier.verifier_digests,
+            Dossier.submitted_acr,
+            Dossier.office_seconds_spent,
+            Dossier.supplement_requests,
+            Dossier.created_at,
+        )
+    ),
+    joinedload(Dossier.agency, innerjoin=False).load_only(Agency.code, Agency.name),
     joinedload(Dossier.procedure, innerjoin=False).load_only(Procedure.code, Procedure.name),
     joinedload(Dossier.procedure, innerjoin=False).lazyload(Procedure.agency),
-    joinedload(Dossier.attachments),
+    joinedload(Dossier.attachments)
+    .load_only(DossierAttachment.slot)
+    .joinedload(DossierAttachment.document, innerjoin=True)
+    .load_only(
+        Document.file_name, Document.file_type, Document.size, Document.sha256, Document.created_at
+    ),
 )
 
 
