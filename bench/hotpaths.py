@@ -7,6 +7,9 @@ the served API (production, PostgreSQL, Redis DB 8), the same signed-in citizens
 sent through Flask's WSGI test client so no server or network is in the profile. Prints, per
 scenario, the CPU per request measured around the loop and the 20 functions with the most
 time of their own; ``--save-as after`` writes them to ``bench/results/profiles/after/``.
+``--by-part`` adds where each request's Python calls go: counted under the outermost function
+of the application's own code they ran in (a hook, the session check, a view), else under
+Flask's step, so a scenario's parts line up against the floor's.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import pstats
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import api  # bench/, next to this script
@@ -40,6 +44,7 @@ SCENARIOS = (
     "otp_verify",
 )
 ONCE = ("submit", "refresh", "otp_verify")  # each request spends what it sends
+PARTED = 200  # requests counted by part: the counts do not depend on the machine
 
 
 def _requests(app, count: int) -> dict[str, list[dict]]:
@@ -49,14 +54,16 @@ def _requests(app, count: int) -> dict[str, list[dict]]:
         pairs = api_data.own_dossiers(list(by_id), per_citizen=2)
         officer = api_data.sign_in_officer()
         # A draft is submitted once: one for each request, the warm-up's, the timed loops' and
-        # the one whose statements --sql lists.
+        # the one whose statements --sql lists, and those --by-part counts.
         submitters = api_data.sign_in_citizens(api_data.citizens_with_dossiers(3000)[2000:])
-        drafts = api_data.prepare_drafts(submitters, 51 + 2 * count)
+        drafts = api_data.prepare_drafts(submitters, 51 + 2 * count + PARTED)
         # Phones and sessions the served bench does not use (it takes a fifth and half way in).
         loaded = api.LARGE[1]
-        challenges = api_data.prepare_challenges(51 + 2 * count, offset=7 * loaded // 10)
+        challenges = api_data.prepare_challenges(51 + 2 * count + PARTED, offset=7 * loaded // 10)
         refresh = api_data.prepare_refresh_tokens(
-            api_data.citizens_with_dossiers(8 * loaded // 10 + 51 + 2 * count)[8 * loaded // 10 :]
+            api_data.citizens_with_dossiers(8 * loaded // 10 + 51 + 2 * count + PARTED)[
+                8 * loaded // 10 :
+            ]
         )
         db.session.remove()
     client = app.test_client()
@@ -133,6 +140,52 @@ def profile(
     return spent, stats.total_calls // count, len(statements) / count, text.getvalue()
 
 
+OWN = (str(api.ROOT / "backend"), str(api.HERE / "floor.py"))
+PARTS = 14  # lines of --by-part; the rest are summed
+
+
+def _part(frame) -> str:
+    """What a call belongs to: the outermost of our own frames inside ``Flask.wsgi_app``, else
+    the step ``wsgi_app`` called (request context, dispatch, teardown), else outside Flask."""
+    own, inner = None, None
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "wsgi_app" and code.co_filename.endswith("flask/app.py"):
+            if own is not None:
+                return own
+            return "flask: " + (inner.f_code.co_name if inner is not None else "wsgi_app")
+        if code.co_filename.startswith(OWN):
+            own = f"{Path(code.co_filename).stem}.{code.co_name}"
+        inner, frame = frame, frame.f_back
+    return "outside Flask (test client, WSGI middleware)"
+
+
+def by_part(app, requests: list[dict], count: int, first: int, once: bool) -> str:
+    """Python calls a request under each part (``_part``), from ``count`` requests."""
+    client = app.test_client()
+    parts: Counter[str] = Counter()
+
+    def note(frame, event, _arg) -> None:
+        if event == "call":
+            parts[_part(frame)] += 1
+
+    for number in range(count):
+        request = requests[first + number if once else number % len(requests)]
+        sys.setprofile(note)
+        try:
+            client.open(**request).close()
+        finally:
+            sys.setprofile(None)
+    total = sum(parts.values())
+    lines = [f"\nPython function calls a request by part ({total / count:,.0f} in all):\n"]
+    shown = parts.most_common(PARTS)
+    rest = total - sum(n for _, n in shown)
+    lines += [f"  {n / count:8,.0f}  {name}\n" for name, n in shown]
+    if rest:
+        lines.append(f"  {rest / count:8,.0f}  (the rest)\n")
+    return "".join(lines)
+
+
 def one_request_sql(app, engine, request: dict) -> str:
     """The statements one request sends, each on a line (its first 110 characters)."""
     sent: list[str] = []
@@ -154,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--save-as", metavar="NAME", help="write bench/results/profiles/NAME/")
     parser.add_argument("--sql", action="store_true", help="also list one request's statements")
+    parser.add_argument(
+        "--by-part", action="store_true", help="also count each request's calls by part"
+    )
     args = parser.parse_args(argv)
     instance = Path(api.tempfile.mkdtemp(prefix="dvc-profile-"))
     env = api._env(api.LARGE[0], instance)
@@ -192,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.sql:
             at = 50 + 2 * args.requests if once else 0
             table += one_request_sql(served, served_engine, requests[name][at])
+        if args.by_part:
+            table += by_part(served, requests[name], PARTED, 51 + 2 * args.requests, once)
         print(head + table)
         if args.save_as:
             (RESULTS / args.save_as).mkdir(parents=True, exist_ok=True)
