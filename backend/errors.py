@@ -284,13 +284,18 @@ def _request_messages(data: Mapping[str, Any]) -> dict[str, list[str]]:
     return merged
 
 
+def not_modified(etag: str | None):
+    """A 304, repeating the ETag it confirms (RFC 9110 15.4.5)."""
+    response = current_app.response_class(status=304)
+    if etag:
+        response.set_etag(etag)
+    return response
+
+
 def problem_from_http_exception(error: HTTPException):
     status = error.code or 500
     if status == 304:
-        response = current_app.response_class(status=304)
-        if g.get("not_modified_etag"):
-            response.set_etag(g.not_modified_etag)
-        return response
+        return not_modified(g.get("not_modified_etag"))
     data = getattr(error, "data", None) or {}
     errors = _request_messages(data)
     headers = dict(data.get("headers") or {})

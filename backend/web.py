@@ -19,7 +19,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from backend.errors import ValidationFailed, problem_response
+from backend.errors import ValidationFailed, not_modified, problem_response
 from backend.parsing import Unparsable, check_text
 
 JSON_TYPES = frozenset({"application/json"})
@@ -160,6 +160,15 @@ class Blueprint(flask_smorest.Blueprint):
     def _check_not_modified(self, etag):
         g.not_modified_etag = etag  # a 304 repeats the ETag it confirms (RFC 9110 15.4.5)
         super()._check_not_modified(etag)
+
+    def unchanged(self, etag_data):
+        """The 304 that ``set_etag(etag_data)`` would raise, returned instead: for a request
+        answered before its view runs (``identity.access.read_with_session_check``). None when
+        the client's copy is stale, or the method is not a read."""
+        if not self._is_etag_enabled() or request.method not in self.METHODS_CHECKING_NOT_MODIFIED:
+            return None
+        etag = self._generate_etag(etag_data)
+        return not_modified(etag) if etag in request.if_none_match else None
 
 
 class Schema(ma.Schema):

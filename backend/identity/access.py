@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, wraps
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 
 from backend.agencies.models import Agency
 from backend.agencies.services import agency_in_scope, any_top_level, below
@@ -96,6 +96,10 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.kind is AccountKind.STAFF
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.kind is AccountKind.CITIZEN
 
     @cached_property
     def session(self) -> Session:
@@ -181,14 +185,23 @@ class SecondFactorMissing(Forbidden):
         )
 
 
-def read_with_session_check(ride: Ride, *, when: Callable[[], bool]):
+def read_with_session_check(
+    ride: Ride,
+    *,
+    when: Callable[[], bool],
+    answer: Callable[[sa.Row], Response | None] | None = None,
+):
     """Send the view's first read with the session check when ``when()`` holds: one statement
     and one round trip instead of two (``sessions.Ride``). The check itself is unchanged. The
     view takes the row with ``ridden(ride)``. A route may carry several, for exclusive
-    conditions; put them under the route's other decorators."""
+    conditions; put them under the route's other decorators.
+
+    ``answer(row)``, once the caller is known, may answer from the row alone (an unchanged
+    poll's 304): the view and its decorators then do not run, so it must refuse nothing they
+    would refuse. None lets the view run as usual."""
 
     def decorate(view):
-        view._rides = ((ride, when), *getattr(view, "_rides", ()))
+        view._rides = ((ride, when, answer), *getattr(view, "_rides", ()))
         return view
 
     return decorate
@@ -220,7 +233,7 @@ def phone_proof_accepted(view):
 def citizen_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if require_principal().kind is not AccountKind.CITIZEN:
+        if not require_principal().is_citizen:
             raise NotACitizen()
         return view(*args, **kwargs)
 
@@ -285,15 +298,18 @@ def _authenticate():
         if getattr(view, "_phone_proof", False) and request.headers.get(PHONE_PROOF_HEADER):
             return None
         raise AuthenticationRequired()
-    _establish(view, *credentials)
-    return None
+    return _establish(view, *credentials)
 
 
-def _establish(view, scheme: str, token: str) -> None:
+def _establish(view, scheme: str, token: str) -> Response | None:
+    """Who is calling (``g.principal``); the ride's answer when it gave one."""
     now = utcnow()
     claims = tokens.verify_access_token(token, now=now)
     dpop.check_access(scheme=scheme, access_token=token, claims=claims)
-    ride = next((ride for ride, when in getattr(view, "_rides", ()) if when()), None)
+    ride, answer = next(
+        ((ride, answer) for ride, when, answer in getattr(view, "_rides", ()) if when()),
+        (None, None),
+    )
     staff = ride is None and claims.get("kind") == AccountKind.STAFF.value
     rows = live_session(
         session_id=claims["sid"],
@@ -322,6 +338,7 @@ def _establish(view, scheme: str, token: str) -> None:
         _reach=reach,
     )
     g.principal_id = claims["sub"]
+    return answer(rows[0]) if answer is not None else None
 
 
 # Every staff request asks what the person's roles reach: the grants and the agency tree below

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from backend.dossiers.routes import citizen as citizen_routes
 from tests.helpers.signin import bearer
 from tests.helpers.work import statements_sent
 
@@ -38,6 +39,20 @@ def test_the_view_and_an_unchanged_poll_are_one_statement_each(app, client, fili
     answer, sent = statements_sent(app, lambda: client.get(url, headers=stale))
     assert answer.status_code == 200
     assert len(sent) == 2, sent
+
+
+def test_an_unchanged_poll_is_answered_before_the_view_runs(client, filing, polled, monkeypatch):
+    # The ETag's columns came with the session check; the view would only compute it again.
+    url, etag = polled
+
+    def view_ran(*_args, **_kwargs):
+        raise AssertionError("the view read the dossier's version")
+
+    monkeypatch.setattr(citizen_routes, "citizen_dossier_version", view_ran)
+    answer = client.get(url, headers={**filing.headers, "If-None-Match": etag})
+    assert answer.status_code == 304
+    assert answer.headers["ETag"] == etag
+    assert answer.data == b""
 
 
 def test_the_view_reads_an_attached_document_in_its_one_statement(app, client, filing):

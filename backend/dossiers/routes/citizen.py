@@ -93,19 +93,31 @@ def list_mine(status=None, updated_since=None, cursor=None, limit=20):
     )
 
 
+def _unchanged(version):
+    """An unchanged poll's 304 from the ETag's columns that came with the session check, before
+    the view runs. A staff caller (refused by ``citizen_required``) and a dossier that is not
+    the caller's (404) go on to the view."""
+    if not require_principal().is_citizen or version.id is None:
+        return None
+    return blp.unchanged(etag_data(version))
+
+
 @blp.route("/<dossier_id>")
 @citizen_required
 @blp.etag
 @blp.response(200, schemas.DossierSchema)
 @blp.refusals(403)
 @reads_only
-@read_with_session_check(CITIZEN_VERSION_WITH_SESSION, when=lambda: bool(request.if_none_match))
+@read_with_session_check(
+    CITIZEN_VERSION_WITH_SESSION, when=lambda: bool(request.if_none_match), answer=_unchanged
+)
 @read_with_session_check(CITIZEN_VIEW_WITH_SESSION, when=lambda: not request.if_none_match)
 def get(dossier_id):
     """One of my dossiers"""
     if request.if_none_match:
-        # The app polls with the ETag it holds: the version columns answer an unchanged one.
-        blp.set_etag(etag_data(citizen_dossier_version(require_principal(), dossier_id)))
+        # A poll that ``_unchanged`` did not answer: a stale copy (the whole dossier follows),
+        # or no dossier of the caller's, told by the columns that came with the session check.
+        citizen_dossier_version(require_principal(), dossier_id)
     dossier = _mine(dossier_id, whole=True)
     blp.set_etag(etag_data(dossier))
     return dossier
