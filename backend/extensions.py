@@ -11,6 +11,7 @@ from flask import Flask, current_app, g, has_app_context
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -137,23 +138,37 @@ def watch_postgres(app: Flask, engine) -> None:
     # watched for as long as it runs.
     dialect = engine.dialect
     for name in ("do_ping", "do_commit", "do_rollback"):
-        setattr(dialect, name, _watched(getattr(dialect, name), seconds))
+        setattr(
+            dialect, name, _watched(getattr(dialect, name), seconds, idle_too=name == "do_ping")
+        )
 
 
 def _in_request() -> bool:
     return has_app_context() and g.get("watch_database", False)
 
 
-def _watched(method, seconds: float):
+def _watched(method, seconds: float, *, idle_too: bool):
+    """``method`` watched while it runs in a request. A commit or rollback of a connection
+    outside any transaction (``idle_too`` false) sends nothing and waits on nothing: the pool's
+    rollback of every returned connection, after a read in autocommit or a commit."""
+
     def call(connection):
         if not _in_request():
             return method(connection)
         # The pool hands its own proxy to commit and rollback, the bare connection to a ping.
         dbapi_connection = getattr(connection, "dbapi_connection", connection)
+        if not idle_too and _idle(dbapi_connection):
+            return method(connection)
         with watchdog.watching(dbapi_connection, seconds):
             return method(connection)
 
     return call
+
+
+def _idle(dbapi_connection) -> bool:
+    """Whether psycopg would send nothing to commit or roll back this connection."""
+    server = getattr(dbapi_connection, "pgconn", None)
+    return getattr(server, "transaction_status", None) == TransactionStatus.IDLE
 
 
 def tune_sqlite(engine) -> None:

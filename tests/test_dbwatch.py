@@ -13,12 +13,14 @@ import socket
 import threading
 import time
 
+import flask
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from psycopg.pq import TransactionStatus
 from sqlalchemy.engine import make_url
 
-from backend import create_app
+from backend import create_app, extensions
 from backend.dbwatch import Watchdog
 from backend.extensions import db
 from backend.identity.access import public
@@ -302,3 +304,31 @@ def test_statements_do_not_each_wake_the_watchdog_yet_every_deadline_holds():
     dog.watch(quick, 0.3)
     assert quick.was_cut(within=5)
     assert not slow.was_cut(within=0.1)
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "watched"),
+    [
+        ("do_rollback", TransactionStatus.INTRANS, True),
+        ("do_commit", TransactionStatus.INERROR, True),
+        ("do_rollback", TransactionStatus.IDLE, False),  # psycopg sends nothing
+        ("do_commit", TransactionStatus.IDLE, False),
+        ("do_ping", TransactionStatus.IDLE, True),  # a ping always asks the server
+    ],
+)
+def test_what_reaches_the_server_in_a_request_is_watched(monkeypatch, method, status, watched):
+    seen = []
+    monkeypatch.setattr(
+        extensions.watchdog, "watch", lambda connection, _s: seen.append(connection)
+    )
+    monkeypatch.setattr(extensions.watchdog, "release", lambda connection: None)
+    connection = _Connection()
+    connection.transaction_status = status
+    call = extensions._watched(lambda _connection: "sent", 5, idle_too=method == "do_ping")
+    app = Flask(__name__)
+    with app.app_context():
+        assert call(connection) == "sent"
+        assert seen == []  # outside a request nothing is watched
+        flask.g.watch_database = True
+        assert call(connection) == "sent"
+    assert seen == ([connection] if watched else [])
