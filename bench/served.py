@@ -1,0 +1,135 @@
+"""The dossier poll and view as served, against the floor: one gunicorn worker each, one thread.
+
+    .venv/bin/python bench/served.py [--requests 4000] [--rounds 3]
+
+Runs after ``make bench`` has loaded ``dvc_bench``. The API (``backend.wsgi``) and the floor
+(``bench/floor.py``) are served by the shipped gunicorn settings, one worker of one thread each,
+so the worker's CPU time from /proc is the requests' and nothing else's. Each round sends, on
+four keep-alive connections, the unchanged poll (304), the floor's read and the whole view
+(200), one after the other, and prints the worker CPU per request of each. Last, the median
+over the rounds of each scenario's CPU over the floor's in the same round: the figure to
+compare between two versions of the code on this noisy machine, as ``make bench``'s single
+run cannot. To measure another commit, run this file from a worktree of it with
+``PYTHONPATH`` set to that worktree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from statistics import median
+
+import api  # bench/, next to this script
+import api_data
+
+from backend.extensions import db
+
+CONNECTIONS = 4
+PORTS = {"api": 5621, "floor": 5622}
+
+
+def _requests(app) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    """(path, headers) per scenario, for 400 of the citizens' own dossiers."""
+    with app.app_context():
+        citizens = api_data.sign_in_citizens(api_data.citizens_with_dossiers(200))
+        by_id = {c.account_id: c for c in citizens}
+        pairs = api_data.own_dossiers(list(by_id), per_citizen=2)
+        db.session.remove()
+    client = app.test_client()
+    scenarios: dict[str, list] = {"poll": [], "floor": [], "view": []}
+    for citizen, dossier in pairs:
+        auth = {"Authorization": f"Bearer {by_id[citizen].access_token}"}
+        path = f"/api/v1/dossiers/{dossier}"
+        etag = client.get(path, headers=auth).headers["ETag"]
+        scenarios["poll"].append((path, {**auth, "If-None-Match": etag}))
+        scenarios["view"].append((path, auth))
+        scenarios["floor"].append((f"/floor/{dossier}", auth))
+    return scenarios
+
+
+def _worker(master) -> int:
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if f"PPid:\t{master.pid}\n" in status.read_text():
+                return int(status.parent.name)
+        except OSError:
+            continue
+    raise RuntimeError("the gunicorn worker is gone")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _send(port: int, requests: list, count: int, expected: int) -> None:
+    def connection(first: int) -> None:
+        client = http.client.HTTPConnection("127.0.0.1", port)
+        for number in range(first, count, CONNECTIONS):
+            path, headers = requests[number % len(requests)]
+            client.request("GET", path, headers=headers)
+            answer = client.getresponse()
+            answer.read()
+            if answer.status != expected:
+                raise SystemExit(f"{path}: {answer.status}, expected {expected}")
+        client.close()
+
+    threads = [threading.Thread(target=connection, args=(n,)) for n in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    instance = Path(api.tempfile.mkdtemp(prefix="dvc-served-"))
+    env = api._env(api.LARGE[0], instance)
+    api.subprocess.run([api.BIN / "flask", "keys", "rotate"], env=env, check=True)
+    app = api._app(api.LARGE[0], instance)
+    requests = _requests(app)
+    api.WORKERS, api.THREADS = 1, 1
+    servers = {
+        "api": api.serve("backend.wsgi:app", PORTS["api"], env, instance / "api.log"),
+        "floor": api.serve("floor:app", PORTS["floor"], env, instance / "floor.log"),
+    }
+    try:
+        api.wait_ready(servers["api"], PORTS["api"], "/healthz")
+        api.wait_ready(servers["floor"], PORTS["floor"], "/ready")
+        workers = {name: _worker(server) for name, server in servers.items()}
+        ratios: dict[str, list[float]] = {"poll": [], "view": []}
+        for number in range(1, args.rounds + 1):
+            spent = {}
+            for scenario, served, expected in (
+                ("poll", "api", 304),
+                ("floor", "floor", 200),
+                ("view", "api", 200),
+            ):
+                before = _cpu_seconds(workers[served])
+                started = time.monotonic()
+                _send(PORTS[served], requests[scenario], args.requests, expected)
+                rate = args.requests / (time.monotonic() - started)
+                spent[scenario] = (_cpu_seconds(workers[served]) - before) / args.requests * 1000
+                print(f"round {number}: {scenario:5} {spent[scenario]:.3f} ms CPU, {rate:.0f}/s")
+            for scenario in ratios:
+                ratios[scenario].append(spent[scenario] / spent["floor"])
+        for scenario, values in ratios.items():
+            listed = ", ".join(f"{value:.2f}" for value in values)
+            print(f"{scenario} over the floor: median {median(values):.2f} ({listed})")
+    finally:
+        for server in servers.values():
+            server.terminate()
+            server.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
