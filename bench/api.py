@@ -174,6 +174,15 @@ def _app(database: str, instance: Path):
         os.environ.update(previous)
 
 
+def loaded_app(prefix: str):
+    """(app, settings, instance folder) on the loaded ``dvc_bench``, with signing keys of its
+    own: for the scripts that profile or serve the API on the bench's data."""
+    instance = Path(tempfile.mkdtemp(prefix=prefix))
+    env = _env(LARGE[0], instance)
+    subprocess.run([BIN / "flask", "keys", "rotate"], env=env, check=True)
+    return _app(LARGE[0], instance), env, instance
+
+
 def serve(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     command = [
         BIN / "gunicorn",

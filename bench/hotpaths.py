@@ -211,10 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "--by-part", action="store_true", help="also count each request's calls by part"
     )
     args = parser.parse_args(argv)
-    instance = Path(api.tempfile.mkdtemp(prefix="dvc-profile-"))
-    env = api._env(api.LARGE[0], instance)
-    api.subprocess.run([api.BIN / "flask", "keys", "rotate"], env=env, check=True)
-    app = api._app(api.LARGE[0], instance)
+    app, env, _instance = api.loaded_app("dvc-profile-")
     with app.app_context():
         engine = db.engine
     requests = _requests(app, args.requests)

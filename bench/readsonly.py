@@ -16,7 +16,6 @@ import cProfile
 import pstats
 import sys
 import time
-from pathlib import Path
 from statistics import median
 
 import api  # bench/, next to this script
@@ -48,10 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=1500)
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args(argv)
-    instance = Path(api.tempfile.mkdtemp(prefix="dvc-readsonly-"))
-    env = api._env(api.LARGE[0], instance)
-    api.subprocess.run([api.BIN / "flask", "keys", "rotate"], env=env, check=True)
-    app = api._app(api.LARGE[0], instance)
+    app, _env, _instance = api.loaded_app("dvc-readsonly-")
     requests = hotpaths._requests(app, 10)
     hooks = app.before_request_funcs[None]
     served = hooks.index(unitofwork._begin)

@@ -91,10 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    instance = Path(api.tempfile.mkdtemp(prefix="dvc-served-"))
-    env = api._env(api.LARGE[0], instance)
-    api.subprocess.run([api.BIN / "flask", "keys", "rotate"], env=env, check=True)
-    app = api._app(api.LARGE[0], instance)
+    app, env, instance = api.loaded_app("dvc-served-")
     requests = _requests(app)
     api.WORKERS, api.THREADS = 1, 1
     servers = {
