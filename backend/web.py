@@ -19,6 +19,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from backend import dumping
 from backend.errors import ValidationFailed, not_modified, problem_response
 from backend.parsing import Unparsable, check_text
 
@@ -191,6 +192,29 @@ class Schema(ma.Schema):
         if hasattr(obj, "__getitem__"):
             return super().get_attribute(obj, attr, default)
         return getattr(obj, attr, default)
+
+    def dump(self, obj: Any, *, many: bool | None = None):
+        """marshmallow's answer, by the plan ``backend.dumping`` made for this schema."""
+        planned = self._dump_plan()
+        if planned is None:
+            return super().dump(obj, many=many)
+        if (self.many if many is None else many) and obj is not None:
+            return [self._dump_one(planned, each) for each in obj]
+        return self._dump_one(planned, obj)
+
+    def _dump_one(self, planned, obj: Any) -> dict[str, Any]:
+        if dumping.read_by_attribute(obj):
+            return dumping.dump_one(planned, obj)
+        return self._serialize(obj)
+
+    def _dump_plan(self):
+        # Kept with the fields it was made from: a nested copy of a schema with other fields
+        # (``only``, ``exclude``) makes its own.
+        fields, planned = self.__dict__.get("_planned_dump", (None, None))
+        if fields is not self.dump_fields:
+            planned = dumping.plan(self)
+            self._planned_dump = (self.dump_fields, planned)
+        return planned
 
 
 class _NoCookieSession(SessionInterface):

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from functools import partial
 
 import flask_migrate
+import marshmallow as ma
 import pytest
 import redis
 
-from backend import create_app
+from backend import create_app, web
 from backend.extensions import db
 from tests.helpers.signin import (
     sign_in_with_code,
@@ -34,6 +35,36 @@ from tests.helpers.stacks import (
     unavailable,
 )
 from tests.helpers.work import unit_of_work
+
+
+def _difference(name: str, answer, expected) -> str:
+    if isinstance(answer, dict) and isinstance(expected, dict):
+        keys = list(dict.fromkeys([*answer, *expected]))
+        changed = {
+            k: (answer.get(k), expected.get(k))
+            for k in keys
+            if repr(answer.get(k)) != repr(expected.get(k))
+        }
+        return f"{name} planned != marshmallow: {changed!r}, keys {list(answer)} / {list(expected)}"
+    return f"{name}: {answer!r} != {expected!r}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dumps_as_marshmallow() -> Iterator[None]:
+    """Every answer the suite reads is dumped twice, by the schema's plan and by marshmallow
+    itself, and must come out the same (``backend.dumping``)."""
+    planned = web.Schema.dump
+
+    def dump(schema, obj, *, many=None):
+        answer = planned(schema, obj, many=many)
+        expected = ma.Schema.dump(schema, obj, many=many)
+        # repr tells True from 1 and 1.0 from 1, and shows the keys' order
+        assert repr(answer) == repr(expected), _difference(type(schema).__name__, answer, expected)
+        return answer
+
+    web.Schema.dump = dump
+    yield
+    web.Schema.dump = planned
 
 
 @pytest.fixture(scope="session", params=STACKS)

@@ -38,6 +38,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "backend.apiheaders",
             "backend.operations",
             "backend.apidoc",
+            "backend.dumping",
             "backend.web",
             "backend.pagination",
             "backend.trails",
