@@ -77,20 +77,25 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     return values
 
 
-def _bind(value: Any, column: sa.ColumnElement) -> sa.BindParameter:
+def _checked(value: Any, column: sa.ColumnElement) -> Any:
+    """A cursor's value for ``column``, parsed as the column's type, or the cursor refused."""
     try:
         if isinstance(column.type, UTCDateTime | sa.DateTime):
-            value = parse_moment(value)
-        elif isinstance(column.type, sa.Integer):
+            return parse_moment(value)
+        if isinstance(column.type, sa.Integer):
             if type(value) is not int or abs(value) > 2**62:
                 raise Unparsable("not an integer in range")
-        elif isinstance(column.type, sa.String):
+            return value
+        if isinstance(column.type, sa.String):
             check_text(value, max_length=512)
-        else:
-            raise Unparsable(f"no cursor rule for {column.type!r}")
+            return value
+        raise Unparsable(f"no cursor rule for {column.type!r}")
     except Unparsable as error:
         raise _invalid() from error
-    return sa.bindparam(None, value, type_=column.type)
+
+
+def _bind(value: Any, column: sa.ColumnElement) -> sa.BindParameter:
+    return sa.bindparam(None, _checked(value, column), type_=column.type)
 
 
 @dataclass
@@ -121,10 +126,77 @@ def keyset_page(
         )
         statement = statement.where(row < bound if descending else row > bound)
     ordering = [c.desc() for c in order_by] if descending else list(order_by)
-    result = db.session.execute(statement.order_by(*ordering).limit(limit + 1))
-    if len(statement.column_descriptions) == 1:
+    return _page(statement.order_by(*ordering).limit(limit + 1), {}, key=key, limit=limit)
+
+
+def _page(statement: sa.Select, params: dict[str, Any], *, key, limit: int) -> Page:
+    result = db.session.execute(statement, params)
+    # One entity: its objects. Asked of the result, not of the statement, whose
+    # ``column_descriptions`` compiles the ORM query a second time.
+    if len(result.keys()) == 1:
         result = result.scalars().unique()  # joined collections repeat an object's row
     rows = result.all()
     items = list(rows[:limit])
     next_cursor = encode_cursor(key(items[-1])) if len(rows) > limit else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+class Keyset:
+    """A list that a hot path pages through: ``keyset_page`` with its statement built once for
+    each shape a request can take, not on every request.
+
+    ``statement`` names what every request binds (``sa.bindparam("citizen_id")``); ``optional``
+    holds the conditions a request adds when it gives their parameter, each written with a
+    ``sa.bindparam`` of its own name. A request's values are bound, never built in: building a
+    statement and computing its cache key cost more than running it through the ORM does.
+    """
+
+    def __init__(
+        self,
+        statement: sa.Select,
+        *,
+        order_by: Sequence[sa.ColumnElement],
+        key: Callable[[Any], Sequence[Any]],
+        descending: bool = False,
+        optional: dict[str, sa.ColumnElement[bool]] | None = None,
+    ) -> None:
+        self.statement = statement
+        self.order_by = list(order_by)
+        self.key = key
+        self.descending = descending
+        self.optional = dict(optional or {})
+        self._shapes: dict[tuple[tuple[str, ...], bool], sa.Select] = {}
+
+    def _shaped(self, given: tuple[str, ...], after: bool) -> sa.Select:
+        shape = (given, after)
+        if shape not in self._shapes:
+            statement = self.statement.where(*[self.optional[name] for name in given])
+            if after:
+                row = sa.tuple_(*self.order_by)
+                bound = sa.tuple_(
+                    *[
+                        sa.bindparam(f"after_{number}", type_=column.type)
+                        for number, column in enumerate(self.order_by)
+                    ]
+                )
+                statement = statement.where(row < bound if self.descending else row > bound)
+            ordering = [c.desc() for c in self.order_by] if self.descending else self.order_by
+            limited = sa.bindparam("page_limit", type_=sa.Integer)
+            self._shapes[shape] = statement.order_by(*ordering).limit(limited)
+        return self._shapes[shape]
+
+    def page(self, *, cursor: str | None, limit: int, **values: Any) -> Page:
+        """The page after ``cursor``; ``values`` binds the statement's parameters and those of
+        the optional conditions, which a None leaves out."""
+        given = tuple(name for name in self.optional if values.get(name) is not None)
+        params = {
+            name: value
+            for name, value in values.items()
+            if value is not None or name not in self.optional
+        }
+        if cursor:
+            after = decode_cursor(cursor, len(self.order_by))
+            for number, (value, column) in enumerate(zip(after, self.order_by, strict=True)):
+                params[f"after_{number}"] = _checked(value, column)
+        params["page_limit"] = limit + 1
+        return _page(self._shaped(given, bool(cursor)), params, key=self.key, limit=limit)

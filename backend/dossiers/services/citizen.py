@@ -4,18 +4,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from backend import trails
 from backend.dossiers import workflow
 from backend.dossiers.models import SUMMARY, Dossier, DossierEvent, DossierStatus
 from backend.extensions import db
 from backend.identity.access import Principal
-from backend.pagination import Page, keyset_page
+from backend.pagination import Keyset, Page
 
 
 def withdraw(*, principal: Principal, dossier: Dossier, reason: str, now: datetime) -> Dossier:
     workflow.move(dossier, "withdraw", actor=principal, now=now, note=reason)
     db.session.flush()
     return dossier
+
+
+MINE = Keyset(
+    SUMMARY.where(Dossier.citizen_id == sa.bindparam("citizen_id")),
+    order_by=[Dossier.updated_at, Dossier.id],
+    key=lambda d: [d.updated_at.isoformat(), d.id],
+    descending=True,
+    optional={
+        "status": Dossier.status == sa.bindparam("status"),
+        "updated_since": Dossier.updated_at > sa.bindparam("updated_since"),
+    },
+)
 
 
 def list_mine(
@@ -27,18 +41,12 @@ def list_mine(
     limit: int,
 ) -> Page:
     """Newest change first; with ``updated_since``, what changed since the app last synced."""
-    statement = SUMMARY.where(Dossier.citizen_id == principal.account_id)
-    if status is not None:
-        statement = statement.where(Dossier.status == status)
-    if updated_since is not None:
-        statement = statement.where(Dossier.updated_at > updated_since)
-    return keyset_page(
-        statement,
-        order_by=[Dossier.updated_at, Dossier.id],
-        key=lambda d: [d.updated_at.isoformat(), d.id],
+    return MINE.page(
         cursor=cursor,
         limit=limit,
-        descending=True,
+        citizen_id=principal.account_id,
+        status=status,
+        updated_since=updated_since,
     )
 
 
