@@ -66,10 +66,18 @@ def step_for(field: ma.fields.Field, attr: str) -> Step:
     if kind is _FUNCTION:
         function = field.serialize_func
         return lambda value, obj: function(obj)
-    if kind is _NESTED:
+    if kind is _NESTED and isinstance(field.nested, ma.Schema | ma.schema.SchemaMeta):
+        # Named ("self") or given by a function, a schema may nest itself: left to marshmallow,
+        # which makes it only as deep as the data goes.
         schema = field.schema
         many = bool(schema.many or field.many)
-        return lambda value, obj: None if value is None else schema.dump(value, many=many)
+        planned = schema._dump_plan() if isinstance(schema, PlannedDump) else None
+        if planned is None:
+            return lambda value, obj: None if value is None else schema.dump(value, many=many)
+        one = schema._dump_one  # a schema of ours: by its plan, without its ``dump``
+        if many:
+            return lambda value, obj: None if value is None else [one(planned, v) for v in value]
+        return lambda value, obj: None if value is None else one(planned, value)
     if kind is _LIST:
         inner = step_for(field.inner, attr)
         return lambda value, obj: None if value is None else [inner(v, obj) for v in value]
@@ -122,3 +130,30 @@ def dump_one(planned: tuple[Planned, ...], obj: Any) -> dict[str, Any]:
                 continue
         answer[key] = step(value, obj)
     return answer
+
+
+class PlannedDump:
+    """A marshmallow schema's ``dump`` by its plan (mixed in before ``ma.Schema``). A nested
+    schema of this kind is dumped by its own plan directly, without its ``dump``."""
+
+    def dump(self, obj: Any, *, many: bool | None = None):
+        planned = self._dump_plan()
+        if planned is None:
+            return super().dump(obj, many=many)
+        if (self.many if many is None else many) and obj is not None:
+            return [self._dump_one(planned, each) for each in obj]
+        return self._dump_one(planned, obj)
+
+    def _dump_one(self, planned: tuple[Planned, ...], obj: Any) -> dict[str, Any]:
+        if read_by_attribute(obj):
+            return dump_one(planned, obj)
+        return self._serialize(obj)
+
+    def _dump_plan(self) -> tuple[Planned, ...] | None:
+        # Kept with the fields it was made from: a nested copy of a schema with other fields
+        # (``only``, ``exclude``) makes its own.
+        fields, planned = self.__dict__.get("_planned_dump", (None, None))
+        if fields is not self.dump_fields:
+            planned = plan(self)
+            self._planned_dump = (self.dump_fields, planned)
+        return planned

@@ -172,8 +172,9 @@ class Blueprint(flask_smorest.Blueprint):
         return not_modified(etag) if etag in request.if_none_match else None
 
 
-class Schema(ma.Schema):
-    """marshmallow's schema, reading an object's attributes the short way.
+class Schema(dumping.PlannedDump, ma.Schema):
+    """marshmallow's schema, reading an object's attributes the short way, dumping by a plan
+    (``backend.dumping``).
 
     marshmallow's accessor tries ``obj[name]`` before ``getattr`` on whatever it is given and
     looks for dotted names, two calls of its own for every field it dumps; a list of twenty
@@ -192,29 +193,6 @@ class Schema(ma.Schema):
         if hasattr(obj, "__getitem__"):
             return super().get_attribute(obj, attr, default)
         return getattr(obj, attr, default)
-
-    def dump(self, obj: Any, *, many: bool | None = None):
-        """marshmallow's answer, by the plan ``backend.dumping`` made for this schema."""
-        planned = self._dump_plan()
-        if planned is None:
-            return super().dump(obj, many=many)
-        if (self.many if many is None else many) and obj is not None:
-            return [self._dump_one(planned, each) for each in obj]
-        return self._dump_one(planned, obj)
-
-    def _dump_one(self, planned, obj: Any) -> dict[str, Any]:
-        if dumping.read_by_attribute(obj):
-            return dumping.dump_one(planned, obj)
-        return self._serialize(obj)
-
-    def _dump_plan(self):
-        # Kept with the fields it was made from: a nested copy of a schema with other fields
-        # (``only``, ``exclude``) makes its own.
-        fields, planned = self.__dict__.get("_planned_dump", (None, None))
-        if fields is not self.dump_fields:
-            planned = dumping.plan(self)
-            self._planned_dump = (self.dump_fields, planned)
-        return planned
 
 
 class _NoCookieSession(SessionInterface):

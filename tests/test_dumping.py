@@ -166,3 +166,34 @@ def test_a_nested_copy_with_fewer_fields_makes_its_own_plan():
 
     assert HolderSchema().dump(_thing()) == {"main": {"name": "wheel"}}
     assert whole.dump(Part("cog", 1)) == {"name": "cog", "weight": 1.0}
+
+
+class TreeSchema(Schema):
+    name = ma.fields.String()
+    kids = ma.fields.List(ma.fields.Nested(lambda: TreeSchema()))
+
+
+@dataclass
+class Tree:
+    name: str
+    kids: list[Tree] = field(default_factory=list)
+
+
+def test_a_schema_that_nests_itself_is_dumped_as_deep_as_the_data():
+    tree = Tree("a", [Tree("b", [Tree("c")]), Tree("d")])
+
+    planned, expected = _both(TreeSchema(), tree)
+
+    assert planned == expected
+    assert planned.count("'kids': []") == 2
+
+
+def test_a_nested_schema_of_ours_is_dumped_by_its_own_plan(monkeypatch):
+    schema = ThingSchema()
+    schema.dump(_thing())  # planned
+    monkeypatch.setattr(Schema, "dump", lambda *_a, **_k: pytest.fail("dump called again"))
+
+    answer = dumping.dump_one(schema._dump_plan(), _thing())
+
+    assert answer["main"] == {"name": "wheel", "weight": 2.5}
+    assert answer["parts"] == [{"name": "axle", "weight": 1.0}, {"name": "seat", "weight": 0.5}]
