@@ -147,8 +147,9 @@ class Keyset:
 
     ``statement`` names what every request binds (``sa.bindparam("citizen_id")``); ``optional``
     holds the conditions a request adds when it gives their parameter, each written with a
-    ``sa.bindparam`` of its own name. A request's values are bound, never built in: building a
-    statement and computing its cache key cost more than running it through the ORM does.
+    ``sa.bindparam`` of its own name. A request's values are bound, never built in: building
+    the statement and computing its cache key on every request took nearly a tenth of my
+    dossiers' time in its profile.
     """
 
     def __init__(

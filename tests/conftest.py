@@ -18,6 +18,7 @@ import redis
 
 from backend import create_app, web
 from backend.extensions import db
+from tests.helpers.dumps import difference
 from tests.helpers.signin import (
     sign_in_with_code,
     staff_with_authenticator,
@@ -37,18 +38,6 @@ from tests.helpers.stacks import (
 from tests.helpers.work import unit_of_work
 
 
-def _difference(name: str, answer, expected) -> str:
-    if isinstance(answer, dict) and isinstance(expected, dict):
-        keys = list(dict.fromkeys([*answer, *expected]))
-        changed = {
-            k: (answer.get(k), expected.get(k))
-            for k in keys
-            if repr(answer.get(k)) != repr(expected.get(k))
-        }
-        return f"{name} planned != marshmallow: {changed!r}, keys {list(answer)} / {list(expected)}"
-    return f"{name}: {answer!r} != {expected!r}"
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _dumps_as_marshmallow() -> Iterator[None]:
     """Every answer the suite reads is dumped twice, by the schema's plan and by marshmallow
@@ -59,12 +48,12 @@ def _dumps_as_marshmallow() -> Iterator[None]:
         answer = planned(schema, obj, many=many)
         expected = ma.Schema.dump(schema, obj, many=many)
         # repr tells True from 1 and 1.0 from 1, and shows the keys' order
-        assert repr(answer) == repr(expected), _difference(type(schema).__name__, answer, expected)
+        assert repr(answer) == repr(expected), difference(type(schema).__name__, answer, expected)
         return answer
 
     web.Schema.dump = dump
     yield
-    web.Schema.dump = planned
+    del web.Schema.dump  # marshmallow's own, by the plan, again
 
 
 @pytest.fixture(scope="session", params=STACKS)
