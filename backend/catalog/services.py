@@ -26,7 +26,7 @@ from backend.catalog.schemas import CatalogImportSchema
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed, flatten_messages
 from backend.extensions import db
-from backend.pagination import Page, keyset_page
+from backend.pagination import Keyset, Page
 from backend.text import fold, like_pattern
 from backend.trails import append
 
@@ -48,7 +48,9 @@ class ProcedureTransitionNotAllowed(Conflict):
 # --- reading ----------------------------------------------------------------------------
 
 
-def _visible(statement: sa.Select, viewer_id: str | None = None) -> sa.Select:
+def _visible(
+    statement: sa.Select, viewer_id: str | sa.BindParameter[str] | None = None
+) -> sa.Select:
     """Public procedures, and pilot ones for the citizens on their allow-list."""
     condition = Procedure.status.in_(PUBLIC_STATUSES)
     if viewer_id is not None:
@@ -88,6 +90,30 @@ SEARCH_RESULT = sa.select(
 ).join(Agency, Agency.id == Procedure.agency_id)
 
 
+def _search(visible: sa.Select) -> Keyset:
+    """The search over ``visible``: each word of the query, then each filter, bound."""
+    words = {
+        f"word_{number}": Procedure.search_text.like(sa.bindparam(f"word_{number}"), escape="\\")
+        for number in range(MAX_SEARCH_TERMS)
+    }
+    return Keyset(
+        visible,
+        order_by=[Procedure.code],
+        key=lambda p: [p.code],
+        optional={
+            **words,
+            "agency_code": Agency.code == sa.bindparam("agency_code"),
+            "field_key": Procedure.field_key == sa.bindparam("field_key"),
+            "mode": Procedure.delivery_mode == sa.bindparam("mode"),
+        },
+    )
+
+
+# Anyone's search, and a signed-in citizen's, who also sees the pilots they are let into.
+SEARCH = _search(_visible(SEARCH_RESULT))
+SEARCH_AS_VIEWER = _search(_visible(SEARCH_RESULT, sa.bindparam("viewer_id")))
+
+
 def search_procedures(
     *,
     q: str | None = None,
@@ -99,18 +125,16 @@ def search_procedures(
     viewer_id: str | None = None,
 ) -> Page:
     """Published procedures matching every word of ``q``, diacritics and case ignored."""
-    statement = _visible(SEARCH_RESULT, viewer_id)
-    for term in fold(q or "").split()[:MAX_SEARCH_TERMS]:
-        statement = statement.where(Procedure.search_text.like(like_pattern(term), escape="\\"))
-    if agency_code is not None:
-        statement = statement.where(Agency.code == agency_code)
-    if field is not None:
-        statement = statement.where(Procedure.field_key == fold(field))
-    if mode is not None:
-        statement = statement.where(Procedure.delivery_mode == mode)
-    return keyset_page(
-        statement, order_by=[Procedure.code], key=lambda p: [p.code], cursor=cursor, limit=limit
-    )
+    words = fold(q or "").split()[:MAX_SEARCH_TERMS]
+    filters = {
+        **{f"word_{number}": like_pattern(word) for number, word in enumerate(words)},
+        "agency_code": agency_code,
+        "field_key": fold(field) if field is not None else None,
+        "mode": mode,
+    }
+    if viewer_id is None:
+        return SEARCH.page(cursor=cursor, limit=limit, **filters)
+    return SEARCH_AS_VIEWER.page(cursor=cursor, limit=limit, viewer_id=viewer_id, **filters)
 
 
 def version_in_force(procedure: Procedure) -> ProcedureVersion | None:

@@ -33,6 +33,12 @@ def manager(make_staff):
     return make_staff("0911300001", agency=WARD, role="catalog_manager")[0]
 
 
+def _found(client, q: str, headers=None) -> list[str]:
+    answer = client.get("/api/v1/procedures", query_string={"q": q}, headers=headers)
+    assert answer.status_code == 200, answer.get_json()
+    return [procedure["code"] for procedure in answer.get_json()["items"]]
+
+
 def test_a_procedure_goes_from_draft_through_pilot_to_publication(client, manager, sign_in):
     created = client.post(ADMIN, json=NEW, headers=bearer(manager))
     assert created.status_code == 201, created.get_json()
@@ -52,11 +58,14 @@ def test_a_procedure_goes_from_draft_through_pilot_to_publication(client, manage
     assert piloted.get_json()["status"] == "pilot" and piloted.get_json()["current_version"] == 1
     tester = sign_in("0912345670")
     assert client.get("/api/v1/procedures/1.000999", headers=bearer(tester)).status_code == 404
+    assert "1.000999" not in _found(client, "giam ho", bearer(tester))
     added = client.post(
         f"{ADMIN}/1.000999/pilot-members", json={"phone": "0912345670"}, headers=bearer(manager)
     )
     assert added.status_code == 201 and added.get_json()["phone"] == "+84******670"
     assert client.get("/api/v1/procedures/1.000999", headers=bearer(tester)).status_code == 200
+    assert "1.000999" in _found(client, "giam ho", bearer(tester))  # its testers find it
+    assert "1.000999" not in _found(client, "giam ho")  # nobody else does
 
     published = client.post(
         f"{ADMIN}/1.000999/status",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.helpers.dossiers import BIRTH_DATA, officer_post, refreshed
+from tests.helpers.dossiers import BIRTH_DATA, JUSTICE, WARD, officer_post, refreshed
 from tests.helpers.signin import bearer, outbox_lines
 
 
@@ -235,3 +235,30 @@ def test_each_dossier_says_where_it_stands_against_its_deadline(filing, client, 
     filing.refresh()
     mine = client.get(f"/api/v1/dossiers/{soon['id']}", headers=filing.headers).get_json()
     assert mine["deadline"] == "overdue"
+
+
+def test_the_queue_pages_by_urgency_within_the_officers_agencies(
+    filing, client, receiver, outsider, clock
+):
+    filed = []
+    for _ in range(3):
+        filed.append(filing.filed()["code"])
+        clock.shift(timedelta(minutes=5))
+        filing.refresh()
+    receiver, outsider = refreshed(client, receiver), refreshed(client, outsider)
+
+    def page(tokens, **query):
+        answer = client.get("/api/v1/agency/dossiers", query_string=query, headers=bearer(tokens))
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_json()
+
+    first = page(receiver, limit=2)
+    second = page(receiver, limit=2, cursor=first["next_cursor"])
+    assert [d["code"] for d in first["items"] + second["items"]] == filed
+    assert second["next_cursor"] is None
+    assert queue(client, receiver, agency=WARD) == filed
+    assert queue(client, receiver, agency=WARD, limit=1, status="submitted") == filed[:1]
+    assert queue(client, receiver, agency=JUSTICE) == []
+    assert queue(client, receiver, agency="999.99.99.H99") == []
+    assert queue(client, outsider, state="all") == []  # another agency's officer sees none
+    assert queue(client, outsider, agency=WARD) == []

@@ -27,7 +27,7 @@ from backend.dossiers.services.submission import verifier_digests
 from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db
 from backend.identity.access import Principal
-from backend.pagination import Page, keyset_page
+from backend.pagination import Keyset, Page
 from backend.workdays.services import due_soon_cutoff
 
 
@@ -43,6 +43,35 @@ class ResultMissing(ValidationFailed):
 
 class NotLate(Conflict):
     code = "dossier-not-late"
+
+
+# The queue's statement for each shape a request can take; a request binds its values.
+QUEUE = Keyset(
+    SUMMARY.where(
+        Dossier.agency_id.in_(sa.bindparam("agencies", expanding=True)),
+        Dossier.status != DossierStatus.DRAFT,
+    ),
+    order_by=[Dossier.due_at, Dossier.id],
+    key=lambda d: [d.due_at.isoformat(), d.id],
+    optional={
+        "status": Dossier.status == sa.bindparam("status"),
+        # The same words as the partial indexes' predicate, so the planner can use them.
+        "open": sa.text(f"dossiers.{OPEN_SQL}"),
+        "finished": Dossier.status.in_(FINISHED),
+        "procedure_code": Procedure.code == sa.bindparam("procedure_code"),  # joined already
+        # One agency by its unique code: a subquery, so the statement keeps the summary's joins.
+        "agency_code": Dossier.agency_id
+        == sa.select(Agency.id).where(Agency.code == sa.bindparam("agency_code")).scalar_subquery(),
+        "overdue_at": sa.and_(
+            Dossier.status.in_(RUNNING), Dossier.due_at < sa.bindparam("overdue_at")
+        ),
+        "soon_from": sa.and_(
+            Dossier.status.in_(RUNNING),
+            Dossier.due_at >= sa.bindparam("soon_from"),
+            Dossier.due_at <= sa.bindparam("soon_until"),
+        ),
+    },
+)
 
 
 def queue(
@@ -62,36 +91,18 @@ def queue(
     ``state`` picks the open ones (the default: still to be worked on or handed back), the
     finished ones or all; a ``status`` picks exactly that status, whatever the state.
     """
-    statement = SUMMARY.where(
-        Dossier.agency_id.in_(officer_scope(principal)), Dossier.status != DossierStatus.DRAFT
-    )
-    if status is not None:
-        statement = statement.where(Dossier.status == status)
-    elif state == "open":
-        # The same words as the partial indexes' predicate, so the planner can use them.
-        statement = statement.where(sa.text(f"dossiers.{OPEN_SQL}"))
-    elif state == "finished":
-        statement = statement.where(Dossier.status.in_(FINISHED))
-    if procedure_code is not None:  # the summary joins the procedure already
-        statement = statement.where(Procedure.code == procedure_code)
-    if agency_code is not None:
-        statement = statement.join(Agency, Agency.id == Dossier.agency_id).where(
-            Agency.code == agency_code
-        )
-    if due == "overdue":
-        statement = statement.where(Dossier.status.in_(RUNNING), Dossier.due_at < now)
-    elif due == "soon":
-        statement = statement.where(
-            Dossier.status.in_(RUNNING),
-            Dossier.due_at >= now,
-            Dossier.due_at <= due_soon_cutoff(now=now),
-        )
-    return keyset_page(
-        statement,
-        order_by=[Dossier.due_at, Dossier.id],
-        key=lambda d: [d.due_at.isoformat(), d.id],
+    return QUEUE.page(
         cursor=cursor,
         limit=limit,
+        agencies=sorted(officer_scope(principal)),
+        status=status,
+        open=status is None and state == "open",
+        finished=status is None and state == "finished",
+        procedure_code=procedure_code,
+        agency_code=agency_code,
+        overdue_at=now if due == "overdue" else None,
+        soon_from=now if due == "soon" else None,
+        soon_until=due_soon_cutoff(now=now) if due == "soon" else None,
     )
 
 
