@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import compression, crypto, errors, observability, unitofwork, web
+from backend import compression, crypto, errors, i18n, observability, unitofwork, web
 from backend import config as config_module
 from backend.apidoc import init_api
 from backend.extensions import (
@@ -46,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, commands: bool = True
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     observability.init_app(app)
+    i18n.init_app(app)
     tune_postgres(app)
     db.init_app(app)
     end_sessions_safely(app)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from contextvars import ContextVar
+
+from flask import Flask, has_request_context, request
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -11,16 +13,30 @@ DEFAULT_LANGUAGE = "vi"
 Text = tuple[str, str]
 
 
+# The request's language once chosen; forgotten when the request ends (``init_app``).
+_LANGUAGE: ContextVar[str | None] = ContextVar("dvc_language", default=None)
+
+
 def current_language() -> str:
-    """The request's language, chosen once per request (a list asks for every label)."""
-    if not has_request_context():
-        return DEFAULT_LANGUAGE
-    # Kept on the request itself: an app context (and its g) may outlive one request in tests.
-    environ = request.environ
-    if "dvc.language" not in environ:
-        best = request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
-        environ["dvc.language"] = best
-    return environ["dvc.language"]
+    """The request's language, chosen once per request: a list asks for every item's label,
+    and each look through Flask's request proxy costs a few calls."""
+    language = _LANGUAGE.get()
+    if language is None:
+        if not has_request_context():
+            return DEFAULT_LANGUAGE
+        language = request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+        _LANGUAGE.set(language)
+    return language
+
+
+def _forget_language(_error: BaseException | None = None) -> None:
+    _LANGUAGE.set(None)
+
+
+def init_app(app: Flask) -> None:
+    # At the end of each request, not of the app context: in tests one app context may
+    # outlive many requests in other languages.
+    app.teardown_request(_forget_language)
 
 
 def pick(text: Text | str, language: str | None = None) -> str:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from backend import create_app
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
+from backend.i18n import current_language
 from backend.identity.access import public
 from backend.web import Blueprint
 from tests.helpers.stacks import app_config
@@ -164,6 +165,15 @@ def test_english_when_asked(probe):
     assert body["title"] == "Validation failed"
     assert body["errors"]["name"] == ["Longer than maximum length 20."]
     assert response.headers["Content-Language"] == "en"
+
+
+def test_each_request_answers_in_its_own_language_and_none_outlives_it(probe):
+    asked = {"Accept-Language": "en"}
+    assert _problem(probe.get("/probe/missing", headers=asked), 404)["title"] == "Not found"
+    assert _problem(probe.get("/probe/missing"), 404)["title"] == "Không tìm thấy"
+    probe.get("/probe/missing", headers=asked)
+    with probe.application.app_context():
+        assert current_language() == "vi"  # outside a request: the default, not the last one's
 
 
 def test_domain_error_carries_its_type_and_detail(probe):
