@@ -119,9 +119,10 @@ class SafeParser(FlaskParser):
     """
 
     def load_querystring(self, req, schema):
+        args = req.args  # once: ``req`` is Flask's proxy
         for field_name, field in schema.fields.items():
             key = field.data_key or field_name
-            if any("\x00" in value for value in req.args.getlist(key)):
+            if any("\x00" in value for value in args.getlist(key)):
                 raise NulInQuery(errors={key: ["NUL characters are not allowed."]})
         return super().load_querystring(req, schema)
 
@@ -272,11 +273,12 @@ def _has_body() -> bool:
 
 
 def _guard_request():
-    if "\x00" in request.path:
+    incoming = request._get_current_object()  # each look through the proxy costs calls
+    if "\x00" in incoming.path:
         return problem_response(404)  # no resource is named with a NUL
-    if request.routing_exception is not None:
+    if incoming.routing_exception is not None:
         return None  # 404 / 405 come first
-    if request.method not in _BODY_METHODS or not _has_body():
+    if incoming.method not in _BODY_METHODS or not _has_body():
         return None
     accepted = _accepted_types()
     if request.mimetype not in accepted:

@@ -282,9 +282,10 @@ def _credentials() -> tuple[str, str] | None:
 
 
 def _authenticate():
-    if request.routing_exception is not None or request.endpoint in _LIBRARY_PUBLIC_ENDPOINTS:
+    incoming = request._get_current_object()  # each look through the proxy costs calls
+    if incoming.routing_exception is not None or incoming.endpoint in _LIBRARY_PUBLIC_ENDPOINTS:
         return None
-    view = current_app.view_functions.get(request.endpoint or "")
+    view = current_app.view_functions.get(incoming.endpoint or "")
     if view is None:
         return None
     credentials = _credentials()

@@ -8,6 +8,7 @@ both in their bodies and queries, and an unexpected failure whose message quotes
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 import pytest
@@ -151,3 +152,20 @@ def test_the_scrubber_leaves_what_is_not_personal(text):
     from backend.observability import scrub
 
     assert scrub(text) == text
+
+
+def test_each_request_logs_one_line_of_what_who_and_how_it_ended(client, sign_in, log_lines):
+    tokens = sign_in(PHONE)
+    me = client.get("/api/v1/me", headers=bearer(tokens)).get_json()
+    supplied = {"X-Request-ID": "trace-0001.a", **bearer(tokens)}
+    answer = client.get("/api/v1/dossiers?limit=5", headers=supplied)
+    unknown = client.get("/api/v1/dossiers/01JNOSUCHDOSSIER0000000000", headers=bearer(tokens))
+
+    logged = [json.loads(line) for line in log_lines()]
+    requests = [line for line in logged if line["message"] == "request"]
+    listed = next(line for line in requests if line["request_id"] == "trace-0001.a")
+    refused = next(line for line in requests if line["status"] == 404)
+    assert answer.headers["X-Request-ID"] == "trace-0001.a"
+    assert (listed["method"], listed["path"], listed["status"]) == ("GET", "/api/v1/dossiers", 200)
+    assert listed["principal"] == me["id"] and listed["duration_ms"] >= 0
+    assert refused["request_id"] == unknown.headers["X-Request-ID"] != "trace-0001.a"
