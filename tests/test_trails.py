@@ -45,7 +45,10 @@ def test_entries_are_numbered_per_owner(ctx, demo_catalog):
 @pytest.mark.parametrize("trail", ["security_events", "catalog_audit"])
 def test_an_entry_once_written_is_never_changed(ctx, demo_catalog, trail, change):
     if trail == "security_events":
-        entry = record_event("test_event", reason="x")
+        record_event("test_event", reason="x")
+        entry = db.session.scalars(
+            sa.select(SecurityEvent).where(SecurityEvent.kind == "test_event")
+        ).one()
     else:
         entry = _audit(db.session.scalars(sa.select(Procedure).limit(1)).one())
     db.session.flush()
