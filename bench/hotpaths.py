@@ -32,7 +32,10 @@ from backend.extensions import db
 
 RESULTS = api.HERE / "results" / "profiles"
 SORT, LIMIT = "tottime", 20
+# The code checks first: their codes, made before any scenario runs, live OTP_TTL_SECONDS
+# (300 s), and on a busy machine the other scenarios together take longer than that.
 SCENARIOS = (
+    "otp_verify",
     "floor",
     "detail",
     "detail_304",
@@ -41,7 +44,6 @@ SCENARIOS = (
     "queue",
     "submit",
     "refresh",
-    "otp_verify",
 )
 ONCE = ("submit", "refresh", "otp_verify")  # each request spends what it sends
 PARTED = 200  # requests counted by part: the counts do not depend on the machine
