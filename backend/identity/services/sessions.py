@@ -200,7 +200,6 @@ def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
         raise InvalidGrant()
     if session.dpop_jkt is None and (key := dpop.request_key()) is not None:
         session.dpop_jkt = key  # a session opened before the app had a key: bound from now on
-        db.session.flush()
     pair = _issue_pair(session, now=now)
     sealed = None
     if current_app.config["REFRESH_REUSE_GRACE_SECONDS"] > 0:
