@@ -16,12 +16,12 @@ import time_machine
 from backend import create_app
 from backend.db import utcnow
 from backend.extensions import db
-from backend.identity.models import Account, OtpChallenge, SecurityEvent
+from backend.identity.models import Account, OtpChallenge, SecurityEvent, Session
 from backend.notifications import sweeps
 from backend.notifications.models import Notification, NotificationStatus
 from tests.helpers.signin import DEVICE, last_code, outbox_lines
 from tests.helpers.stacks import app_config
-from tests.helpers.work import unit_of_work
+from tests.helpers.work import statements_sent, unit_of_work
 
 PHONE = "+84912345678"
 START = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -111,6 +111,40 @@ def test_code_works_once(client, app, clock):
     again = verify(client, challenge_id, code)
     assert again.status_code == 401
     assert again.get_json()["type"].endswith("otp-used")
+
+
+def test_a_sign_in_writes_each_row_once_and_the_session_holds_the_device(client, app, clock):
+    verify(client, ask(client).get_json()["challenge_id"], last_code(app, PHONE))
+    clock.shift(timedelta(minutes=5))
+    challenge_id = ask(client).get_json()["challenge_id"]
+    device = {"name": "Bảo's phone", "platform": "android", "app_version": "2.1.0"}
+    code = last_code(app, PHONE)
+    response, sent = statements_sent(
+        app,
+        lambda: client.post(
+            "/api/v1/auth/otp/verify",
+            json={"challenge_id": challenge_id, "code": code, "device": device},
+        ),
+    )
+    assert response.status_code == 200, response.get_json()
+    writes = sorted(s.split(" (")[0].split(" SET ")[0] for s in sent if not s.startswith("SELECT"))
+    assert writes == [
+        "INSERT INTO refresh_tokens",
+        "INSERT INTO security_events",
+        "INSERT INTO sessions",
+        "UPDATE otp_challenges",
+    ]
+    with unit_of_work(app):
+        session = db.session.get(Session, response.get_json()["session_id"])
+        assert (session.device_name, session.platform, session.app_version) == (
+            "Bảo's phone",
+            "android",
+            "2.1.0",
+        )
+        assert session.account.phone == PHONE and session.amr == ["otp"]
+        assert session.created_at == session.authenticated_at == START + timedelta(minutes=5)
+        assert session.revoked_at is None and session.approved_by_session_id is None
+        assert db.session.get(OtpChallenge, challenge_id).consumed_at is not None
 
 
 def test_expired_code_is_refused(client, app, clock):

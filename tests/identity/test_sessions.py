@@ -8,7 +8,8 @@ import sqlalchemy as sa
 import time_machine
 
 from backend.extensions import db
-from backend.identity.models import SecurityEvent
+from backend.identity.models import Account, AccountKind, RefreshToken, SecurityEvent, Session
+from backend.identity.services import sessions
 from tests.helpers.signin import bearer
 from tests.helpers.work import statements_sent, unit_of_work
 
@@ -167,3 +168,22 @@ def test_session_has_an_absolute_lifetime(client, app, citizen):
     assert answer.status_code == 401
     assert moment <= limit + step
     assert moment > limit - step
+
+
+def test_a_session_for_an_account_not_yet_written_is_written_after_it(app):
+    with unit_of_work(app):
+        account = Account(kind=AccountKind.CITIZEN, phone="+84912000111")
+        db.session.add(account)
+        pair = sessions.start_session(
+            account=account, acr=0, amr=["otp"], mfa_complete=True, device={},
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    with unit_of_work(app):
+        stored = db.session.get(Session, pair.session_id)
+        assert stored.account.phone == "+84912000111"
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).where(RefreshToken.session_id == stored.id)
+            )
+            == 1
+        )

@@ -266,8 +266,8 @@ def _screen_session(pending: CrossDeviceRequest, *, now: datetime) -> sessions.T
         device={"name": client.name[:100], "platform": client.kind.value},
         now=now,
         max_seconds=current_app.config["CROSS_DEVICE_SESSION_SECONDS"],
+        approved_by=phone,
     )
-    pair.session.approved_by_session_id = phone.id
     pending.session_id = pair.session.id
     record_event(
         "cross_device_signed_in",

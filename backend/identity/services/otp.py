@@ -97,30 +97,46 @@ def _code_digest(challenge_id: str, code: str) -> str:
     return vault().digest(f"{challenge_id}:{code}", purpose="otp")
 
 
-def _lock_recent(
-    phone: str | sa.ScalarSelect, now: datetime, *, account_of: str | None = None
-) -> list[OtpChallenge]:
-    """The phone's challenges of the last day, locked: checks for one phone run one at a time.
-
-    With ``account_of``, that challenge's ``account`` comes in the same statement (not locked).
-    """
-    statement = (
+def _recent_of(phone: sa.ColumnElement[str]) -> sa.Select:
+    return (
         sa.select(OtpChallenge)
-        .where(OtpChallenge.phone == phone, OtpChallenge.created_at > now - _DAY)
+        .where(OtpChallenge.phone == phone, OtpChallenge.created_at > sa.bindparam("since"))
         .order_by(OtpChallenge.created_at, OtpChallenge.id)
         .with_for_update(of=OtpChallenge)
         .execution_options(populate_existing=True)
     )
-    if account_of is None:
-        return list(db.session.scalars(statement))
-    for_it = sa.and_(
-        OtpChallenge.id == account_of,
-        Account.phone == OtpChallenge.phone,
-        Account.kind == OtpChallenge.audience,
+
+
+# Built once: every code asked for and every code checked runs one of these.
+_RECENT = _recent_of(sa.bindparam("phone"))
+_CHALLENGE = sa.bindparam("challenge_id")
+_RECENT_WITH_ACCOUNT = (
+    _recent_of(sa.select(OtpChallenge.phone).where(OtpChallenge.id == _CHALLENGE).scalar_subquery())
+    .add_columns(Account)
+    .outerjoin(
+        Account,
+        sa.and_(
+            OtpChallenge.id == _CHALLENGE,
+            Account.phone == OtpChallenge.phone,
+            Account.kind == OtpChallenge.audience,
+        ),
     )
-    rows = db.session.execute(statement.add_columns(Account).outerjoin(Account, for_it)).all()
+)
+
+
+def _lock_recent(phone: str, now: datetime) -> list[OtpChallenge]:
+    """The phone's challenges of the last day, locked: checks for one phone run one at a time."""
+    return list(db.session.scalars(_RECENT, {"phone": phone, "since": now - _DAY}))
+
+
+def _lock_recent_with(challenge_id: str, now: datetime) -> list[OtpChallenge]:
+    """The last day's challenges of the phone ``challenge_id`` was sent to, locked like
+    ``_lock_recent``; that challenge's ``account`` comes in the same statement (not locked)."""
+    rows = db.session.execute(
+        _RECENT_WITH_ACCOUNT, {"challenge_id": challenge_id, "since": now - _DAY}
+    ).all()
     for challenge, account in rows:
-        if challenge.id == account_of:
+        if challenge.id == challenge_id:
             set_committed_value(challenge, "account", account)
     return [challenge for challenge, _ in rows]
 
@@ -230,8 +246,7 @@ def check_code(
     # In one statement, the phone's challenges of the last day with this one among them, locked
     # in one order (by age) so that parallel checks cannot deadlock, and read as the last
     # committed check left them. One older than a day is read alone: it has expired anyway.
-    phone = sa.select(OtpChallenge.phone).where(OtpChallenge.id == challenge_id).scalar_subquery()
-    recent = _lock_recent(phone, now, account_of=challenge_id)
+    recent = _lock_recent_with(challenge_id, now)
     challenge = next((c for c in recent if c.id == challenge_id), None) or db.session.get(
         OtpChallenge, challenge_id
     )

@@ -21,11 +21,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import make_transient_to_detached, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.crypto import CannotDecrypt, vault
-from backend.db import utcnow
+from backend.db import new_id, utcnow
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
 from backend.identity import dpop, tokens
@@ -115,6 +115,12 @@ def _issue_pair(session: Session, *, now: datetime) -> TokenPair:
     )
 
 
+_SESSIONS = Session.__table__
+_ADD_SESSION = sa.insert(_SESSIONS)
+# Everything a new session's row holds, so that the object stands for it without a read back.
+_SESSION_FIELDS = tuple(column.key for column in _SESSIONS.columns if column.key != "last_seen_at")
+
+
 def start_session(
     *,
     account: Account,
@@ -124,31 +130,44 @@ def start_session(
     device: dict[str, Any],
     now: datetime,
     max_seconds: int | None = None,
+    approved_by: Session | None = None,
 ) -> TokenPair:
     """Open a session for a device and issue its first tokens; the unit of work commits.
 
-    ``max_seconds`` shortens the session below ``SESSION_MAX_SECONDS`` (a screen's session).
-    A token endpoint that checked a DPoP proof (``dpop.token_endpoint``) binds the session to
-    the proof's key.
+    ``max_seconds`` shortens the session below ``SESSION_MAX_SECONDS`` (a screen's session,
+    which ``approved_by`` a phone's). A token endpoint that checked a DPoP proof
+    (``dpop.token_endpoint``) binds the session to the proof's key.
     """
     lifetime = current_app.config["SESSION_MAX_SECONDS"]
+    seen = caller()
     session = Session(
-        account=account,
+        id=new_id(),
+        account_id=account.id,
         acr=acr,
         amr=amr,
         mfa_complete=mfa_complete,
         device_name=device.get("name"),
         platform=device.get("platform"),
         app_version=device.get("app_version"),
+        ip=seen.ip,
+        user_agent=seen.user_agent,
         created_at=now,
         authenticated_at=now,
         expires_at=now + timedelta(seconds=min(max_seconds or lifetime, lifetime)),
+        revoked_at=None,
+        revoked_reason=None,
+        approved_by_session_id=approved_by.id if approved_by is not None else None,
         dpop_jkt=dpop.request_key(),
     )
-    seen = caller()
-    session.ip, session.user_agent = seen.ip, seen.user_agent
+    # Written by one statement, not a flush (the unit of work's bookkeeping of one insert
+    # cost more than the insert); the object then joins the ORM session as that row.
+    if account.id is None or account in db.session.new:
+        db.session.flush()  # the account is new: its row first
+        session.account_id = account.id
+    db.session.execute(_ADD_SESSION, {key: getattr(session, key) for key in _SESSION_FIELDS})
+    make_transient_to_detached(session)
+    set_committed_value(session, "account", account)
     db.session.add(session)
-    db.session.flush()
     return _issue_pair(session, now=now)
 
 
