@@ -76,8 +76,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# Tokens are written by these two statements, not through the ORM's unit of work: a refresh
-# then has nothing to flush (the flush's bookkeeping was about a fifth of its Python calls).
+# Tokens are read and written by these statements, built once, not through the ORM's unit of
+# work: a refresh then has nothing to flush (the flush's bookkeeping was about a fifth of its
+# Python calls) and builds no statement.
 _TOKENS = RefreshToken.__table__
 _ADD_TOKEN = sa.insert(_TOKENS)  # the id and issued_at come from the columns' defaults
 _USE_TOKEN = (
@@ -85,6 +86,8 @@ _USE_TOKEN = (
     .where(_TOKENS.c.id == sa.bindparam("token_id"))
     .values(used_at=sa.bindparam("when_used"), successor_sealed=sa.bindparam("sealed"))
 )
+_TOKEN = sa.select(RefreshToken).where(RefreshToken.digest == sa.bindparam("digest"))
+_LOCK_TOKEN = _TOKEN.with_for_update(of=RefreshToken)
 
 
 def _issue_pair(session: Session, *, now: datetime) -> TokenPair:
@@ -195,11 +198,7 @@ def _is_live(session: Session, now: datetime) -> bool:
 
 def refresh(*, refresh_token: str, now: datetime) -> TokenPair:
     """Rotate a refresh token. A token used twice revokes its session."""
-    stored = db.session.scalar(
-        sa.select(RefreshToken)
-        .where(RefreshToken.digest == _digest(refresh_token))
-        .with_for_update(of=RefreshToken)
-    )
+    stored = db.session.scalar(_LOCK_TOKEN, {"digest": _digest(refresh_token)})
     if stored is None:
         raise InvalidGrant()
     session = stored.session
@@ -252,9 +251,7 @@ def _retried(stored: RefreshToken, *, now: datetime) -> TokenPair | None:
         )
     except CannotDecrypt:
         return None
-    successor = db.session.scalar(
-        sa.select(RefreshToken).where(RefreshToken.digest == _digest(answer["refresh_token"]))
-    )
+    successor = db.session.scalar(_TOKEN, {"digest": _digest(answer["refresh_token"])})
     if successor is None or successor.used_at is not None or successor.expires_at <= now:
         return None  # the session moved on: whoever sends the old token now copied it
     record_event("refresh_retry", account_id=session.account_id, session_id=session.id)
