@@ -39,6 +39,9 @@ def test_the_dossier_and_what_submitting_it_checks_come_in_one_read_under_the_lo
     # Nothing reads them again: not the procedure by its code, not the attachments or pauses.
     again = ("SELECT procedures.", "SELECT dossier_attach", "SELECT dossier_pauses")
     assert not [s for s in reads if s.startswith(again)]
+    # One new version of the dossier's row, code included: each is an entry in every index.
+    updates = [s for s in sent if s.startswith("UPDATE dossiers ")]
+    assert len(updates) == 1 and " code=" in updates[0], updates
 
 
 def test_incomplete_form_is_refused_at_submission(filing):

@@ -85,11 +85,11 @@ def submit(*, principal: Principal, dossier: Dossier, now: datetime) -> Dossier:
         )
         workflow.move(dossier, "submit", actor=principal, now=now, announced=False)
         workflow.recompute_due(dossier)
-    db.session.flush()
-    # The number last: it locks the agency's counter row of the day until the commit, and
-    # every other submission to that agency waits for the lock. The message carries the code.
-    dossier.code = issue_code(dossier.agency, at=now)
-    workflow.announce(dossier, "submit", now)
+        # The number last: it locks the agency's counter row of the day until the commit, and
+        # every other submission to that agency waits for the lock. Taken before the flush,
+        # the code goes out in the same UPDATE (a second one cost a whole row version).
+        dossier.code = issue_code(dossier.agency, at=now)
+    workflow.announce(dossier, "submit", now)  # the message carries the code
     db.session.flush()
     return dossier
 
