@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import redis
 import sqlalchemy as sa
@@ -251,12 +252,15 @@ def drop_idle_limiter_pass(app: Flask) -> None:
     app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
-def insert_on_conflict(model):
-    """An INSERT that can say what to do when its key is taken (``on_conflict_do_nothing`` /
-    ``_do_update``), in the dialect of the session's database: both spell it the same way."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+def on_conflict(build: Callable[[Callable[[sa.Table], sa.Insert]], sa.Insert]):
+    """An INSERT that says what to do when its key is taken (``on_conflict_do_nothing`` /
+    ``_do_update``): ``build(insert)`` makes it once for each database we run on, which spell it
+    the same way. Call the result for the statement in the dialect of the session's database."""
+    built = {
+        "postgresql": build(postgresql.insert),
+        "sqlite": build(sqlite.insert),
+    }
+    return lambda: built[db.session.get_bind().dialect.name]
 
 
 def get_redis() -> redis.Redis | None:

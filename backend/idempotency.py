@@ -39,7 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.apiheaders import IDEMPOTENCY_MARK
 from backend.db import created_column, id_column, new_id, utcnow
 from backend.errors import Conflict, DomainError, ValidationFailed, handle_domain_error
-from backend.extensions import db, insert_on_conflict
+from backend.extensions import db, on_conflict
 from backend.identity.access import current_principal
 from backend.unitofwork import keep_despite_refusal, kept_despite_refusal
 from backend.web import parse_json_body
@@ -136,6 +136,16 @@ def _owner() -> str:
     return g.get("idempotency_owner") or f"ip:{request.remote_addr}"
 
 
+_RECORDS = IdempotencyRecord.__table__
+_CLAIM = on_conflict(
+    lambda insert: (
+        insert(_RECORDS)
+        .on_conflict_do_nothing(index_elements=[_RECORDS.c.owner, _RECORDS.c.key])
+        .returning(_RECORDS.c.id)
+    )
+)
+
+
 def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> str | None:
     """Our record's id, added to the work's transaction, or None when the key is taken.
 
@@ -143,19 +153,15 @@ def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> str | None:
     another transaction holds the same key, then finds it taken or free.
     """
     ttl = timedelta(seconds=current_app.config["IDEMPOTENCY_KEY_SECONDS"])
-    insert = insert_on_conflict(IdempotencyRecord).values(
-        id=new_id(),
-        owner=owner,
-        key=key,
-        fingerprint=fingerprint,
-        created_at=now,
-        expires_at=now + ttl,
-    )
-    return db.session.scalar(
-        insert.on_conflict_do_nothing(index_elements=["owner", "key"]).returning(
-            IdempotencyRecord.id
-        )
-    )
+    values = {
+        "id": new_id(),
+        "owner": owner,
+        "key": key,
+        "fingerprint": fingerprint,
+        "created_at": now,
+        "expires_at": now + ttl,
+    }
+    return db.session.scalar(_CLAIM(), values)
 
 
 def _existing(owner: str, key: str) -> IdempotencyRecord | None:

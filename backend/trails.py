@@ -32,19 +32,28 @@ class TimelineEntry:
     created_at: Mapped[datetime] = created_column()
 
 
-def next_seq(seq: Any, owner: sa.ColumnElement[bool]) -> int:
+# Each trail's "last number of an owner", built once per trail and owner column.
+_LAST_SEQ: dict[tuple[type, str], sa.Select] = {}
+
+
+def _next_seq(trail: type, owner: str, owner_id: str) -> int:
     """The next number of an append-only trail (events, audit records) for one owner.
 
     The trail's unique (owner, seq) constraint refuses a second writer that read the same
     number; the owner row is locked by the callers that can race.
     """
-    last = db.session.scalar(sa.select(sa.func.max(seq)).where(owner))
+    statement = _LAST_SEQ.get((trail, owner))
+    if statement is None:
+        statement = _LAST_SEQ[trail, owner] = sa.select(sa.func.max(trail.seq)).where(
+            getattr(trail, owner) == sa.bindparam("owner_id")
+        )
+    last = db.session.scalar(statement, {"owner_id": owner_id})
     return (last or 0) + 1
 
 
 def append(trail: type[Entry], *, owner: str, owner_id: str, **values: Any) -> Entry:
     """Add the next entry of ``trail`` for the row ``owner`` names (the unit of work commits)."""
-    number = next_seq(trail.seq, getattr(trail, owner) == owner_id)
+    number = _next_seq(trail, owner, owner_id)
     entry = trail(**{owner: owner_id}, seq=number, **values)
     db.session.add(entry)
     return entry

@@ -13,22 +13,27 @@ import sqlalchemy as sa
 
 from backend.agencies.models import Agency
 from backend.dossiers.models import DailyCounter
-from backend.extensions import db, insert_on_conflict
+from backend.extensions import db, on_conflict
 from backend.workdays.calendar import LEGAL_TIMEZONE
+
+_COUNTERS = DailyCounter.__table__
+# Built once: every submission runs it.
+_BUMP = on_conflict(
+    lambda insert: (
+        insert(_COUNTERS)
+        .values(agency_id=sa.bindparam("agency_id"), day=sa.bindparam("day"), last_number=1)
+        .on_conflict_do_update(
+            index_elements=[_COUNTERS.c.agency_id, _COUNTERS.c.day],
+            set_={"last_number": _COUNTERS.c.last_number + 1},
+        )
+        .returning(_COUNTERS.c.last_number)
+    )
+)
 
 
 def issue_code(agency: Agency, *, at: datetime) -> str:
     day = at.astimezone(LEGAL_TIMEZONE).date()
-    statement = (
-        insert_on_conflict(DailyCounter)
-        .values(agency_id=agency.id, day=day, last_number=1)
-        .on_conflict_do_update(
-            index_elements=[DailyCounter.agency_id, DailyCounter.day],
-            set_={"last_number": DailyCounter.last_number + 1},
-        )
-        .returning(DailyCounter.last_number)
-    )
-    number = db.session.execute(statement).scalar_one()
+    number = db.session.execute(_BUMP(), {"agency_id": agency.id, "day": day}).scalar_one()
     return f"{agency.code}-{day:%y%m%d}-{number:04d}"
 
 

@@ -94,11 +94,14 @@ class NotAWorkingDay(ValidationFailed):
 # --- the calendar of this application -----------------------------------------------------
 
 
+_OVERRIDES_BETWEEN = sa.select(CalendarOverride.day, CalendarOverride.kind).where(
+    CalendarOverride.day.between(sa.bindparam("first"), sa.bindparam("last"))
+)
+
+
 def _overrides_of_year(year: int) -> dict[date, bool]:
     rows = db.session.execute(
-        sa.select(CalendarOverride.day, CalendarOverride.kind).where(
-            CalendarOverride.day.between(date(year, 1, 1), date(year, 12, 31))
-        )
+        _OVERRIDES_BETWEEN, {"first": date(year, 1, 1), "last": date(year, 12, 31)}
     )
     return {day: kind is OverrideKind.WORKING_DAY for day, kind in rows}
 
