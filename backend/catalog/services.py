@@ -137,15 +137,17 @@ def search_procedures(
     return SEARCH_AS_VIEWER.page(cursor=cursor, limit=limit, viewer_id=viewer_id, **filters)
 
 
+_VERSION = sa.select(ProcedureVersion).where(
+    ProcedureVersion.procedure_id == sa.bindparam("procedure_id"),
+    ProcedureVersion.number == sa.bindparam("number"),
+)
+
+
 def version_in_force(procedure: Procedure) -> ProcedureVersion | None:
     if procedure.current_version is None:
         return None
-    return db.session.scalar(
-        sa.select(ProcedureVersion).where(
-            ProcedureVersion.procedure_id == procedure.id,
-            ProcedureVersion.number == procedure.current_version,
-        )
-    )
+    values = {"procedure_id": procedure.id, "number": procedure.current_version}
+    return db.session.scalar(_VERSION, values)
 
 
 def get_public_version(*, code: str, viewer_id: str | None = None) -> ProcedureVersion:

@@ -72,19 +72,41 @@ SUBMISSION_LOAD = (
 )
 
 
-def _load(
+def _shape(
     statement: sa.Select, *, lock: bool, whole: bool = False, submitting: bool = False
-) -> Dossier:
+) -> sa.Select:
     if lock:
         statement = statement.with_for_update(of=Dossier).execution_options(populate_existing=True)
     if whole:  # a view shows the attachments: read them with the row, not in a second query
         statement = statement.options(*VIEW_LOAD)
     elif submitting:
         statement = statement.options(*SUBMISSION_LOAD)
-    dossier = db.session.execute(statement).unique().scalar_one_or_none()
+    return statement
+
+
+def _load(statement: sa.Select, values: dict[str, str] | None = None) -> Dossier:
+    dossier = db.session.execute(statement, values).unique().scalar_one_or_none()
     if dossier is None:
         raise DossierNotFound()
     return dossier
+
+
+# A citizen's dossier in each shape a route reads it, built once: its loader options made
+# building and hashing the statement a large part of a submission's work.
+_CITIZEN_DOSSIER = {
+    (lock, whole, submitting): _shape(
+        sa.select(Dossier).where(
+            Dossier.id == sa.bindparam("dossier_id"),
+            Dossier.citizen_id == sa.bindparam("account_id"),
+        ),
+        lock=lock,
+        whole=whole,
+        submitting=submitting,
+    )
+    for lock in (False, True)
+    for whole in (False, True)
+    for submitting in (False, True)
+}
 
 
 def citizen_dossier(
@@ -100,12 +122,8 @@ def citizen_dossier(
             raise DossierNotFound()
         return row.Dossier
     return _load(
-        sa.select(Dossier).where(
-            Dossier.id == dossier_id, Dossier.citizen_id == principal.account_id
-        ),
-        lock=lock,
-        whole=whole,
-        submitting=submitting,
+        _CITIZEN_DOSSIER[lock, whole, submitting],
+        {"dossier_id": dossier_id, "account_id": principal.account_id},
     )
 
 
@@ -153,12 +171,14 @@ def citizen_dossier_version(principal: Principal, dossier_id: str) -> sa.Row:
 def officer_dossier(principal: Principal, dossier_id: str, *, lock: bool = False) -> Dossier:
     """A dossier of the officer's agencies, once filed: a draft is still the citizen's own."""
     return _load(
-        sa.select(Dossier).where(
-            Dossier.id == dossier_id,
-            Dossier.agency_id.in_(officer_scope(principal)),
-            Dossier.status != DossierStatus.DRAFT,
-        ),
-        lock=lock,
+        _shape(
+            sa.select(Dossier).where(
+                Dossier.id == dossier_id,
+                Dossier.agency_id.in_(officer_scope(principal)),
+                Dossier.status != DossierStatus.DRAFT,
+            ),
+            lock=lock,
+        )
     )
 
 
