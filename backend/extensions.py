@@ -252,7 +252,9 @@ def drop_idle_limiter_pass(app: Flask) -> None:
     app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
-def on_conflict(build: Callable[[Callable[[sa.Table], sa.Insert]], sa.Insert]):
+def on_conflict(
+    build: Callable[[Callable[[sa.Table], sa.Insert]], sa.Insert],
+) -> Callable[[], sa.Insert]:
     """An INSERT that says what to do when its key is taken (``on_conflict_do_nothing`` /
     ``_do_update``): ``build(insert)`` makes it once for each database we run on, which spell it
     the same way. Call the result for the statement in the dialect of the session's database."""

