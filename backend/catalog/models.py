@@ -128,6 +128,7 @@ class CatalogAuditRecord(db.Model):
 never_changed(CatalogAuditRecord)
 
 
+# Dossiers pin a version, and its form's schema is kept by the version's id (catalog.forms).
 @event.listens_for(ProcedureVersion, "before_update")
 def _versions_are_immutable(mapper, connection, target):
     raise ValueError("procedure versions are immutable; freeze a new version instead")

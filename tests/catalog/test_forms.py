@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time_machine
 
+from backend.catalog import forms
 from backend.catalog.forms import validate_form
+from backend.db import new_id
 
 FORM = [
     {"name": "full_name", "type": "text", "required": True, "max_length": 10},
@@ -73,3 +75,17 @@ def test_dates_in_the_future_are_refused_when_asked():
 def test_numbers_refuse_booleans_and_strings():
     assert "copies" in validate_form(FORM, {**GOOD, "copies": True})[1]
     assert "copies" in validate_form(FORM, {**GOOD, "copies": "2"})[1]
+
+
+def test_a_frozen_version_s_form_is_checked_alike_and_its_schema_built_once(monkeypatch):
+    built = []
+    real = forms.form_schema
+    monkeypatch.setattr(forms, "form_schema", lambda *a, **k: built.append(k) or real(*a, **k))
+    version_id = new_id()
+    for _ in range(3):
+        assert validate_form(FORM, GOOD, version_id=version_id) == validate_form(FORM, GOOD)
+        _, missing = validate_form(FORM, {}, version_id=version_id)
+        assert set(missing) == {"full_name", "copies", "born"}
+        assert validate_form(FORM, {}, partial=True, version_id=version_id) == ({}, {})
+    # Once for the whole form and once for the partial one; the calls without an id each time.
+    assert built.count({"partial": False}) == 1 + 3 and built.count({"partial": True}) == 1

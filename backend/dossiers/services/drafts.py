@@ -61,7 +61,9 @@ def form_errors(errors: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def check_form(version: ProcedureVersion, data: dict[str, Any], *, partial: bool) -> dict:
-    clean, errors = validate_form(version.content["form"], data, partial=partial)
+    clean, errors = validate_form(
+        version.content["form"], data, partial=partial, version_id=version.id
+    )
     if errors:
         raise ValidationFailed(errors=form_errors(errors))
     return clean
@@ -98,7 +100,7 @@ def prefill(*, account: Account, procedure: Procedure, version: ProcedureVersion
         if source in profile:
             values[field["name"]] = profile[source]
     # Only keep what the current form accepts (an older dossier may hold stale values).
-    clean, errors = validate_form(form, values, partial=True)
+    clean, errors = validate_form(form, values, partial=True, version_id=version.id)
     return clean if not errors else {k: v for k, v in clean.items() if k not in errors}
 
 
