@@ -101,3 +101,14 @@ def created_column() -> Mapped[datetime]:
 
 def updated_column() -> Mapped[datetime]:
     return mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# What separates a group's name from a column's in a label made by ``grouped``.
+GROUPED = "__"
+
+
+def grouped(name: str, *columns: sa.ColumnElement) -> list[sa.Label]:
+    """Columns a list's item shows together as ``item.<name>`` (a procedure's code and name):
+    labelled ``<name>__<column>`` in the statement, gathered by ``pagination.Keyset`` from
+    each row it reads."""
+    return [column.label(f"{name}{GROUPED}{column.key}") for column in columns]

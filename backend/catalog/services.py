@@ -8,7 +8,6 @@ from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
-from sqlalchemy.orm import Bundle
 
 from backend.agencies.models import Agency, AgencyLevel
 from backend.catalog.models import (
@@ -23,7 +22,7 @@ from backend.catalog.models import (
     ProcedureVersion,
 )
 from backend.catalog.schemas import CatalogImportSchema
-from backend.db import utcnow
+from backend.db import grouped, utcnow
 from backend.errors import Conflict, NotFound, ValidationFailed, flatten_messages
 from backend.extensions import db
 from backend.pagination import Keyset, Page
@@ -78,7 +77,7 @@ def add_pilot_member(*, code: str, account_id: str) -> None:
 
 
 # What a search shows of each procedure, as plain rows with the agency's two columns grouped
-# as ``row.agency``: a page builds no ORM objects (the procedure with its whole agency, before).
+# as ``item.agency``: a page builds no ORM objects (the procedure with its whole agency, before).
 SEARCH_RESULT = sa.select(
     Procedure.code,
     Procedure.name,
@@ -86,7 +85,7 @@ SEARCH_RESULT = sa.select(
     Procedure.delivery_mode,
     Procedure.min_assurance_level,
     Procedure.status,
-    Bundle("agency", Agency.code, Agency.name),
+    *grouped("agency", Agency.code, Agency.name),
 ).join(Agency, Agency.id == Procedure.agency_id)
 
 

@@ -7,11 +7,11 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Bundle, Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from backend.agencies.models import Agency
 from backend.catalog.models import Procedure, ProcedureVersion
-from backend.db import created_column, id_column, str_enum, updated_column
+from backend.db import created_column, grouped, id_column, str_enum, updated_column
 from backend.extensions import db
 from backend.identity.models import Account
 from backend.trails import TimelineEntry, never_changed
@@ -267,9 +267,9 @@ class DailyCounter(db.Model):
 
 
 # What a list shows of each dossier (DossierSummarySchema), and nothing more: not the form data,
-# not the agency. Plain rows, the procedure's two columns grouped as ``row.procedure``: a page
-# of twenty builds no ORM objects and fills no identity map. A citizen's list and an officer's
-# queue start from it.
+# not the agency. Plain rows, the procedure's two columns grouped as ``item.procedure``
+# (``pagination.grouped``): a page of twenty builds no ORM objects and fills no identity map. A
+# citizen's list and an officer's queue start from it.
 SUMMARY = sa.select(
     Dossier.id,
     Dossier.code,
@@ -278,5 +278,5 @@ SUMMARY = sa.select(
     Dossier.submitted_at,
     Dossier.due_at,
     Dossier.updated_at,
-    Bundle("procedure", Procedure.code, Procedure.name),
+    *grouped("procedure", Procedure.code, Procedure.name),
 ).join(Procedure, Procedure.id == Dossier.procedure_id)
