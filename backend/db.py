@@ -6,7 +6,10 @@ import enum
 import secrets
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,3 +115,41 @@ def grouped(name: str, *columns: sa.ColumnElement) -> list[sa.Label]:
     labelled ``<name>__<column>`` in the statement, gathered by ``pagination.Keyset`` from
     each row it reads."""
     return [column.label(f"{name}{GROUPED}{column.key}") for column in columns]
+
+
+def _taker(names: Sequence[str]) -> Callable[[sa.Row], tuple]:
+    if not names:
+        return lambda row: ()
+    if len(names) == 1:  # attrgetter of one name gives the value, not a tuple
+        return lambda row, take=attrgetter(names[0]): (take(row),)
+    return attrgetter(*names)
+
+
+def grouper(keys: Sequence[str]) -> Callable[[sa.Row], SimpleNamespace] | None:
+    """What makes a row with (at least) these columns into an object whose ``grouped``
+    columns are an object of their own (``item.procedure.code``); None when no column is
+    grouped, and the row serves as it is. Columns are taken by name."""
+    groups: dict[str, list[str]] = {}
+    plain: list[str] = []
+    for key in keys:
+        group, is_grouped, name = key.partition(GROUPED)
+        if is_grouped:
+            groups.setdefault(group, []).append(name)
+        else:
+            plain.append(key)
+    if not groups:
+        return None
+    names = tuple(plain)
+    take = _taker(names)
+    parts = [
+        (group, tuple(members), _taker([f"{group}{GROUPED}{name}" for name in members]))
+        for group, members in groups.items()
+    ]
+
+    def item(row: sa.Row) -> SimpleNamespace:
+        made = SimpleNamespace(**dict(zip(names, take(row), strict=True)))
+        for group, members, values in parts:
+            setattr(made, group, SimpleNamespace(**dict(zip(members, values(row), strict=True))))
+        return made
+
+    return item

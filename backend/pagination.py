@@ -7,17 +7,15 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
-from types import SimpleNamespace
 from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
 from sqlalchemy.sql import visitors
 
-from backend.db import GROUPED, UTCDateTime
+from backend.db import UTCDateTime, grouper
 from backend.errors import ValidationFailed
-from backend.extensions import db
+from backend.extensions import connection, db
 from backend.parsing import Token, Unparsable, check_text, check_token, parse_moment
 from backend.web import Schema
 
@@ -144,43 +142,6 @@ def _page(statement: sa.Select, params: dict[str, Any], *, key, limit: int) -> P
     return Page(items=items, next_cursor=next_cursor)
 
 
-def _taker(indexes: Sequence[int]) -> Callable[[sa.Row], tuple]:
-    if len(indexes) == 1:  # itemgetter of one index gives the value, not a tuple
-        (index,) = indexes
-        return lambda row: (row[index],)
-    return itemgetter(*indexes)
-
-
-def _items(keys: Sequence[str]) -> Callable[[sa.Row], Any] | None:
-    """What makes a row of a statement with these column names into a list's item: the row
-    itself, or (None) when no column is ``grouped``; else an object with each group as an
-    object of its own."""
-    groups: dict[str, list[tuple[str, int]]] = {}
-    plain: list[tuple[str, int]] = []
-    for index, key in enumerate(keys):
-        group, is_grouped, name = key.partition(GROUPED)
-        if is_grouped:
-            groups.setdefault(group, []).append((name, index))
-        else:
-            plain.append((key, index))
-    if not groups:
-        return None
-    names = tuple(name for name, _ in plain)
-    take = _taker([index for _, index in plain])
-    parts = [
-        (group, tuple(name for name, _ in members), _taker([index for _, index in members]))
-        for group, members in groups.items()
-    ]
-
-    def item(row: sa.Row) -> SimpleNamespace:
-        made = SimpleNamespace(**dict(zip(names, take(row), strict=True)))
-        for group, members, values in parts:
-            setattr(made, group, SimpleNamespace(**dict(zip(members, values(row), strict=True))))
-        return made
-
-    return item
-
-
 class Keyset:
     """A list that a hot path pages through: ``keyset_page`` with its statement built once for
     each shape a request can take, not on every request.
@@ -191,7 +152,7 @@ class Keyset:
     its own names (``sa.bindparam("status")``), or none: then it is a switch that ``True``
     turns on. A request's values are bound, never built in: building the statement and
     computing its cache key on every request took nearly a tenth of my dossiers' time in its
-    profile. The page is read as plain Core rows, through the session's connection: the ORM's
+    profile. The page is read as plain Core rows, on the request's connection: the ORM's
     execution of the same statement cost about 170 Python calls more a page (my dossiers,
     profiled on the bench data). Columns the item shows together are ``grouped``.
     """
@@ -213,7 +174,7 @@ class Keyset:
         self.names = frozenset().union(
             _parameters(statement), *(_parameters(c) for c in self.optional.values())
         )
-        self._item = _items(list(statement.selected_columns.keys()))
+        self._item = grouper(list(statement.selected_columns.keys()))
         self._shapes: dict[tuple[tuple[str, ...], bool], tuple[sa.Select, frozenset[str]]] = {}
 
     def _shaped(self, given: tuple[str, ...], after: bool) -> tuple[sa.Select, frozenset[str]]:
@@ -254,7 +215,7 @@ class Keyset:
             for number, (value, column) in enumerate(zip(after, self.order_by, strict=True)):
                 params[f"after_{number}"] = _checked(value, column)
         params["page_limit"] = limit + 1
-        rows = db.session.connection().execute(statement, params).all()
+        rows = connection().execute(statement, params).all()
         if self._item is not None:
             rows = [self._item(row) for row in rows]
         items = rows[:limit]

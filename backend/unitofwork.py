@@ -38,7 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from backend import errors
-from backend.extensions import db
+from backend.extensions import READ_CONNECTION, db
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,9 @@ R = TypeVar("R")
 def reads_only(view):
     """Mark a view that only reads (a poll, a list, a search): on PostgreSQL its statements run
     outside a transaction, without the BEGIN and the closing ROLLBACK (two round trips of the
-    four a two-query read costs). A write from it is a programming error, refused before it
+    four a two-query read costs), on a connection the request takes from the pool for itself
+    (``extensions.connection()``); an ORM session is made only if the view asks for objects,
+    and runs on that connection. A write from it is a programming error, refused before it
     is sent. Put it under the route's other decorators."""
     view._reads_only = True
     return view
@@ -63,10 +65,14 @@ def _begin() -> None:
     if not getattr(view, "_reads_only", False):
         return
     g.reads_only = True
-    bind = db.session.get_bind()
+    bind = db.engines[None]
     # A bind that is already a connection belongs to a caller's transaction (the test suite's).
     if bind.dialect.name == "postgresql" and isinstance(bind, sa.Engine):
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        setattr(
+            g,
+            READ_CONNECTION,
+            bind.connect().execution_options(isolation_level="AUTOCOMMIT"),
+        )
 
 
 class WriteInReadOnlyView(RuntimeError):
@@ -154,7 +160,7 @@ def _finish(response: Response) -> Response:
     if status >= 500 or (status >= 400 and not kept_despite_refusal()):
         _undo()  # the session's end (the app context's teardown) rolls the writes back
         return response
-    if not _wrote(db.session()):
+    if not db.session.registry.has() or not _wrote(db.session()):
         return response  # a read: nothing to commit; the session's end closes the transaction
     try:
         _committed()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from backend import create_app
 from backend.errors import ValidationFailed
-from backend.extensions import db
+from backend.extensions import connection, db
 from backend.identity.access import public
 from backend.unitofwork import CommandGroup, if_rolled_back, keep_despite_refusal, reads_only
 from backend.workdays.models import CalendarOverride, OverrideKind
@@ -163,6 +163,31 @@ def pg_app(tmp_path_factory):
     def read_only():
         return transaction_status()
 
+    @app.get("/t/read-only-rows")
+    @public
+    @reads_only
+    def read_only_rows():
+        rows = connection().execute(sa.select(CalendarOverride.id).limit(1)).all()
+        dbapi = connection().connection.dbapi_connection
+        return {
+            "rows": len(rows),
+            "status": dbapi.info.transaction_status.name,
+            "orm_session": db.session.registry.has(),
+            "checked_out": db.engine.pool.checkedout(),
+        }
+
+    @app.get("/t/read-only-objects")
+    @public
+    @reads_only
+    def read_only_objects():
+        objects = db.session.scalars(sa.select(CalendarOverride).limit(1)).all()
+        connection().execute(sa.select(CalendarOverride.id).limit(1)).all()
+        return {
+            "objects": len(objects),
+            "one_connection": db.session.connection() is connection(),
+            "checked_out": db.engine.pool.checkedout(),
+        }
+
     @app.post("/t/read-only-but-writes")
     @public
     @reads_only
@@ -185,6 +210,18 @@ def test_a_read_only_view_runs_outside_a_transaction_and_cannot_write(pg_app):
     assert client.post("/t/read-only-but-writes").status_code == 500
     assert _rows(pg_app) == []
     assert client.get("/t/read").get_json() == {"status": "INTRANS"}  # the pool's next user
+
+
+def test_a_read_only_view_reads_rows_on_its_own_connection_without_an_orm_session(pg_app):
+    client = pg_app.test_client()
+    expected = {"rows": 0, "status": "IDLE", "orm_session": False, "checked_out": 1}
+    assert client.get("/t/read-only-rows").get_json() == expected
+    # Objects are read by a session on the same connection, still outside a transaction.
+    answer = client.get("/t/read-only-objects").get_json()
+    assert answer == {"objects": 0, "one_connection": True, "checked_out": 1}
+    with pg_app.app_context():
+        assert db.engine.pool.checkedout() == 0  # each went back to the pool
+    assert client.get("/t/read").get_json() == {"status": "INTRANS"}
 
 
 def _ends_a_transaction(node: ast.AST) -> bool:

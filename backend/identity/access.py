@@ -193,7 +193,7 @@ def read_with_session_check(
 ):
     """Send the view's first read with the session check when ``when()`` holds: one statement
     and one round trip instead of two (``sessions.Ride``). The check itself is unchanged. The
-    view takes the row with ``ridden(ride)``. A route may carry several, for exclusive
+    view takes the rows with ``ridden(ride)``. A route may carry several, for exclusive
     conditions; put them under the route's other decorators.
 
     ``answer(row)``, once the caller is known, may answer from the row alone (an unchanged
@@ -207,9 +207,10 @@ def read_with_session_check(
     return decorate
 
 
-def ridden(ride: Ride) -> sa.Row | None:
-    """The row ``ride`` brought along with this request's session check; None when it did not
-    ride. The read's part of the row is None when it found nothing."""
+def ridden(ride: Ride) -> list[sa.Row] | None:
+    """The rows ``ride`` brought along with this request's session check (one, or one for
+    each row of a read of many); None when it did not ride. The read's part of the row is
+    None when it found nothing."""
     taken = g.get("ridden")
     return taken[1] if taken is not None and taken[0] is ride else None
 
@@ -321,7 +322,7 @@ def _establish(view, scheme: str, token: str) -> Response | None:
     )
     kind, mfa_complete = rows[0].kind, rows[0].mfa_complete
     if ride is not None:
-        g.ridden = (ride, rows[0])
+        g.ridden = (ride, rows)
     if kind is not AccountKind.STAFF:
         reach = []  # citizens hold no grants: the account decides, not the token's claim
     elif staff:

@@ -9,8 +9,14 @@ gives alone, with the ETag and without.
 from __future__ import annotations
 
 import pytest
+from flask import g
 
+from backend.dossiers.models import Dossier
 from backend.dossiers.routes import citizen as citizen_routes
+from backend.dossiers.schemas import DossierSchema
+from backend.extensions import db
+from backend.identity.access import Principal
+from backend.identity.models import AccountKind
 from tests.helpers.signin import bearer
 from tests.helpers.work import statements_sent
 
@@ -135,3 +141,28 @@ def test_the_view_read_with_the_session_check_carries_every_attachment(client, f
         "giay_chung_sinh",
     ]
     assert answer["agency"]["code"] and answer["procedure"]["name"]
+
+
+def test_the_view_shows_what_the_dossier_schema_dumps_of_the_dossier_itself(app, client, filing):
+    # The view reads plain rows; the answer is the one the ORM object gave, field for field.
+    dossier_id = filing.draft().get_json()["id"]
+    assert filing.attach(dossier_id).status_code == 201  # shown second: by slot
+    assert filing.attach(dossier_id, slot="giay_chung_nhan_ket_hon").status_code == 201
+    assert filing.submit(dossier_id).status_code == 200
+    shown = client.get(f"/api/v1/dossiers/{dossier_id}", headers=filing.headers)
+    assert shown.status_code == 200
+    with app.test_request_context():
+        dossier = db.session.get(Dossier, dossier_id)
+        g.principal = Principal(
+            account_id=dossier.citizen_id,
+            kind=AccountKind.CITIZEN,
+            session_id="-",
+            mfa_complete=False,
+            acr=1,
+            amr=[],
+        )
+        expected = DossierSchema().dump(dossier)
+        etag = citizen_routes.blp._generate_etag(citizen_routes.etag_data(dossier))
+    assert expected["code"] and expected["due_at"] and len(expected["attachments"]) == 2
+    assert shown.get_json() == expected
+    assert shown.headers["ETag"] == f'"{etag}"'

@@ -14,6 +14,7 @@ from backend.dossiers.services.access import (
     CITIZEN_VIEW_WITH_SESSION,
     citizen_dossier,
     citizen_dossier_version,
+    citizen_dossier_view,
     readable_dossier,
 )
 from backend.dossiers.workflow import allowed_actions
@@ -30,10 +31,8 @@ blp = Blueprint("dossiers", __name__, description="A citizen's dossiers")
 documents = Blueprint("documents", __name__, description="A citizen's document library")
 
 
-def _mine(dossier_id: str, *, lock: bool = False, whole: bool = False, submitting: bool = False):
-    return citizen_dossier(
-        require_principal(), dossier_id, lock=lock, whole=whole, submitting=submitting
-    )
+def _mine(dossier_id: str, *, lock: bool = False, submitting: bool = False):
+    return citizen_dossier(require_principal(), dossier_id, lock=lock, submitting=submitting)
 
 
 def _attached(attachment, dossier_id: str):
@@ -118,7 +117,7 @@ def get(dossier_id):
         # A poll that ``_unchanged`` did not answer: a stale copy (the whole dossier follows),
         # or no dossier of the caller's, told by the columns that came with the session check.
         citizen_dossier_version(require_principal(), dossier_id)
-    dossier = _mine(dossier_id, whole=True)
+    dossier = citizen_dossier_view(require_principal(), dossier_id)
     blp.set_etag(etag_data(dossier))
     return dossier
 

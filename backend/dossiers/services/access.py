@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from operator import attrgetter
+from types import SimpleNamespace
+
 import sqlalchemy as sa
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import joinedload
 
 from backend.agencies.models import Agency
 from backend.catalog.models import Procedure
+from backend.db import grouped, grouper
 from backend.dossiers.models import Document, Dossier, DossierAttachment, DossierStatus
 from backend.errors import NotFound
-from backend.extensions import db
+from backend.extensions import connection, db
 from backend.identity.access import Principal, ridden
-from backend.identity.models import Session
 from backend.identity.services.sessions import Ride
 
 DOSSIER_PERMISSIONS = ("dossier.receive", "dossier.process", "dossier.decide", "dossier.return")
@@ -32,37 +36,6 @@ def officer_scope(principal: Principal) -> frozenset[str]:
     return frozenset(scope)
 
 
-# What a dossier's view reads with it: its agency, its attachments, and of its procedure only
-# what the view shows (not the procedure's agency, which the procedure would join in by default).
-# Outer joins, though a dossier always has both: read with the session check, an inner join
-# would drop the check's row along with a dossier that is not found. Of the dossier, of its
-# agency and of its documents, the columns the view never shows stay in the database: each
-# column read costs the driver and the ORM per request (a third of the row was unused).
-VIEW_LOAD = (
-    *(
-        defer(column)
-        for column in (
-            Dossier.procedure_version_id,
-            Dossier.applicant_phone,
-            Dossier.verifier_digests,
-            Dossier.submitted_acr,
-            Dossier.office_seconds_spent,
-            Dossier.supplement_requests,
-            Dossier.created_at,
-        )
-    ),
-    joinedload(Dossier.agency, innerjoin=False).load_only(Agency.code, Agency.name),
-    joinedload(Dossier.procedure, innerjoin=False).load_only(Procedure.code, Procedure.name),
-    joinedload(Dossier.procedure, innerjoin=False).lazyload(Procedure.agency),
-    joinedload(Dossier.attachments)
-    .load_only(DossierAttachment.slot)
-    .joinedload(DossierAttachment.document, innerjoin=True)
-    .load_only(
-        Document.file_name, Document.file_type, Document.size, Document.sha256, Document.created_at
-    ),
-)
-
-
 # What a submission (or a resubmission) reads with the locked row besides the procedure: the
 # attachments it checks, the pauses its due date counts and the citizen it writes to.
 SUBMISSION_LOAD = (
@@ -72,14 +45,10 @@ SUBMISSION_LOAD = (
 )
 
 
-def _shape(
-    statement: sa.Select, *, lock: bool, whole: bool = False, submitting: bool = False
-) -> sa.Select:
+def _shape(statement: sa.Select, *, lock: bool, submitting: bool = False) -> sa.Select:
     if lock:
         statement = statement.with_for_update(of=Dossier).execution_options(populate_existing=True)
-    if whole:  # a view shows the attachments: read them with the row, not in a second query
-        statement = statement.options(*VIEW_LOAD)
-    elif submitting:
+    if submitting:
         statement = statement.options(*SUBMISSION_LOAD)
     return statement
 
@@ -94,35 +63,24 @@ def _load(statement: sa.Select, values: dict[str, str] | None = None) -> Dossier
 # A citizen's dossier in each shape a route reads it, built once: building the statement with
 # its loader options, and hashing it for the cache, cost a submission about 280 Python calls.
 _CITIZEN_DOSSIER = {
-    (lock, whole, submitting): _shape(
+    (lock, submitting): _shape(
         sa.select(Dossier).where(
             Dossier.id == sa.bindparam("dossier_id"),
             Dossier.citizen_id == sa.bindparam("account_id"),
         ),
         lock=lock,
-        whole=whole,
         submitting=submitting,
     )
     for lock in (False, True)
-    for whole in (False, True)
     for submitting in (False, True)
 }
 
 
 def citizen_dossier(
-    principal: Principal,
-    dossier_id: str,
-    *,
-    lock: bool = False,
-    whole: bool = False,
-    submitting: bool = False,
+    principal: Principal, dossier_id: str, *, lock: bool = False, submitting: bool = False
 ) -> Dossier:
-    if whole and not lock and (row := ridden(CITIZEN_VIEW_WITH_SESSION)) is not None:
-        if row.Dossier is None:
-            raise DossierNotFound()
-        return row.Dossier
     return _load(
-        _CITIZEN_DOSSIER[lock, whole, submitting],
+        _CITIZEN_DOSSIER[lock, submitting],
         {"dossier_id": dossier_id, "account_id": principal.account_id},
     )
 
@@ -141,12 +99,82 @@ _CITIZEN_VERSION = sa.select(
 # The same read, for a poll's route to send along with the session check
 # (``identity.access.read_with_session_check``): a 304 then costs one statement.
 CITIZEN_VERSION_WITH_SESSION = Ride.columns(_CITIZEN_VERSION.subquery("polled"))
-# And the whole dossier as its view shows it, for the same route without If-None-Match.
-CITIZEN_VIEW_WITH_SESSION = Ride.entity(
-    Dossier,
-    sa.and_(Dossier.id == sa.bindparam("dossier_id"), Dossier.citizen_id == Session.account_id),
-    *VIEW_LOAD,
+# The whole dossier as a citizen's view shows it (``DossierSchema``), as plain rows: one for each
+# attachment (one with none when it has none), made into one object by ``_viewed``. The ORM
+# loading the same dossier, its agency, procedure and attachments cost about 500 Python calls
+# a view more than the rows do (``bench/hotpaths.py``'s detail, on the bench data).
+_VIEW = (
+    sa.select(
+        Dossier.id,
+        Dossier.code,
+        Dossier.status,
+        Dossier.channel,
+        Dossier.submitted_at,
+        Dossier.due_at,
+        Dossier.updated_at,
+        Dossier.data,
+        Dossier.applicant_name,
+        Dossier.decided_at,
+        Dossier.finished_at,
+        Dossier.fee_amount,
+        Dossier.result_document_id,
+        Dossier.version,
+        Dossier.citizen_id,
+        Dossier.agency_id,
+        Dossier.procedure_version_number.label("version_number"),
+        *grouped("agency", Agency.code, Agency.name),
+        *grouped("procedure", Procedure.code, Procedure.name),
+        *grouped("attachment", DossierAttachment.slot),
+        *grouped(
+            "document",
+            Document.id,
+            Document.file_name,
+            Document.file_type,
+            Document.size,
+            Document.sha256,
+            Document.created_at,
+        ),
+    )
+    .join(Agency, Agency.id == Dossier.agency_id)
+    .join(Procedure, Procedure.id == Dossier.procedure_id)
+    .outerjoin(DossierAttachment, DossierAttachment.dossier_id == Dossier.id)
+    .outerjoin(Document, Document.id == DossierAttachment.document_id)
+    .where(
+        Dossier.id == sa.bindparam("dossier_id"),
+        Dossier.citizen_id == sa.bindparam("account_id"),
+    )
 )
+# The same read, for the route without If-None-Match, sent along with the session check.
+CITIZEN_VIEW_WITH_SESSION = Ride.columns(_VIEW.subquery("viewed"))
+_VIEWED = list(_VIEW.selected_columns.keys())
+_dossier_of = grouper([key for key in _VIEWED if not key.startswith(("attachment", "document"))])
+_document_of = grouper([key for key in _VIEWED if key.startswith("document")])
+
+
+def _viewed(rows: Sequence[sa.Row]) -> SimpleNamespace:
+    first = rows[0] if rows else None
+    if first is None or first.id is None:
+        raise DossierNotFound()
+    dossier = _dossier_of(first)
+    dossier.attachments = sorted(
+        (
+            SimpleNamespace(slot=row.attachment__slot, document=_document_of(row).document)
+            for row in rows
+            if row.attachment__slot is not None
+        ),
+        key=attrgetter("slot"),
+    )
+    return dossier
+
+
+def citizen_dossier_view(principal: Principal, dossier_id: str) -> SimpleNamespace:
+    """One of the citizen's dossiers as its view shows it: what ``DossierSchema`` dumps and
+    what its ETag depends on, read as plain rows (the ORM object is for changing it)."""
+    rows = ridden(CITIZEN_VIEW_WITH_SESSION)
+    if rows is None:
+        values = {"dossier_id": dossier_id, "account_id": principal.account_id}
+        rows = connection().execute(_VIEW, values).all()
+    return _viewed(rows)
 
 
 def citizen_dossier_version(principal: Principal, dossier_id: str) -> sa.Row:
@@ -154,15 +182,16 @@ def citizen_dossier_version(principal: Principal, dossier_id: str) -> sa.Row:
 
     They came with the session check when the route asked for that; else they are read here.
     """
-    row = ridden(CITIZEN_VERSION_WITH_SESSION)
-    if row is None:
-        row = (
-            db.session.connection()  # plain Core, as the session check: no ORM work here
+    rows = ridden(CITIZEN_VERSION_WITH_SESSION)
+    if rows is None:
+        rows = (
+            connection()  # plain Core, as the session check: no ORM work here
             .execute(
                 _CITIZEN_VERSION, {"dossier_id": dossier_id, "account_id": principal.account_id}
             )
-            .first()
+            .all()
         )
+    row = rows[0] if rows else None
     if row is None or row.id is None:
         raise DossierNotFound()
     return row

@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from backend.crypto import CannotDecrypt, vault
 from backend.db import new_id, utcnow
 from backend.errors import DomainError, NotFound
-from backend.extensions import db
+from backend.extensions import connection, db
 from backend.identity import dpop, tokens
 from backend.identity.models import Account, AccountStatus, RefreshToken, Session
 from backend.identity.services.events import record_event
@@ -297,12 +297,9 @@ def live_session(
     ``params``. One row, or one per row of a read of many (the check's columns in each).
     """
     values = {"session_id": session_id, "account_id": account_id, "now": now, **params}
-    if ride is not None and ride.entities:
-        rows = db.session.execute(ride.statement, values).unique().all()
-    else:
-        # Through the session's connection, as plain Core: columns need none of the ORM's work.
-        statement = _LIVE if ride is None else ride.statement
-        rows = db.session.connection().execute(statement, values).all()
+    # Plain Core on the request's connection: columns need none of the ORM's work.
+    statement = _LIVE if ride is None else ride.statement
+    rows = connection().execute(statement, values).all()
     if not rows:
         raise tokens.InvalidToken()
     return rows
@@ -317,19 +314,11 @@ class Ride:
     arguments."""
 
     statement: sa.Select
-    entities: bool  # ORM entities are loaded through the session, plain columns are not
 
     @classmethod
     def columns(cls, read: sa.Subquery) -> Ride:
         """Plain columns: ``read``'s, by their names in the row (a row each, if many)."""
-        return cls(_LIVE.add_columns(*read.c).outerjoin(read, sa.true()), entities=False)
-
-    @classmethod
-    def entity(cls, entity, onclause, *options) -> Ride:
-        """One mapped object, loaded with ``options``, in the row under its class's name.
-        ``onclause`` may join it to ``Session.account_id``: the caller's account."""
-        statement = _LIVE.add_columns(entity).outerjoin(entity, onclause).options(*options)
-        return cls(statement, entities=True)
+        return cls(_LIVE.add_columns(*read.c).outerjoin(read, sa.true()))
 
 
 def _revoke(session: Session, *, reason: str, now: datetime) -> None:
