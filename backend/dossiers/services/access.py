@@ -10,9 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from backend.agencies.models import Agency
-from backend.catalog.models import Procedure
 from backend.db import grouped, grouper
-from backend.dossiers.models import Document, Dossier, DossierAttachment, DossierStatus
+from backend.dossiers.models import (
+    SUMMARY,
+    Document,
+    Dossier,
+    DossierAttachment,
+    DossierStatus,
+)
 from backend.errors import NotFound
 from backend.extensions import connection, db
 from backend.identity.access import Principal, ridden
@@ -104,14 +109,8 @@ CITIZEN_VERSION_WITH_SESSION = Ride.columns(_CITIZEN_VERSION.subquery("polled"))
 # loading the same dossier, its agency, procedure and attachments cost about 500 Python calls
 # a view more than the rows do (``bench/hotpaths.py``'s detail, on the bench data).
 _VIEW = (
-    sa.select(
-        Dossier.id,
-        Dossier.code,
-        Dossier.status,
-        Dossier.channel,
-        Dossier.submitted_at,
-        Dossier.due_at,
-        Dossier.updated_at,
+    # What a list shows (the summary, its procedure's columns joined), and the rest of the view.
+    SUMMARY.add_columns(
         Dossier.data,
         Dossier.applicant_name,
         Dossier.decided_at,
@@ -123,7 +122,6 @@ _VIEW = (
         Dossier.agency_id,
         Dossier.procedure_version_number.label("version_number"),
         *grouped("agency", Agency.code, Agency.name),
-        *grouped("procedure", Procedure.code, Procedure.name),
         *grouped("attachment", DossierAttachment.slot),
         *grouped(
             "document",
@@ -136,7 +134,6 @@ _VIEW = (
         ),
     )
     .join(Agency, Agency.id == Dossier.agency_id)
-    .join(Procedure, Procedure.id == Dossier.procedure_id)
     .outerjoin(DossierAttachment, DossierAttachment.dossier_id == Dossier.id)
     .outerjoin(Document, Document.id == DossierAttachment.document_id)
     .where(
