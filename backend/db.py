@@ -111,9 +111,8 @@ GROUPED = "__"
 
 
 def grouped(name: str, *columns: sa.ColumnElement) -> list[sa.Label]:
-    """Columns a list's item shows together as ``item.<name>`` (a procedure's code and name):
-    labelled ``<name>__<column>`` in the statement, gathered by ``pagination.Keyset`` from
-    each row it reads."""
+    """Columns an item shows together as ``item.<name>`` (a procedure's code and name):
+    labelled ``<name>__<column>`` in the statement, gathered from each row by ``grouper``."""
     return [column.label(f"{name}{GROUPED}{column.key}") for column in columns]
 
 

@@ -68,11 +68,9 @@ def _begin() -> None:
     bind = db.engines[None]
     # A bind that is already a connection belongs to a caller's transaction (the test suite's).
     if bind.dialect.name == "postgresql" and isinstance(bind, sa.Engine):
-        setattr(
-            g,
-            READ_CONNECTION,
-            bind.connect().execution_options(isolation_level="AUTOCOMMIT"),
-        )
+        read = bind.connect()
+        setattr(g, READ_CONNECTION, read)  # kept first: the request's end returns it whatever comes
+        read.execution_options(isolation_level="AUTOCOMMIT")
 
 
 class WriteInReadOnlyView(RuntimeError):

@@ -268,7 +268,7 @@ class DailyCounter(db.Model):
 
 # What a list shows of each dossier (DossierSummarySchema), and nothing more: not the form data,
 # not the agency. Plain rows, the procedure's two columns grouped as ``item.procedure``
-# (``pagination.grouped``): a page of twenty builds no ORM objects and fills no identity map. A
+# (``db.grouped``): a page of twenty builds no ORM objects and fills no identity map. A
 # citizen's list and an officer's queue start from it.
 SUMMARY = sa.select(
     Dossier.id,
