@@ -39,6 +39,11 @@ class Session(FlaskSession):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._read_connection = _read_connection()
+        if self._read_connection is not None:
+            # The connection has begun a transaction of SQLAlchemy's own once a Core statement
+            # ran on it (in autocommit, nothing was sent): the session joins it as it is, as
+            # a savepoint, which autocommit cannot hold, would fail.
+            self.join_transaction_mode = "rollback_only"
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         if bind is None and self._read_connection is not None:

@@ -188,6 +188,16 @@ def pg_app(tmp_path_factory):
             "checked_out": db.engine.pool.checkedout(),
         }
 
+    @app.get("/t/read-only-rows-then-objects")
+    @public
+    @reads_only
+    def read_only_rows_then_objects():
+        # As a view does after the session check: a Core statement first, then objects.
+        connection().execute(sa.select(CalendarOverride.id).limit(1)).all()
+        objects = db.session.scalars(sa.select(CalendarOverride).limit(1)).all()
+        dbapi = connection().connection.dbapi_connection
+        return {"objects": len(objects), "status": dbapi.info.transaction_status.name}
+
     @app.post("/t/read-only-but-writes")
     @public
     @reads_only
@@ -222,6 +232,18 @@ def test_a_read_only_view_reads_rows_on_its_own_connection_without_an_orm_sessio
     with pg_app.app_context():
         assert db.engine.pool.checkedout() == 0  # each went back to the pool
     assert client.get("/t/read").get_json() == {"status": "INTRANS"}
+
+
+@pytest.mark.parametrize("joining", ["conditional_savepoint", "create_savepoint"])
+def test_a_read_only_view_reads_objects_after_rows_whatever_the_session_would_join(
+    pg_app, monkeypatch, joining
+):
+    # The suite's own sessions join a connection's transaction with a savepoint; a read-only
+    # view's connection is in autocommit, where a savepoint cannot be made.
+    monkeypatch.setitem(db.session.session_factory.kw, "join_transaction_mode", joining)
+    answer = pg_app.test_client().get("/t/read-only-rows-then-objects")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json() == {"objects": 0, "status": "IDLE"}
 
 
 def _ends_a_transaction(node: ast.AST) -> bool:
