@@ -40,9 +40,9 @@ class Session(FlaskSession):
         super().__init__(*args, **kwargs)
         self._read_connection = _read_connection()
         if self._read_connection is not None:
-            # The connection has begun a transaction of SQLAlchemy's own once a Core statement
-            # ran on it (in autocommit, nothing was sent): the session joins it as it is, as
-            # a savepoint, which autocommit cannot hold, would fail.
+            # Once a Core statement ran on the connection, SQLAlchemy counts a transaction on
+            # it (in autocommit nothing was sent). The session joins that as it is: joining
+            # with a savepoint would fail, as autocommit cannot hold one.
             self.join_transaction_mode = "rollback_only"
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
