@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 
 import time_machine
@@ -38,3 +39,17 @@ def test_neighbours_differ_by_more_than_one():
     assert number(second) > number(first)
     # Not a counter: the step is random, so a neighbour's id does not give this one away.
     assert number(second) - number(first) != 1 or number(new_id()) - number(second) != 1
+
+
+def test_an_id_spells_its_millisecond_and_randomness_in_crockford_base32(monkeypatch):
+    # An earlier id of this process would be later than the moment: it is forgotten meanwhile.
+    monkeypatch.setattr(sys.modules["backend.db"], "_last_id", 0)
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    with time_machine.travel(moment, tick=False):
+        made = new_id()
+    decode = {c: i for i, c in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
+    value = 0
+    for char in made:
+        value = value * 32 + decode[char]
+    assert value < 2**128  # the first character holds only the top three bits
+    assert value >> 80 == int(moment.timestamp() * 1000)
