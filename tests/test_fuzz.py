@@ -87,7 +87,7 @@ def _spare_session(app, tokens: dict) -> dict[str, str]:
             now=utcnow(),
         )
         db.session.commit()
-        spare = {"id": pair.session.id, "access_token": pair.access_token}
+        spare = {"id": pair.session_id, "access_token": pair.access_token}
     return spare
 
 

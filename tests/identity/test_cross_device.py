@@ -19,6 +19,7 @@ from backend.identity.models import (
     CrossDeviceRequest,
     CrossDeviceStatus,
     SecurityEvent,
+    Session,
 )
 from backend.identity.services import sessions
 from tests.helpers.dpop import DeviceKey, authorized, bound_sign_in
@@ -127,8 +128,9 @@ def level_2_citizen(app, phone: str) -> dict:
             now=datetime.now(UTC),
         )  # fmt: skip
         key = DeviceKey()
-        pair.session.dpop_jkt = key.jkt  # the app signed in with its key
-        pair = sessions.reissue_access(pair.session, now=datetime.now(UTC))
+        session = db.session.get(Session, pair.session_id)
+        session.dpop_jkt = key.jkt  # the app signed in with its key
+        pair = sessions.reissue_access(session, now=datetime.now(UTC))
         db.session.commit()
         tokens = {"access_token": pair.access_token, "device_key": key}
     return tokens

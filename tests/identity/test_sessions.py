@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 import time_machine
 
 from backend.extensions import db
-from backend.identity.models import Account, AccountKind, RefreshToken, SecurityEvent, Session
+from backend.identity.models import (
+    Account,
+    AccountKind,
+    AccountStatus,
+    RefreshToken,
+    SecurityEvent,
+    Session,
+)
 from backend.identity.services import sessions
 from tests.helpers.signin import bearer
 from tests.helpers.work import statements_sent, unit_of_work
@@ -144,6 +152,32 @@ def test_logout(client, app, citizen):
     assert client.get("/api/v1/me", headers=bearer(citizen)).status_code == 401
     assert refresh(client, citizen["refresh_token"]).status_code == 401
     assert "session_revoked" in events(app)
+
+
+def _live_tokens(app, session_id) -> int:
+    with unit_of_work(app):
+        return db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RefreshToken)
+            .where(RefreshToken.session_id == session_id, RefreshToken.used_at.is_(None))
+        )
+
+
+@pytest.mark.parametrize("ended", ["session revoked", "account disabled"])
+def test_a_token_of_an_ended_session_or_account_is_refused_and_stays_as_it_was(
+    client, app, citizen, ended
+):
+    with unit_of_work(app):
+        session = db.session.get(Session, citizen["session_id"])
+        if ended == "session revoked":
+            session.revoked_at = datetime.now(UTC)  # its token left unused, as by an older build
+        else:
+            session.account.status = AccountStatus.DISABLED
+        db.session.commit()
+    answer = refresh(client, citizen["refresh_token"])
+    assert answer.status_code == 401
+    assert answer.get_json()["error"] == "invalid_grant"
+    assert _live_tokens(app, citizen["session_id"]) == 1
 
 
 def test_idle_refresh_token_expires(client, app, citizen):

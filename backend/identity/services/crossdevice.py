@@ -268,13 +268,13 @@ def _screen_session(pending: CrossDeviceRequest, *, now: datetime) -> sessions.T
         max_seconds=current_app.config["CROSS_DEVICE_SESSION_SECONDS"],
         approved_by=phone,
     )
-    pending.session_id = pair.session.id
+    pending.session_id = pair.session_id
     record_event(
         "cross_device_signed_in",
         account_id=account.id,
         client_id=client.id,
         request_id=pending.id,
-        session_id=pair.session.id,
+        session_id=pair.session_id,
         approved_by_session_id=phone.id,
     )
     return pair

@@ -88,7 +88,7 @@ def sign_in_with_phone(
     pair = sessions.start_session(
         account=account, acr=0, amr=amr, mfa_complete=mfa_complete, device=device, now=now
     )
-    record_event("login_succeeded", account_id=account.id, session_id=pair.session.id, amr=amr)
+    record_event("login_succeeded", account_id=account.id, session_id=pair.session_id, amr=amr)
     db.session.flush()
     pair.mfa_enrollment_required = enrol
     return SignIn(tokens=pair, account=account)

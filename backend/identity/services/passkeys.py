@@ -450,7 +450,7 @@ def sign_in(
     record_event(
         "login_succeeded",
         account_id=passkey.account_id,
-        session_id=pair.session.id,
+        session_id=pair.session_id,
         amr=amr,
         passkey_id=passkey.id,
     )

@@ -374,9 +374,9 @@ def redeem_app_code(
         device=device,
         now=now,
     )
-    stored.session_id = pair.session.id
+    stored.session_id = pair.session_id
     record_event(
-        "login_succeeded", account_id=stored.account_id, session_id=pair.session.id, amr=stored.amr
+        "login_succeeded", account_id=stored.account_id, session_id=pair.session_id, amr=stored.amr
     )
     db.session.flush()
     return pair
