@@ -138,11 +138,7 @@ def _owner() -> str:
 
 _RECORDS = IdempotencyRecord.__table__
 _CLAIM = on_conflict(
-    lambda insert: (
-        insert(_RECORDS)
-        .on_conflict_do_nothing(index_elements=[_RECORDS.c.owner, _RECORDS.c.key])
-        .returning(_RECORDS.c.id)
-    )
+    sa.insert(_RECORDS).returning(_RECORDS.c.id), 'ON CONFLICT (owner, "key") DO NOTHING'
 )
 
 
@@ -161,7 +157,7 @@ def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> str | None:
         "created_at": now,
         "expires_at": now + ttl,
     }
-    return db.session.scalar(_CLAIM(), values)
+    return db.session.scalar(_CLAIM, values)
 
 
 def _existing(owner: str, key: str) -> IdempotencyRecord | None:

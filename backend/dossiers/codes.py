@@ -19,21 +19,16 @@ from backend.workdays.calendar import LEGAL_TIMEZONE
 _COUNTERS = DailyCounter.__table__
 # Built once: every submission runs it.
 _BUMP = on_conflict(
-    lambda insert: (
-        insert(_COUNTERS)
-        .values(agency_id=sa.bindparam("agency_id"), day=sa.bindparam("day"), last_number=1)
-        .on_conflict_do_update(
-            index_elements=[_COUNTERS.c.agency_id, _COUNTERS.c.day],
-            set_={"last_number": _COUNTERS.c.last_number + 1},
-        )
-        .returning(_COUNTERS.c.last_number)
-    )
+    sa.insert(_COUNTERS)
+    .values(agency_id=sa.bindparam("agency_id"), day=sa.bindparam("day"), last_number=1)
+    .returning(_COUNTERS.c.last_number),
+    "ON CONFLICT (agency_id, day) DO UPDATE SET last_number = dossier_counters.last_number + 1",
 )
 
 
 def issue_code(agency: Agency, *, at: datetime) -> str:
     day = at.astimezone(LEGAL_TIMEZONE).date()
-    number = db.session.execute(_BUMP(), {"agency_id": agency.id, "day": day}).scalar_one()
+    number = db.session.execute(_BUMP, {"agency_id": agency.id, "day": day}).scalar_one()
     return f"{agency.code}-{day:%y%m%d}-{number:04d}"
 
 

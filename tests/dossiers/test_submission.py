@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import CacheStats
 
 from backend.catalog.services import import_catalog
 from backend.dossiers.models import Dossier
@@ -133,3 +134,28 @@ def test_submission_pins_the_version_in_force(filing, app, client):
     assert late["due_at"] == "2026-12-02T10:00:00+00:00"
     seen = client.get(f"/api/v1/dossiers/{early['id']}", headers=filing.headers).get_json()
     assert seen["procedure_version"] == 1
+
+
+def test_a_submission_compiles_no_statement_that_an_earlier_one_compiled(app, filing):
+    """Every statement of a second submission comes from SQLAlchemy's compiled cache: an
+    INSERT ... ON CONFLICT (the idempotency claim, the day's counter) as much as the rest."""
+    for number in range(2):
+        dossier = filing.draft().get_json()
+        filing.attach(dossier["id"])
+        if number == 0:
+            assert filing.submit(dossier["id"], key="compiled-0").status_code == 200
+    with app.app_context():
+        engine = db.engines[None].engine
+    compiled: list[str] = []
+
+    def note(_conn, _cursor, statement, _params, context, _many) -> None:
+        if context.cache_hit is not CacheStats.CACHE_HIT:
+            compiled.append(" ".join(statement.split())[:80])
+
+    sa.event.listen(engine, "after_cursor_execute", note)
+    try:
+        answer = filing.submit(dossier["id"], key="compiled-1")
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", note)
+    assert answer.status_code == 200, answer.get_json()
+    assert [s for s in compiled if not s.startswith(("SAVEPOINT", "RELEASE"))] == []
