@@ -14,6 +14,7 @@ import marshmallow as ma
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.globals import request_ctx
 
 from backend import create_app
 from backend.extensions import limiter
@@ -96,6 +97,33 @@ def test_the_per_request_limit_pass_goes_only_when_nothing_needs_it(tmp_path):
     finally:
         limiter.limit_manager.set_default_limits([])
     assert statuses == [200, 200, 429]
+
+
+def test_the_limiters_after_request_steps_run_only_where_a_limit_was_checked(tmp_path):
+    app = _app(tmp_path)
+
+    @app.get("/t/free")
+    @public
+    def free():
+        return {}
+
+    # Counted after the answer (``deduct_when``): by the after-request step left in place. The
+    # count is this test's own (the storage may be a Redis that outlives the run).
+    @app.get("/t/counted")
+    @public
+    @limiter.limit(
+        "2/minute",
+        key_func=lambda: str(tmp_path),
+        deduct_when=lambda response: response.status_code == 418,
+    )
+    def counted():
+        return {}, 418
+
+    client = app.test_client()
+    with client:
+        assert client.get("/t/free").status_code == 200
+        assert not hasattr(request_ctx._get_current_object(), "_limiter_request_context")
+    assert [client.get("/t/counted").status_code for _ in range(3)] == [418, 418, 429]
 
 
 def test_a_server_process_does_not_load_what_only_commands_use(tmp_path):
