@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import time_machine
 
 from backend.extensions import db
-from backend.identity.models import RoleGrant, SecurityEvent
+from backend.identity.models import OtpChallenge, RoleGrant, SecurityEvent
 from tests.helpers.signin import DEVICE, bearer, last_code
 from tests.helpers.work import statements_sent, unit_of_work
 
@@ -102,6 +102,28 @@ def test_staff_need_both_factors_once_enrolled(client, app, make_staff):
         ok = staff_sign_in(client, app, "0911000222", totp_code=totp.now())
         assert ok.status_code == 200
         assert ok.get_json()["mfa_enrollment_required"] is False
+
+
+def test_a_missing_second_factor_spends_a_try_and_leaves_the_code_usable(client, app, make_staff):
+    """The SMS code was right: sent again with the authenticator's code it signs in, and the
+    try the first attempt spent stays spent."""
+    _tokens, totp = make_staff("0911000333", agency=WARD, role="agency_admin")
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2)):
+        sent = client.post("/api/v1/auth/otp", json={"phone": "0911000333", "audience": "staff"})
+        challenge_id = sent.get_json()["challenge_id"]
+        code = last_code(app, "+84911000333")
+        body = {"challenge_id": challenge_id, "code": code, "device": DEVICE}
+        missing = client.post("/api/v1/auth/otp/verify", json=body)
+        assert missing.status_code == 401
+        assert missing.get_json()["attempts_left"] == 4
+        with unit_of_work(app):
+            challenge = db.session.get(OtpChallenge, challenge_id)
+            assert (challenge.consumed_at, challenge.failed_attempts) == (None, 1)
+        ok = client.post("/api/v1/auth/otp/verify", json=body | {"totp_code": totp.now()})
+        assert ok.status_code == 200, ok.get_json()
+        with unit_of_work(app):
+            challenge = db.session.get(OtpChallenge, challenge_id)
+            assert challenge.consumed_at is not None and challenge.failed_attempts == 1
 
 
 def test_recovery_code_instead_of_the_app_works_once(client, app, sign_in, runner):

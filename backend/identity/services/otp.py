@@ -271,8 +271,19 @@ def check_code(
             (f"Mã không đúng; còn {left} lần thử.", f"Wrong code; {left} tries left."),
             extra={"attempts_left": max(left, 0)},
         )
-    challenge.consumed_at = now
+    # One statement now rather than a flush of the changed object later (about 300 Python
+    # calls of a sign-in); the object knows its row says so.
+    db.session.execute(_CONSUME, {"challenge_id": challenge.id, "now": now})
+    set_committed_value(challenge, "consumed_at", now)
     return challenge
+
+
+_CHALLENGES = OtpChallenge.__table__
+_CONSUME = (
+    sa.update(_CHALLENGES)
+    .where(_CHALLENGES.c.id == sa.bindparam("challenge_id"))
+    .values(consumed_at=sa.bindparam("now"))
+)
 
 
 def fail_second_factor(challenge: OtpChallenge, *, now: datetime) -> int:
