@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from functools import wraps
 
+import psycopg
 import redis
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_app_context
@@ -14,7 +16,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import event
 
 from backend.db import Base
@@ -66,6 +68,46 @@ def connection() -> sa.Connection:
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+class _Description(Sequence):
+    """A result's ``cursor.description``, made the first time something reads it."""
+
+    __slots__ = ("_columns", "_cursor")
+
+    def __init__(self, cursor: psycopg.Cursor) -> None:
+        self._cursor, self._columns = cursor, None
+
+    def _made(self) -> list:
+        if self._columns is None:
+            self._columns = psycopg.Cursor.description.fget(self._cursor) or []
+        return self._columns
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+    def __getitem__(self, index):
+        return self._made()[index]
+
+
+_TUPLES = (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE, ExecStatus.TUPLES_CHUNK)
+
+
+class DescribedOnRead(psycopg.Cursor):
+    """psycopg's cursor, whose ``description`` is made only when read.
+
+    SQLAlchemy asks for it after every statement, to know whether rows came back, but reads it
+    only for a statement it has not run before (it keeps a compiled statement's result columns);
+    psycopg builds a ``Column`` per column on every asking, 200 of a dossier view's Python
+    calls. The test for "rows came back" is psycopg's own.
+    """
+
+    @property
+    def description(self):
+        result = self.pgresult
+        if result and (result.nfields or result.status in _TUPLES):
+            return _Description(self)
+        return None
+
+
 def tune_postgres(app: Flask) -> None:
     """Bound how long a request waits on a PostgreSQL that went away (call before db.init_app).
 
@@ -94,6 +136,7 @@ def tune_postgres(app: Flask) -> None:
         "keepalives_interval": 10,
         "keepalives_count": 3,
         "tcp_user_timeout": 30_000,
+        "cursor_factory": DescribedOnRead,
         **given,
         "options": f"{server_limits} {given.get('options', '')}".strip(),
     }
