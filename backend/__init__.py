@@ -21,6 +21,7 @@ from backend.extensions import (
     init_limiter,
     init_redis,
     ping_when_idle,
+    transactional_on_return,
     tune_postgres,
     tune_sqlite,
     watch_postgres,
@@ -54,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, commands: bool = True
         tune_sqlite(db.engine)
         watch_postgres(app, db.engine)
         ping_when_idle(app, db.engine)
+        transactional_on_return(db.engine)
     if commands:
         from flask_migrate import Migrate
 

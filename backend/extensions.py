@@ -175,6 +175,27 @@ def ping_when_idle(app: Flask, engine) -> None:
             raise
 
 
+def transactional_on_return(engine) -> None:
+    """A connection goes back to the pool out of autocommit, whoever switched it on.
+
+    A read-only request reads in psycopg's autocommit (``unitofwork._begin``). The connection's
+    next user must find transactions as usual: a write request's statements would otherwise
+    each commit alone. One whose switch cannot be turned back (it broke meanwhile) is closed
+    rather than handed out again.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine.pool, "checkin")
+    def _transactional_again(dbapi_connection, record) -> None:
+        if dbapi_connection is None or not dbapi_connection.autocommit:
+            return
+        try:
+            dbapi_connection.autocommit = False
+        except psycopg.Error as error:
+            record.invalidate(error)
+
+
 def watch_postgres(app: Flask, engine) -> None:
     """Give every wait of a request on PostgreSQL a deadline the client keeps (``dbwatch``)."""
     if engine.dialect.name != "postgresql":
@@ -301,7 +322,7 @@ def end_sessions_safely(app: Flask) -> None:
         read = g.pop(READ_CONNECTION, None)
         if read is not None:
             try:
-                read.close()  # back to the pool, which resets its isolation level
+                read.close()  # back to the pool, which ends its autocommit
             except sa.exc.SQLAlchemyError as error:
                 log.warning(
                     "database connection lost at the end of a read: %s", type(error).__name__

@@ -70,7 +70,10 @@ def _begin() -> None:
     if bind.dialect.name == "postgresql" and isinstance(bind, sa.Engine):
         read = bind.connect()
         setattr(g, READ_CONNECTION, read)  # kept first: the request's end returns it whatever comes
-        read.execution_options(isolation_level="AUTOCOMMIT")
+        # psycopg's own switch, not SQLAlchemy's isolation level, whose setting and resetting
+        # cost a read about 60 Python calls; the pool switches it back on the connection's
+        # return (extensions.transactional_on_return).
+        read.connection.dbapi_connection.autocommit = True
 
 
 class WriteInReadOnlyView(RuntimeError):
