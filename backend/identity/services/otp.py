@@ -124,6 +124,15 @@ _RECENT_WITH_ACCOUNT = (
 )
 
 
+_CHALLENGES = OtpChallenge.__table__
+# A right code's use: written at once (``check_code``).
+_CONSUME = (
+    sa.update(_CHALLENGES)
+    .where(_CHALLENGES.c.id == sa.bindparam("challenge_id"))
+    .values(consumed_at=sa.bindparam("now"))
+)
+
+
 def _lock_recent(phone: str, now: datetime) -> list[OtpChallenge]:
     """The phone's challenges of the last day, locked: checks for one phone run one at a time."""
     return list(db.session.scalars(_RECENT, {"phone": phone, "since": now - _DAY}))
@@ -276,14 +285,6 @@ def check_code(
     db.session.execute(_CONSUME, {"challenge_id": challenge.id, "now": now})
     set_committed_value(challenge, "consumed_at", now)
     return challenge
-
-
-_CHALLENGES = OtpChallenge.__table__
-_CONSUME = (
-    sa.update(_CHALLENGES)
-    .where(_CHALLENGES.c.id == sa.bindparam("challenge_id"))
-    .values(consumed_at=sa.bindparam("now"))
-)
 
 
 def fail_second_factor(challenge: OtpChallenge, *, now: datetime) -> int:
