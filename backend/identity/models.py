@@ -122,9 +122,11 @@ class RefreshToken(db.Model):
     """Opaque refresh tokens, stored as SHA-256 digests, one live token per session."""
 
     __tablename__ = "refresh_tokens"
-    # A session's tokens, newest last: retiring them, and when the session was last seen.
+    # A session's tokens, newest last: retiring them, and when the session was last seen; and
+    # the expired ones, for the sweep that deletes them (notifications/sweeps.py).
     __table_args__ = (
         sa.Index("ix_refresh_tokens_session_id_issued_at", "session_id", "issued_at"),
+        sa.Index("ix_refresh_tokens_expires_at", "expires_at"),
     )
 
     id: Mapped[str] = id_column()

@@ -26,9 +26,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import aliased
 
 from backend.extensions import db
-from backend.identity.models import CrossDeviceRequest, OtpChallenge, Session
+from backend.identity.models import CrossDeviceRequest, OtpChallenge, RefreshToken, Session
 from backend.notifications import delivery, dispatch
 from backend.notifications.models import (
     CLAIMABLE_STATUSES,
@@ -158,6 +159,19 @@ def sweep(*, now: datetime) -> dict[str, Any]:
 # Codes are worthless a day after they expire; the daily failure count looks back one day.
 register_purge(OtpChallenge, OtpChallenge.expires_at, timedelta(days=1))
 register_purge(CrossDeviceRequest, CrossDeviceRequest.expires_at, timedelta(days=1))
+# Each refresh leaves its used token. A day past its expiry a token goes, unless it is its
+# session's newest (the session's last sighting, Session.last_seen_at); a copy presented after
+# that is refused as unknown rather than as reused, which no longer matters once it expired.
+_NEWER_TOKEN = aliased(RefreshToken)
+register_purge(
+    RefreshToken,
+    RefreshToken.expires_at,
+    timedelta(days=1),
+    where=lambda: sa.exists().where(
+        _NEWER_TOKEN.session_id == RefreshToken.session_id,
+        _NEWER_TOKEN.issued_at > RefreshToken.issued_at,
+    ),
+)
 # Delivery records (not the inbox, which is the person's own) are kept NOTIFY_KEEP_DAYS.
 register_purge(
     Notification,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from backend.db import utcnow
 from backend.extensions import db
-from backend.identity.models import AccountKind, OtpChallenge, Session
+from backend.identity.models import AccountKind, OtpChallenge, RefreshToken, Session
 from backend.notifications import sweeps
 from backend.notifications.models import Device, Notification, NotificationStatus
 from backend.notifications.services import notify
@@ -49,6 +49,47 @@ def test_otp_challenges_go_a_day_after_they_expire(ctx):
     report = sweeps.sweep(now=now)
     assert report["purged"]["otp_challenges.expires_at"] == 1
     assert db.session.scalars(sa.select(OtpChallenge.id)).all() == [recent.id]
+
+
+def test_refresh_tokens_go_a_day_after_they_expire_but_each_sessions_newest_stays(ctx):
+    now = utcnow()
+    account = add_citizen()
+    made: list[RefreshToken] = []
+
+    def session() -> Session:
+        row = Session(
+            account=account, acr=0, amr=["otp"], mfa_complete=True,
+            created_at=now - timedelta(days=120), expires_at=now + timedelta(days=60),
+        )  # fmt: skip
+        db.session.add(row)
+        db.session.flush()
+        return row
+
+    def token(owner: Session, *, issued: timedelta, lasts: timedelta) -> RefreshToken:
+        row = RefreshToken(
+            session_id=owner.id,
+            digest=f"{len(made):064d}",
+            issued_at=now - issued,
+            expires_at=now - issued + lasts,
+        )
+        db.session.add(row)
+        made.append(row)
+        return row
+
+    day = timedelta(days=1)
+    active, idle = session(), session()
+    token(active, issued=60 * day, lasts=30 * day)  # a month past its expiry: goes
+    recent = token(active, issued=20 * day, lasts=19.75 * day)  # expired 6 hours ago
+    live = token(active, issued=timedelta(hours=1), lasts=30 * day)
+    token(idle, issued=100 * day, lasts=30 * day)  # goes
+    last = token(idle, issued=90 * day, lasts=30 * day)  # long expired, but idle's newest
+    db.session.commit()
+    seen = db.session.get(Session, idle.id).last_seen_at
+    report = sweeps.sweep(now=now)
+    assert report["purged"]["refresh_tokens.expires_at"] == 2
+    assert set(db.session.scalars(sa.select(RefreshToken.id))) == {recent.id, live.id, last.id}
+    db.session.expire_all()
+    assert db.session.get(Session, idle.id).last_seen_at == seen == last.issued_at
 
 
 def test_old_delivery_rows_go_but_the_inbox_stays(ctx):
