@@ -62,7 +62,8 @@ def register_purge(
     *,
     where: Callable[[], sa.ColumnElement] | None = None,
 ) -> None:
-    """Delete ``model`` rows whose ``column`` is older than ``max_age`` on every sweep."""
+    """Delete ``model`` rows whose ``column`` is older than ``max_age`` on every sweep, by
+    their ``id``, ``PURGE_BATCH`` at a time."""
     _PURGES[f"{model.__tablename__}.{column.key}"] = Purge(model, column, max_age, where)
 
 
@@ -124,15 +125,28 @@ def send_due(*, now: datetime) -> int:
     return due
 
 
+# Rows one DELETE of a purge takes at most: a backlog (a table that grew before its rule
+# existed, a sweeper stopped for days) goes in many short transactions, not one long one.
+PURGE_BATCH = 5000
+
+
 def purge(*, now: datetime) -> dict[str, int]:
     deleted = {}
     for name, rule in _PURGES.items():
         max_age = rule.max_age() if callable(rule.max_age) else rule.max_age
-        statement = sa.delete(rule.model).where(rule.column < now - max_age)
+        due = sa.select(rule.model.id).where(rule.column < now - max_age)
         if rule.where is not None:
-            statement = statement.where(rule.where())
-        deleted[name] = db.session.execute(statement).rowcount
-    db.session.commit()
+            due = due.where(rule.where())
+        statement = sa.delete(rule.model).where(
+            rule.model.id.in_(due.limit(PURGE_BATCH).scalar_subquery())
+        )
+        deleted[name] = 0
+        while True:
+            taken = db.session.execute(statement).rowcount
+            db.session.commit()
+            deleted[name] += taken
+            if taken < PURGE_BATCH:
+                break
     return deleted
 
 

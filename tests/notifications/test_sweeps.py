@@ -15,7 +15,7 @@ from backend.notifications import sweeps
 from backend.notifications.models import Device, Notification, NotificationStatus
 from backend.notifications.services import notify
 from tests.helpers.notifications import DOSSIER, add_citizen, add_device
-from tests.helpers.work import unit_of_work
+from tests.helpers.work import statements_sent, unit_of_work
 
 
 @pytest.fixture
@@ -48,6 +48,19 @@ def test_otp_challenges_go_a_day_after_they_expire(ctx):
     db.session.commit()
     report = sweeps.sweep(now=now)
     assert report["purged"]["otp_challenges.expires_at"] == 1
+    assert db.session.scalars(sa.select(OtpChallenge.id)).all() == [recent.id]
+
+
+def test_a_purge_deletes_a_backlog_in_batches(app, ctx, monkeypatch):
+    monkeypatch.setattr(sweeps, "PURGE_BATCH", 2)
+    now = utcnow()
+    for minutes in range(5):
+        _challenge(now - timedelta(days=2, minutes=minutes))
+    recent = _challenge(now - timedelta(hours=2))
+    db.session.commit()
+    report, sent = statements_sent(app, lambda: sweeps.sweep(now=now))
+    assert report["purged"]["otp_challenges.expires_at"] == 5
+    assert len([s for s in sent if s.startswith("DELETE FROM otp_challenges")]) == 3  # 2, 2, 1
     assert db.session.scalars(sa.select(OtpChallenge.id)).all() == [recent.id]
 
 
