@@ -3,7 +3,9 @@
 Every refresh leaves its used token behind; the sweep deletes tokens a day past their expiry
 (all but each session's newest). Without an index each sweep would read the whole table. On
 PostgreSQL the index is built CONCURRENTLY, outside the migration's transaction: a plain CREATE
-INDEX would hold back every refresh while it builds on a large table.
+INDEX would hold back every refresh while it builds on a large table. A concurrent build that was
+interrupted leaves an invalid index of that name behind, so the upgrade drops one first and can
+be run again.
 
 Revision ID: 0018
 Revises: 0017
@@ -26,6 +28,7 @@ def _concurrently() -> bool:
 def upgrade():
     if _concurrently():
         with op.get_context().autocommit_block():
+            op.execute("DROP INDEX CONCURRENTLY IF EXISTS ix_refresh_tokens_expires_at")
             op.create_index(
                 'ix_refresh_tokens_expires_at', 'refresh_tokens', ['expires_at'],
                 unique=False, postgresql_concurrently=True,
