@@ -14,6 +14,7 @@ from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.identity.access import Principal, StepUpRequired
 from backend.identity.models import Account
+from backend.unitofwork import write_now
 
 MEGABYTE = 1024 * 1024
 
@@ -86,9 +87,10 @@ def submit(*, principal: Principal, dossier: Dossier, now: datetime) -> Dossier:
         workflow.move(dossier, "submit", actor=principal, now=now, announced=False)
         workflow.recompute_due(dossier)
         # The number last: it locks the agency's counter row of the day until the commit, and
-        # every other submission to that agency waits for the lock. Taken before the flush,
+        # every other submission to that agency waits for the lock. Taken before the write,
         # the code goes out in the same UPDATE (a second one cost a whole row version).
         dossier.code = issue_code(dossier.agency, at=now)
+    write_now(dossier)  # one statement, not a flush: the notice's reads would flush it
     workflow.announce(dossier, "submit", now)  # the message carries the code
     db.session.flush()
     return dossier
