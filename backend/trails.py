@@ -51,12 +51,39 @@ def _next_seq(trail: type, owner: str, owner_id: str) -> int:
     return (last or 0) + 1
 
 
-def append(trail: type[Entry], *, owner: str, owner_id: str, **values: Any) -> Entry:
-    """Add the next entry of ``trail`` for the row ``owner`` names (the unit of work commits)."""
-    number = _next_seq(trail, owner, owner_id)
-    entry = trail(**{owner: owner_id}, seq=number, **values)
-    db.session.add(entry)
-    return entry
+def append(trail: type, *, owner: str, owner_id: str, **values: Any) -> int:
+    """Add the next entry of ``trail`` for the row ``owner`` names (the unit of work commits);
+    returns its number.
+
+    Written at once, numbered and added by one statement (``INSERT ... SELECT max + 1``),
+    unless rows wait to be flushed (the owner may be one of them): then with them, as an object.
+    The read of the last number and a flush of the entry cost a dossier's step two round trips
+    and about 550 Python calls.
+    """
+    if db.session.new:
+        number = _next_seq(trail, owner, owner_id)
+        db.session.add(trail(**values, **{owner: owner_id}, seq=number))
+        return number
+    names = tuple(values)
+    insert = _NUMBERED.get((trail, owner, names))
+    if insert is None:
+        insert = _NUMBERED[trail, owner, names] = _numbered(trail, owner, names)
+    given = {f"given_{name}": value for name, value in values.items()}
+    return db.session.scalar(insert, {**given, "owner_id": owner_id})
+
+
+# Each trail's numbered INSERT for an owner column and the columns its callers give.
+_NUMBERED: dict[tuple[type, str, tuple[str, ...]], sa.Insert] = {}
+
+
+def _numbered(trail: type, owner: str, names: tuple[str, ...]) -> sa.Insert:
+    table = trail.__table__
+    given = [sa.bindparam(f"given_{name}", type_=table.c[name].type) for name in names]
+    owner_id = sa.bindparam("owner_id", type_=table.c[owner].type)
+    rows = sa.select(*given, owner_id, sa.func.coalesce(sa.func.max(table.c.seq), 0) + 1).where(
+        table.c[owner] == owner_id
+    )
+    return sa.insert(table).from_select([*names, owner, "seq"], rows).returning(table.c.seq)
 
 
 def entries(trail: type[Entry], *, owner: str, owner_id: str) -> list[Entry]:

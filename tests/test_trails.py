@@ -15,7 +15,7 @@ from backend.identity.services.events import record_event
 from backend.trails import append
 
 
-def _audit(procedure: Procedure) -> CatalogAuditRecord:
+def _audit(procedure: Procedure) -> int:
     return append(
         CatalogAuditRecord,
         owner="procedure_id",
@@ -36,9 +36,28 @@ def test_entries_are_numbered_per_owner(ctx, demo_catalog):
         )
         for p in (first, second)
     ]
-    numbers = [_audit(first).seq, _audit(first).seq, _audit(second).seq]
+    numbers = [_audit(first), _audit(first), _audit(second)]
     db.session.flush()
     assert numbers == [start[0] + 1, start[0] + 2, start[1] + 1]
+
+
+def test_an_entry_added_while_rows_wait_to_be_written_goes_with_them_and_numbering_goes_on(
+    ctx, demo_catalog
+):
+    procedure = db.session.scalars(sa.select(Procedure).limit(1)).one()
+    first = _audit(procedure)  # by its own statement
+    db.session.add(SecurityEvent(kind="test_waiting", detail={}))
+    second = _audit(procedure)  # with the waiting row, as an object
+    assert db.session.new
+    third = _audit(procedure)
+    db.session.flush()
+    assert [second, third] == [first + 1, first + 2]
+    stored = db.session.scalars(
+        sa.select(CatalogAuditRecord.seq)
+        .where(CatalogAuditRecord.procedure_id == procedure.id, CatalogAuditRecord.seq >= first)
+        .order_by(CatalogAuditRecord.seq)
+    ).all()
+    assert stored == [first, first + 1, first + 2]
 
 
 @pytest.mark.parametrize("change", ["update", "delete"])
@@ -50,7 +69,11 @@ def test_an_entry_once_written_is_never_changed(ctx, demo_catalog, trail, change
             sa.select(SecurityEvent).where(SecurityEvent.kind == "test_event")
         ).one()
     else:
-        entry = _audit(db.session.scalars(sa.select(Procedure).limit(1)).one())
+        procedure = db.session.scalars(sa.select(Procedure).limit(1)).one()
+        number = _audit(procedure)
+        entry = db.session.scalars(
+            sa.select(CatalogAuditRecord).filter_by(procedure_id=procedure.id, seq=number)
+        ).one()
     db.session.flush()
     if change == "update":
         entry.created_at = utcnow()
