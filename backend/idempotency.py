@@ -142,6 +142,20 @@ _CLAIM = on_conflict(
 )
 
 
+# The answer kept with its key. Built once: built for each answer, and run as an ORM update,
+# it cost a submission about 700 Python calls.
+_KEEP = (
+    sa.update(_RECORDS)
+    .where(_RECORDS.c.id == sa.bindparam("record_id"))
+    .values(
+        status_code=sa.bindparam("kept_status"),
+        body=sa.bindparam("kept_body"),
+        content_type=sa.bindparam("kept_type"),
+        headers=sa.bindparam("kept_headers"),
+    )
+)
+
+
 def _claim(owner: str, key: str, fingerprint: str, now: datetime) -> str | None:
     """Our record's id, added to the work's transaction, or None when the key is taken.
 
@@ -259,17 +273,16 @@ def _run_and_keep(record_id: str, view, args, kwargs) -> Any:
             work.rollback()
         else:
             work.commit()
+    answer = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
     db.session.execute(
-        sa.update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == record_id)
-        .values(
-            status_code=response.status_code,
-            body=response.get_data(as_text=True),
-            content_type=response.content_type,
-            headers={
-                name: response.headers[name] for name in KEPT_HEADERS if name in response.headers
-            },
-        )
+        _KEEP,
+        {
+            "record_id": record_id,
+            "kept_status": response.status_code,
+            "kept_body": response.get_data(as_text=True),
+            "kept_type": response.content_type,
+            "kept_headers": answer,
+        },
     )
     keep_despite_refusal()
     return response
