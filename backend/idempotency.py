@@ -42,7 +42,7 @@ from backend.errors import Conflict, DomainError, ValidationFailed, handle_domai
 from backend.extensions import db, on_conflict
 from backend.identity.access import current_principal
 from backend.unitofwork import keep_despite_refusal, kept_despite_refusal
-from backend.web import parse_json_body
+from backend.web import request_json
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
@@ -102,10 +102,10 @@ def json_fingerprint() -> str:
     """
     if not request.is_json:
         return _hash(request.method, request.path, "null")
-    raw = request.get_data(cache=True)
     try:
-        body = parse_json_body(raw)
+        body = request_json()
     except json.JSONDecodeError:
+        raw = request.get_data(cache=True)
         return _hash(request.method, request.path, "raw:" + hashlib.sha256(raw).hexdigest())
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return _hash(request.method, request.path, canonical)

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from backend import create_app
+from backend import create_app, web
 from backend.db import utcnow
 from backend.extensions import db
 from backend.identity.models import Account, OtpChallenge, SecurityEvent, Session
@@ -145,6 +145,26 @@ def test_a_sign_in_writes_each_row_once_and_the_session_holds_the_device(client,
         assert session.created_at == session.authenticated_at == START + timedelta(minutes=5)
         assert session.revoked_at is None and session.approved_by_session_id is None
         assert db.session.get(OtpChallenge, challenge_id).consumed_at is not None
+
+
+@pytest.mark.parametrize("body", ["good", "malformed"])
+def test_the_body_is_parsed_once_though_the_limit_and_the_arguments_both_read_it(
+    client, app, clock, monkeypatch, body
+):
+    """The per-device limit keys on the body's device; the arguments read it again."""
+    challenge_id = ask(client).get_json()["challenge_id"]
+    parsed: list[bytes] = []
+    parse = web.parse_json_body
+    monkeypatch.setattr(web, "parse_json_body", lambda raw: parsed.append(raw) or parse(raw))
+    if body == "good":
+        answer = verify(client, challenge_id, last_code(app, PHONE))
+        assert answer.status_code == 200
+    else:
+        answer = client.post(
+            "/api/v1/auth/otp/verify", data='{"challenge_id": "x",', content_type="application/json"
+        )
+        assert answer.status_code == 400
+    assert len(parsed) == 1
 
 
 def test_expired_code_is_refused(client, app, clock):
