@@ -11,14 +11,22 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import compression, crypto, errors, i18n, observability, unitofwork, web
+from backend import (
+    compression,
+    crypto,
+    errors,
+    i18n,
+    observability,
+    ratelimits,
+    unitofwork,
+    web,
+)
 from backend import config as config_module
 from backend.apidoc import init_api
 from backend.extensions import (
+    REDIS_TIMEOUTS,
     db,
-    drop_idle_limiter_pass,
     end_sessions_safely,
-    init_limiter,
     init_redis,
     ping_when_idle,
     transactional_on_return,
@@ -64,7 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, commands: bool = True
             app, db, directory=str(MIGRATIONS) if MIGRATIONS.is_dir() else "migrations"
         )
     init_redis(app)
-    init_limiter(app)
+    ratelimits.init_app(app, REDIS_TIMEOUTS)
     crypto.init_app(app)
     transports.init_app(app)
     dispatch.init_app(app)
@@ -76,7 +84,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, commands: bool = True
     compression.init_app(app)
 
     _register_domains(app, api)
-    drop_idle_limiter_pass(app)  # after the blueprints: a limit on one keeps the pass
     unitofwork.init_app(app)  # last: each request's one commit runs before the other hooks
     return app
 

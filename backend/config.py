@@ -413,10 +413,7 @@ def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[s
             # or one bound to the device's key with its DPoP proof (RFC 9449).
             "security": [{"bearerAuth": []}, {"dpopAuth": []}],
         },
-        # Flask-Limiter
+        # Rate limits (backend.ratelimits): where they are counted, and their keys' prefix.
         "RATELIMIT_STORAGE_URI": environ.get("REDIS_URL") or "memory://",
-        # Flask-Limiter would add Retry-After to every response of a limited route; errors.py
-        # adds it to 429 answers only.
-        "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_KEY_PREFIX": "dvc-rl",
     }

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +21,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from backend.extensions import limiter
 from backend.i18n import Text, current_language, pick, translate_field_message
 
 log = logging.getLogger(__name__)
@@ -301,8 +298,6 @@ def problem_from_http_exception(error: HTTPException):
     headers = dict(data.get("headers") or {})
     if status == 405:
         headers.update({k: v for k, v in error.get_headers() if k != "Content-Type"})
-    if status == 429 and "Retry-After" not in headers:
-        headers["Retry-After"] = str(_limiter_retry_after())
     if status == 400 and "Invalid JSON body." in errors.get("_schema", []):
         return problem_response(
             400,
@@ -311,11 +306,6 @@ def problem_from_http_exception(error: HTTPException):
             headers=headers,
         )
     return problem_response(status, errors=errors or None, headers=headers)
-
-
-def _limiter_retry_after() -> int:
-    current = limiter.current_limit
-    return max(1, math.ceil(current.reset_at - time.time())) if current else 60
 
 
 def handle_domain_error(error: DomainError):

@@ -5,15 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from functools import wraps
 
 import psycopg
 import redis
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_app_context
-from flask.globals import request_ctx
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from psycopg.pq import ExecStatus, TransactionStatus
@@ -63,9 +59,6 @@ def connection() -> sa.Connection:
     session's, in its transaction."""
     read = _read_connection()
     return read if read is not None else db.session.connection()
-
-
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 class _Description(Sequence):
@@ -336,75 +329,6 @@ REDIS_TIMEOUTS = {"socket_timeout": 2, "socket_connect_timeout": 2}
 def init_redis(app) -> None:
     url = app.config.get("REDIS_URL")
     app.extensions["redis"] = redis.Redis.from_url(url, **REDIS_TIMEOUTS) if url else None
-
-
-def init_limiter(app: Flask) -> None:
-    """Flask-Limiter with the same Redis timeouts as our own client (it makes its own)."""
-    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
-        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", dict(REDIS_TIMEOUTS))
-    limiter.init_app(app)
-
-
-def drop_idle_limiter_pass(app: Flask) -> None:
-    """Drop Flask-Limiter's passes over requests where it can find nothing to count.
-
-    Our limits sit on the views that need them (``@limiter.limit``), and the decorator counts
-    them when the view is called. The pass Flask-Limiter runs before every request only adds
-    default, application, meta and blueprint limits, and we declare none: on a poll it was 6 %
-    of the CPU, spent finding an empty list. Call it once the blueprints are known; with any
-    such limit configured, the pass stays.
-
-    Its after-request and teardown hooks (a conditional deduction, the rate-limit headers, the
-    request's state reset) have nothing to do where no limit was checked, yet each made that
-    state first: about 70 Python calls on every read. They now run only where a check left its
-    state on the request.
-    """
-    manager = limiter.limit_manager
-    if (
-        manager.default_limits
-        or manager.application_limits
-        or app.config.get("RATELIMIT_META")
-        or any(manager.blueprint_limits(app, name) for name in app.blueprints)
-    ):
-        return
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
-    for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
-        hooks[:] = [_when_limited(hook) if _of_limiter(hook) else hook for hook in hooks]
-
-
-# Flask-Limiter's own hooks, registered as a partial of the class's function or a bound method.
-_LIMITER_HOOKS = tuple(
-    hook
-    for hook in (
-        getattr(Limiter, "_Limiter__inject_headers", None),
-        getattr(Limiter, "_Limiter__release_context", None),
-    )
-    if hook is not None
-)
-
-
-def _of_limiter(hook) -> bool:
-    while hook is not None:
-        if hook in _LIMITER_HOOKS:
-            return True
-        hook = (
-            getattr(hook, "func", None)
-            or getattr(hook, "__func__", None)
-            or getattr(hook, "__wrapped__", None)
-        )
-    return False
-
-
-def _when_limited(hook):
-    """``hook``, for a request in which a limit was checked (Flask-Limiter's state is there)."""
-
-    @wraps(hook)
-    def run(value):
-        if hasattr(request_ctx._get_current_object(), "_limiter_request_context"):
-            return hook(value)
-        return value
-
-    return run
 
 
 def on_conflict(insert: sa.Insert, clause: str) -> sa.Insert:

@@ -1,8 +1,8 @@
-"""The Flask application as the API runs it (``backend.web.App``, ``drop_idle_limiter_pass``).
+"""The Flask application as the API runs it (``backend.web.App``).
 
 Each request passes fewer framework steps than Flask's defaults, and these tests hold that the
 steps left out changed no behaviour: no cookie session is read or written, hooks and views run as
-they did, and a rate limit configured for every route is still counted.
+they did.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import marshmallow as ma
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.globals import request_ctx
 
 from backend import create_app
-from backend.extensions import limiter
 from backend.identity.access import public
 from backend.web import Schema
 from tests.helpers.processes import python_output
@@ -75,55 +73,6 @@ def test_hooks_and_views_run_as_written(tmp_path):
     else:
         assert wrapped is not coroutine
         assert wrapped() == "coroutine"
-
-
-def test_the_per_request_limit_pass_goes_only_when_nothing_needs_it(tmp_path):
-    app = _app(tmp_path / "a")
-    assert limiter._check_request_limit not in app.before_request_funcs[None]
-
-    # The limiter is one object for every app of the process and keeps the defaults it was
-    # given: the next app would inherit them, so they go again at the end.
-    try:
-        limited = _app(tmp_path / "b", RATELIMIT_DEFAULT="2/minute")
-        assert limiter._check_request_limit in limited.before_request_funcs[None]
-
-        @limited.get("/t/ping")
-        @public
-        def ping():
-            return {}
-
-        client = limited.test_client()
-        statuses = [client.get("/t/ping").status_code for _ in range(3)]
-    finally:
-        limiter.limit_manager.set_default_limits([])
-    assert statuses == [200, 200, 429]
-
-
-def test_the_limiters_after_request_steps_run_only_where_a_limit_was_checked(tmp_path):
-    app = _app(tmp_path)
-
-    @app.get("/t/free")
-    @public
-    def free():
-        return {}
-
-    # Counted after the answer (``deduct_when``): by the after-request step left in place. The
-    # count is this test's own (the storage may be a Redis that outlives the run).
-    @app.get("/t/counted")
-    @public
-    @limiter.limit(
-        "2/minute",
-        key_func=lambda: str(tmp_path),
-        deduct_when=lambda response: response.status_code == 418,
-    )
-    def counted():
-        return {}, 418
-
-    client = app.test_client()
-    with client:
-        assert client.get("/t/free").status_code == 200
-        assert not hasattr(request_ctx._get_current_object(), "_limiter_request_context")
-    assert [client.get("/t/counted").status_code for _ in range(3)] == [418, 418, 429]
 
 
 def test_a_server_process_does_not_load_what_only_commands_use(tmp_path):

@@ -19,7 +19,7 @@ def test_readyz_checks_what_is_configured(client, stack):
 
 def test_readyz_is_503_when_redis_is_unreachable(stack, tmp_path):
     broken = Stack(stack.name, stack.database_url, "redis://127.0.0.1:1/0")
-    # Rate limits keep a working store: the limiter is shared by every app in this process.
+    # Only the readiness check's Redis is broken here; rate limits keep a working store.
     config = app_config(broken, tmp_path, RATELIMIT_STORAGE_URI=stack.redis_url or "memory://")
     client = create_app(config).test_client()
     response = client.get("/readyz")

@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "backend.dbwatch",
             "backend.observability",
             "backend.extensions",
+            "backend.ratelimits",
             "backend.errors",
             "backend.unitofwork",
             "backend.apiheaders",

@@ -117,7 +117,7 @@ class Stream:
                 headers=self.headers,
                 timeout=TIMEOUT,
             ),
-            # Redis counts the requests per address (Flask-Limiter); PostgreSQL keeps the code.
+            # Redis counts the requests per address (rate limits); PostgreSQL keeps the code.
             "otp": lambda: requests.post(
                 f"{self.base}/api/v1/auth/otp",
                 json={"phone": f"09{next(PHONES):08d}"},

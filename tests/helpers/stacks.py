@@ -18,7 +18,8 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
-from backend.extensions import db, limiter
+from backend import ratelimits
+from backend.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -116,7 +117,7 @@ def flush_redis(app) -> None:
     client = app.extensions.get("redis")
     if client is not None:
         client.flushdb()
-    limiter.reset()  # the in-memory storage of the embedded stack
+    ratelimits.reset(app)  # the in-memory counts of the embedded stack
 
 
 def empty_tables() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from backend import ratelimits
 from backend.dossiers import schemas
 from backend.dossiers.services import tracking
-from backend.extensions import limiter
 from backend.identity.access import public
 from backend.web import Blueprint
 
@@ -20,8 +20,8 @@ def _wrong_verifier(response) -> bool:
 
 @blp.route("/<code>")
 @public
-@limiter.limit(lambda: current_app.config["RATELIMIT_TRACKING_PER_IP"])
-@limiter.limit(
+@ratelimits.limit(lambda: current_app.config["RATELIMIT_TRACKING_PER_IP"])
+@ratelimits.limit(
     lambda: current_app.config["RATELIMIT_TRACKING_VERIFIER_PER_IP"],
     scope="tracking-verifier",
     exempt_when=lambda: "verifier" not in request.args,

@@ -7,13 +7,13 @@ from functools import wraps
 
 from flask import current_app, g, request
 
+from backend import ratelimits
 from backend.apiheaders import LOCATION
 from backend.crypto import vault
 from backend.db import utcnow
 from backend.engagement import schemas
 from backend.engagement.services import petitions, phone_proofs
 from backend.engagement.workflow import Sender
-from backend.extensions import limiter
 from backend.idempotency import idempotent, multipart_fingerprint
 from backend.identity.access import (
     PHONE_PROOF_HEADER,
@@ -64,7 +64,7 @@ def _mine(feedback_id: str, *, lock: bool = False):
 
 @blp.route("/phone-proofs", methods=["POST"])
 @public
-@limiter.limit(_limit("RATELIMIT_OTP_PER_IP"))
+@ratelimits.limit(_limit("RATELIMIT_OTP_PER_IP"))
 @blp.arguments(schemas.PhoneProofRequestSchema)
 @blp.response(202, OtpChallengeSchema)
 @blp.refusals(429, 503)
@@ -80,7 +80,7 @@ def request_phone_proof(data):
 
 @blp.route("/phone-proofs/verify", methods=["POST"])
 @public
-@limiter.limit(_limit("RATELIMIT_VERIFY_PER_IP"))
+@ratelimits.limit(_limit("RATELIMIT_VERIFY_PER_IP"))
 @blp.arguments(schemas.PhoneProofVerifySchema)
 @blp.response(200, schemas.PhoneProofSchema)
 @blp.refusals(401, 429)
@@ -93,7 +93,7 @@ def verify_phone_proof(data):
 
 @blp.route("", methods=["POST"])
 @sender_required
-@limiter.limit(_limit("RATELIMIT_FEEDBACK_PER_IP"))
+@ratelimits.limit(_limit("RATELIMIT_FEEDBACK_PER_IP"))
 @idempotent()
 @blp.arguments(schemas.FeedbackCreateSchema)
 @blp.response(201, schemas.FeedbackSchema, headers=LOCATION)

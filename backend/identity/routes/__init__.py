@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from backend.extensions import limiter
+from backend import ratelimits
 from backend.identity.access import current_principal
 
 
@@ -18,9 +18,9 @@ def _wrong_code(response) -> bool:
 # Wrong authenticator codes on a signed-in session, one count across step-up, confirm,
 # recovery codes and disable: without it, a stolen access token could try the million codes
 # until one of the three a 30-second window accepts comes up, then mint recovery codes.
-totp_guesses_limited = limiter.shared_limit(
+totp_guesses_limited = ratelimits.limit(
     lambda: current_app.config["RATELIMIT_TOTP_PER_ACCOUNT"],
     scope="totp-guesses",
-    key_func=_account_key,
+    key=_account_key,
     deduct_when=_wrong_code,
 )

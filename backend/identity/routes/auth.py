@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from backend import ratelimits
 from backend.db import utcnow
-from backend.extensions import limiter
 from backend.identity import dpop, schemas, tokens
 from backend.identity.access import public, require_principal
 from backend.identity.routes import totp_guesses_limited
@@ -30,7 +30,7 @@ def _limit(name: str):
 
 @blp.route("/otp", methods=["POST"])
 @public
-@limiter.limit(_limit("RATELIMIT_OTP_PER_IP"))
+@ratelimits.limit(_limit("RATELIMIT_OTP_PER_IP"))
 @blp.arguments(schemas.OtpRequestSchema)
 @blp.response(202, schemas.OtpChallengeSchema)
 @blp.refusals(429, 503)
@@ -47,8 +47,8 @@ def request_code(data):
 @blp.route("/otp/verify", methods=["POST"])
 @public
 @dpop.token_endpoint
-@limiter.limit(_limit("RATELIMIT_VERIFY_PER_IP"))
-@limiter.limit(_limit("RATELIMIT_VERIFY_PER_DEVICE"), key_func=_device_key)
+@ratelimits.limit(_limit("RATELIMIT_VERIFY_PER_IP"))
+@ratelimits.limit(_limit("RATELIMIT_VERIFY_PER_DEVICE"), key=_device_key)
 @blp.arguments(schemas.OtpVerifySchema)
 @blp.response(200, schemas.TokenSchema)
 @blp.refusals(401, 403, 429)
@@ -69,7 +69,7 @@ def verify_code(data):
 @public
 @dpop.token_endpoint
 @body_accepts("application/json", "application/x-www-form-urlencoded")
-@limiter.limit(_limit("RATELIMIT_TOKEN_PER_IP"))
+@ratelimits.limit(_limit("RATELIMIT_TOKEN_PER_IP"))
 @blp.arguments(schemas.TokenRequestSchema)
 @blp.doc(
     requestBody={

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
+from backend import ratelimits
 from backend.db import utcnow
-from backend.extensions import limiter
 from backend.identity import dpop, schemas
 from backend.identity.access import (
     citizen_required,
@@ -26,7 +26,7 @@ MANAGE = "staff.manage"
 
 @screen.route("", methods=["POST"])
 @public
-@limiter.limit(lambda: current_app.config["RATELIMIT_CROSS_DEVICE_PER_IP"])
+@ratelimits.limit(lambda: current_app.config["RATELIMIT_CROSS_DEVICE_PER_IP"])
 @screen.arguments(schemas.CrossDeviceStartSchema)
 @screen.response(201, schemas.CrossDeviceStartedSchema)
 @screen.refusals(429)
@@ -44,7 +44,7 @@ def start(data):
 @screen.route("/<request_id>/token", methods=["POST"])
 @public
 @dpop.token_endpoint
-@limiter.limit(lambda: current_app.config["RATELIMIT_TOKEN_PER_IP"])
+@ratelimits.limit(lambda: current_app.config["RATELIMIT_TOKEN_PER_IP"])
 @screen.arguments(schemas.CrossDeviceRedeemSchema)
 @screen.response(200, schemas.TokenSchema)
 @screen.refusals(401, 429)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint as PlainBlueprint
 from flask import current_app, jsonify
 
+from backend import ratelimits
 from backend.db import utcnow
-from backend.extensions import limiter
 from backend.idempotency import idempotent
 from backend.identity import dpop
 from backend.identity import passkey_schemas as schemas
@@ -76,7 +76,7 @@ def remove(passkey_id):
 
 @auth.route("/options", methods=["POST"])
 @public
-@limiter.limit(_per_ip)
+@ratelimits.limit(_per_ip)
 @auth.arguments(schemas.PasskeyOptionsRequestSchema, required=False)
 @auth.response(200, schemas.CeremonySchema)
 @auth.refusals(429)
@@ -90,7 +90,7 @@ def sign_in_options(data):
 @auth.route("/verify", methods=["POST"])
 @public
 @dpop.token_endpoint
-@limiter.limit(_per_ip)
+@ratelimits.limit(_per_ip)
 @auth.arguments(schemas.PasskeySignInSchema)
 @auth.response(200, TokenSchema)
 @auth.refusals(401, 403, 429)

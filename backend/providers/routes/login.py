@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, redirect, request
 
+from backend import ratelimits
 from backend.apiheaders import LOCATION
 from backend.db import utcnow
-from backend.extensions import limiter
 from backend.identity.access import citizen_required, public, require_principal
 from backend.identity.models import AccountKind
 from backend.identity.schemas import JwksSchema
@@ -43,7 +43,7 @@ def list_login_providers():
 
 @blp.route("/<slug>/authorize")
 @public
-@limiter.limit(_login_limit)
+@ratelimits.limit(_login_limit)
 @blp.arguments(schemas.AuthorizeArgsSchema, location="query")
 @blp.alt_response(302, description="To the provider's login page", headers=LOCATION, success=True)
 @blp.refusals(429, 502, 503)
@@ -63,7 +63,7 @@ def authorize(args, slug):
 
 @blp.route("/<slug>/callback")
 @public
-@limiter.limit(_login_limit)
+@ratelimits.limit(_login_limit)
 @blp.arguments(schemas.CallbackArgsSchema, location="query")
 @blp.alt_response(
     302,
