@@ -150,55 +150,61 @@ def transactional(function: Callable[P, R]) -> Callable[P, R]:
 
 
 # One UPDATE for each model and set of changed attributes ``write_now`` met, built once.
-_UPDATES: dict[tuple[Mapper, frozenset[str]], tuple[sa.Update, tuple[str, ...]]] = {}
+_UPDATES: dict[tuple[Mapper, frozenset[str]], tuple[sa.Update, tuple[str, ...]] | None] = {}
+_UNKNOWN = object()  # not yet looked at
 
 
 def write_now(obj: object) -> None:
-    """Send the columns changed on ``obj`` (persistent) now, in one UPDATE by primary key, and
-    leave the object clean: the next flush has nothing of it to write.
+    """Write what changed on ``obj`` now: by one UPDATE of its primary key when the change is
+    only its own columns, else (a new object, a collection changed, a column that sets itself
+    on update left out) by a flush. Either way the object is then clean.
 
-    For a row whose change is only its own columns (a dossier's step): a flush first sorts every
-    changed object's relationships into an order of work, about 1,100 Python calls of a dossier's
-    submission against some 250 for the statement. A change that reaches into a collection
-    (a pause appended) is refused: that takes a flush. A many-to-one link may change with its
-    column (``procedure_version`` with ``procedure_version_id``). The object's row must still be
-    there (the caller holds its lock): an UPDATE that finds none raises as a flush would.
+    For a row whose change is only its own columns (a dossier's step), a flush first sorts
+    every changed object's relationships into an order of work: about 1,100 Python calls of a
+    dossier's submission against some 250 for the statement. A many-to-one link may change
+    with its column (``procedure_version`` with ``procedure_version_id``). The row must still
+    be there (the caller holds its lock): an UPDATE that finds none raises as a flush would.
     """
     state = sa.inspect(obj)
     changed = frozenset(state.committed_state)
+    if state.key is None:
+        db.session.flush()
+        return
     if not changed:
         return
-    built = _UPDATES.get((state.mapper, changed))
-    if built is None:
+    built = _UPDATES.get((state.mapper, changed), _UNKNOWN)
+    if built is _UNKNOWN:
         built = _UPDATES[state.mapper, changed] = _update_of(state.mapper, changed)
+    if built is None:
+        db.session.flush()
+        return
     statement, columns = built
     values = {f"new_{key}": state.dict[key] for key in columns}
     values.update(zip(_PRIMARY_KEYS, state.identity, strict=False))
     if db.session.execute(statement, values).rowcount != 1:
         raise StaleDataError(f"{state.mapper.local_table.name} {state.identity} is gone")
-    # What the unit of work does to an object it has just written (SQLAlchemy 2.0's own,
-    # tests/test_unitofwork.py notices if it goes): its values are its row's, nothing pending.
+    # What the unit of work does to an object it has just written (SQLAlchemy 2.0's own;
+    # tests/test_write_now.py notices if it goes): its values are its row's, nothing pending.
     state._commit_all(state.dict, db.session.identity_map)
 
 
 _PRIMARY_KEYS = tuple(f"key_{number}" for number in range(4))
 
 
-def _update_of(mapper: Mapper, changed: frozenset[str]) -> tuple[sa.Update, tuple[str, ...]]:
+def _update_of(mapper: Mapper, changed: frozenset[str]) -> tuple[sa.Update, tuple[str, ...]] | None:
+    """The UPDATE that says ``changed`` and its columns, or None when one cannot."""
     columns = tuple(sorted(key for key in changed if key in mapper.column_attrs))
     for key in changed.difference(columns):
         link = mapper.relationships.get(key)
         if link is None or link.direction is not MANYTOONE:
-            raise ValueError(f"{mapper.class_.__name__}.{key} changed: flush instead")
-        missing = {column.key for column in link.local_columns}.difference(columns)
-        if missing:
-            raise ValueError(f"{mapper.class_.__name__}.{key} changed without {sorted(missing)}")
+            return None  # a collection
+        if {column.key for column in link.local_columns}.difference(columns):
+            return None  # the link's column is left to the flush to set
     table = mapper.local_table
-    # Columns that change by themselves on every UPDATE must be given, or the object would
-    # not know its row.
-    unsaid = [c.key for c in table.columns if c.onupdate is not None and c.key not in columns]
-    if unsaid:
-        raise ValueError(f"{mapper.class_.__name__} changed without {unsaid}")
+    # A column that changes by itself on every UPDATE must be given, or the object would not
+    # know its row.
+    if any(c.onupdate is not None and c.key not in columns for c in table.columns):
+        return None
     keys = zip(mapper.primary_key, _PRIMARY_KEYS, strict=False)
     values = {mapper.column_attrs[key].columns[0]: sa.bindparam(f"new_{key}") for key in columns}
     statement = (

@@ -22,6 +22,7 @@ from backend.identity.access import Principal
 from backend.notifications.services import notify, notify_phone
 from backend.states import Step, Steps
 from backend.trails import append
+from backend.unitofwork import write_now
 from backend.workdays.calendar import LEGAL_TIMEZONE
 from backend.workdays.services import DeadlineUnit, compute_due, current_calendar
 
@@ -180,6 +181,8 @@ def record(
         created_at=now,
     )
     if announced:
+        # The dossier's row before the notice, whose reads would flush it (``write_now``).
+        write_now(dossier)
         announce(dossier, action, now)
     return event
 
