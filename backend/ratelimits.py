@@ -33,8 +33,16 @@ import redis
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import TooManyRequests
 
-_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-_RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(second|minute|hour|day)s?\s*$")
+_UNITS = {
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+    "month": 30 * 86400,
+    "year": 365 * 86400,
+}
+# "10/minute", "10 per minute", "100/5 minutes": the spelling the settings have always used.
+_RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d*)\s*(second|minute|hour|day|month|year)s?\s*$")
 # Every key's windows in one round trip: each one's count, and its expiry set when it opens.
 _HIT = """
 local counts = {}
@@ -63,7 +71,10 @@ def parse_rates(text: str) -> tuple[Rate, ...]:
         found = _RATE.match(part)
         if found is None:
             raise ValueError(f"not a rate: {part!r} (say 10/minute, 60/hour, ...)")
-        rates.append(Rate(int(found[1]), _UNITS[found[2]]))
+        amount, multiple, unit = int(found[1]), int(found[2] or 1), found[3]
+        if multiple < 1:
+            raise ValueError(f"not a rate: {part!r} (a window of no time)")
+        rates.append(Rate(amount, multiple * _UNITS[unit]))
     return tuple(rates)
 
 
@@ -231,6 +242,13 @@ def reset(app: Flask) -> None:
 
 
 def init_app(app: Flask, redis_timeouts: dict[str, float]) -> None:
+    # A setting that says no rate stops the start, not every request of its route (a 500).
+    for name, value in app.config.items():
+        if name.startswith("RATELIMIT_") and "_PER_" in name:
+            try:
+                parse_rates(value)
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from None
     uri = app.config["RATELIMIT_STORAGE_URI"]
     if uri.startswith(("redis://", "rediss://")):
         app.extensions["ratelimits"] = _RedisCounts(redis.Redis.from_url(uri, **redis_timeouts))

@@ -46,16 +46,27 @@ def _own_key() -> str:
         ("30/minute;300/hour", [(30, 60), (300, 3600)]),
         ("5 per second; 2/day", [(5, 1), (2, 86400)]),
         ("3/minutes", [(3, 60)]),
+        ("100/5 minutes;1000 per 2 hours", [(100, 300), (1000, 7200)]),
+        ("1/month;2/year", [(1, 30 * 86400), (2, 365 * 86400)]),
     ],
 )
 def test_rates_are_read_from_their_usual_spelling(text, rates):
     assert [(r.amount, r.seconds) for r in ratelimits.parse_rates(text)] == rates
 
 
-@pytest.mark.parametrize("text", ["", "10", "ten/minute", "10/fortnight", "10/minute;", "-1/hour"])
+@pytest.mark.parametrize(
+    "text", ["", "10", "ten/minute", "10/fortnight", "10/minute;", "-1/hour", "10/0 minutes"]
+)
 def test_a_rate_that_says_nothing_clear_is_refused(text):
     with pytest.raises(ValueError, match="not a rate"):
         ratelimits.parse_rates(text)
+
+
+def test_a_setting_that_says_no_rate_stops_the_start(tmp_path):
+    stack = Stack("sqlite", f"sqlite:///{tmp_path / 'db.sqlite3'}", None)
+    config = app_config(stack, tmp_path, RATELIMIT_TOKEN_PER_IP="60 a minute")
+    with pytest.raises(ValueError, match="RATELIMIT_TOKEN_PER_IP: not a rate"):
+        create_app(config)
 
 
 def test_the_request_over_a_window_is_refused_until_the_window_ends(tmp_path, storage):
