@@ -100,7 +100,7 @@ class _MemoryCounts:
                 self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
             counts = []
             for key, length in zip(keys, seconds, strict=True):
-                # A key names its window (``_windows``): it is forgotten once the window ends.
+                # A key names its window (``_Rule.windows``): forgotten once the window ends.
                 ends, count = self._counts.get(key, ((now // length + 1) * length, 0))
                 self._counts[key] = (ends, count + amount)
                 counts.append(count + amount)
