@@ -72,6 +72,17 @@ class Procedure(db.Model):
     updated_at: Mapped[datetime] = updated_column()
 
     agency: Mapped[Agency] = relationship(lazy="joined", innerjoin=True)
+    # The version in force, for a read that wants it with the procedure's row (a submission's
+    # locked read: ``dossiers.services.access.SUBMISSION_LOAD``); ``version_in_force`` in
+    # catalog.services reads it by itself otherwise.
+    version_in_force: Mapped[ProcedureVersion | None] = relationship(
+        primaryjoin="and_(ProcedureVersion.procedure_id == Procedure.id, "
+        "ProcedureVersion.number == Procedure.current_version)",
+        foreign_keys="[ProcedureVersion.procedure_id, ProcedureVersion.number]",
+        uselist=False,
+        viewonly=True,
+        lazy="raise",
+    )
 
 
 class ProcedureVersion(db.Model):

@@ -145,6 +145,8 @@ _VERSION = sa.select(ProcedureVersion).where(
 def version_in_force(procedure: Procedure) -> ProcedureVersion | None:
     if procedure.current_version is None:
         return None
+    if "version_in_force" in procedure.__dict__:  # it came with the procedure's row
+        return procedure.version_in_force
     values = {"procedure_id": procedure.id, "number": procedure.current_version}
     return db.session.scalar(_VERSION, values)
 

@@ -35,10 +35,16 @@ def test_the_dossier_and_what_submitting_it_checks_come_in_one_read_under_the_lo
     reads = [s for s in sent if s.startswith("SELECT")]
     locked = [s for s in reads if " FROM dossiers" in s]
     assert len(locked) == 1, reads
-    for joined in ("JOIN procedures", "dossier_attachments", "dossier_pauses"):
+    for joined in ("JOIN procedures", "JOIN procedure_versions", "dossier_attachments", "pauses"):
         assert joined in locked[0]
-    # Nothing reads them again: not the procedure by its code, not the attachments or pauses.
-    again = ("SELECT procedures.", "SELECT dossier_attach", "SELECT dossier_pauses")
+    # Nothing reads them again: not the procedure by its code, nor its version in force, nor
+    # the attachments or pauses.
+    again = (
+        "SELECT procedures.",
+        "SELECT procedure_versions.",
+        "SELECT dossier_attach",
+        "SELECT dossier_pauses",
+    )
     assert not [s for s in reads if s.startswith(again)]
     # One new version of the dossier's row, code included: each is an entry in every index.
     updates = [s for s in sent if s.startswith("UPDATE dossiers ")]
