@@ -96,7 +96,7 @@ _PARSED = "dvc.parsed_json"
 
 def request_json() -> Any:
     """``parse_json_body`` of this request's body, parsed once however many read it: a rate
-    limit's key, the idempotency fingerprint and the view's arguments (about 150 Python calls
+    limit's key, the idempotency fingerprint and the view's arguments (about 90 Python calls
     each for a sign-in's small body). The value is shared: read it, do not change it."""
     environ = request.environ
     parsed = environ.get(_PARSED)
