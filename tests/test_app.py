@@ -107,6 +107,18 @@ def test_a_server_process_loads_the_s3_and_fcm_clients_only_when_configured_to_u
     assert "migrate" in _app(tmp_path).extensions
 
 
+def test_a_server_process_loads_what_few_requests_use_with_the_first_of_them(tmp_path):
+    # The provider HTTP client (requests), the image reader (Pillow), QR drawing (segno) and
+    # SMTP load where they are first used: a worker serving reads does not hold them.
+    script = (
+        "import sys\n"
+        "import backend.wsgi\n"
+        "loaded = {name.split('.')[0] for name in sys.modules}\n"
+        "print(sorted(loaded & {'requests', 'urllib3', 'PIL', 'segno', 'smtplib'}))\n"
+    )
+    assert python_output(script, tmp_path) == "[]"
+
+
 def test_schemas_read_what_marshmallow_reads():
     class Inner:
         code = "x"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 
-import segno
 from flask import Blueprint, Response, render_template, request, url_for
 
 from backend.db import utcnow
@@ -73,6 +72,8 @@ def qr(request_id: str):
     pending = crossdevice.for_phone(request_id=request_id, now=utcnow())
     if pending.status is not CrossDeviceStatus.PENDING:
         raise crossdevice.RequestNotFound()
+    import segno  # QR drawing loads with the first QR asked for, not with the app
+
     svg = io.BytesIO()
     segno.make(crossdevice.link_of(pending), error="m").save(svg, kind="svg", scale=6, border=2)
     return Response(svg.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})

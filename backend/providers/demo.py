@@ -12,20 +12,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import io
 import json
 import time
 from functools import cache
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
-import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Blueprint, Flask, current_app, redirect, request
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from markupsafe import escape
-from werkzeug.test import Client
 
 from backend.crypto import CannotDecrypt, derive_key, vault
 from backend.identity.access import public
@@ -241,38 +238,6 @@ def demo_app():
         body=f"<p>One-time code (60 s). Redeem it with your PKCE verifier:</p><pre "
         f'style="white-space:pre-wrap">{command}</pre>'
     )
-
-
-class InProcessAdapter(requests.adapters.BaseAdapter):
-    """Answers requests to the demo provider from this very app, without a socket."""
-
-    def __init__(self, app: Flask):
-        super().__init__()
-        self.app = app
-        self.client = Client(app)
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        base_url = "{0.scheme}://{0.netloc}".format(urlsplit(issuer()))
-        # An app context of its own: Flask would otherwise run the inner request in the caller's,
-        # and the inner answer would end the caller's unit of work (backend.unitofwork).
-        with self.app.app_context():
-            answer = self.client.open(
-                request.path_url,
-                method=request.method,
-                headers=dict(request.headers),
-                data=request.body,
-                base_url=base_url,
-            )
-        response = requests.Response()
-        response.status_code = answer.status_code
-        response.headers = requests.structures.CaseInsensitiveDict(answer.headers)
-        response.raw = io.BytesIO(answer.get_data())
-        response.url = request.url
-        response.request = request
-        return response
-
-    def close(self) -> None:
-        pass
 
 
 def init_app(app: Flask) -> None:

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO
 
-from PIL import Image
-
 from backend.storage import layouts
 from backend.storage.exceptions import (
     EmptyFile,
@@ -174,6 +172,10 @@ _PILLOW_FORMATS = {FileType.PNG: ["PNG"], FileType.JPEG: ["JPEG", "MPO"]}
 
 def _confirm_with_pillow(file: BinaryIO, file_type: FileType, dimensions: tuple[int, int]):
     """A second, independent reader of the headers must agree with the walk."""
+    # Pillow loads with the first image checked, not with the app: a worker that never
+    # receives one does not hold it.
+    from PIL import Image
+
     file.seek(0)
     try:
         with Image.open(file, formats=_PILLOW_FORMATS[file_type]) as image:

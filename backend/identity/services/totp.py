@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
-import segno
 import sqlalchemy as sa
 
 from backend.crypto import vault
@@ -100,6 +99,8 @@ def begin_enrolment(*, account: Account, now: datetime) -> Enrolment:
     credential.last_used_step = None
     db.session.flush()
     uri = pyotp.TOTP(secret).provisioning_uri(name=account.phone or account.id, issuer_name=ISSUER)
+    import segno  # QR drawing loads with the first enrolment, not with the app
+
     return Enrolment(secret=secret, uri=uri, qr_svg=segno.make(uri).svg_data_uri(scale=4))
 
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from backend.notifications.models import Channel
-from backend.notifications.transports import email
 from backend.notifications.transports.base import FileTransport, Transport
 from backend.notifications.transports.sms import HttpSmsTransport
 
@@ -58,6 +57,9 @@ def init_app(app: Flask) -> None:
     elif config["PUSH_CHANNEL"] == "file":
         transports[Channel.PUSH] = FileTransport(outbox, Channel.PUSH)
     if config["EMAIL_CHANNEL"] == "smtp":
+        # smtplib and the e-mail package, likewise: only where e-mail goes through SMTP.
+        from backend.notifications.transports import email
+
         transports[Channel.EMAIL] = email.SmtpTransport.from_config(config)
     elif config["EMAIL_CHANNEL"] == "file":
         transports[Channel.EMAIL] = FileTransport(outbox, Channel.EMAIL)

@@ -18,17 +18,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
 from flask import current_app
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry, Key
 
 from backend.errors import DomainError
-from backend.providers.demo import InProcessAdapter
-from backend.providers.services.outbound import AddressRefused, new_session
+
+if TYPE_CHECKING:
+    import requests
 
 MAX_RESPONSE_BYTES = 512 * 1024
 REQUIRED_DISCOVERY = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
@@ -65,6 +65,11 @@ class ProviderAddressRefused(ProviderError):
 def _session() -> requests.Session:
     session = current_app.extensions.get("provider_http")
     if session is None:
+        # The HTTP client (requests and what it brings, ~6 MiB) loads with a process's first
+        # call to a provider: a worker that serves no provider login never holds it.
+        from backend.providers.demo_adapter import InProcessAdapter
+        from backend.providers.services.outbound import new_session
+
         session = new_session(
             allow_private=current_app.config["PROVIDER_ALLOW_PRIVATE_NETWORKS"],
             allowed_networks=current_app.config["PROVIDER_ALLOWED_NETWORKS"],
@@ -86,6 +91,10 @@ def _detail(text: str) -> tuple[str, str]:
 
 def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
     """One call to a provider; (status, JSON object) or a ProviderError."""
+    import requests
+
+    from backend.providers.services.outbound import AddressRefused
+
     headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
     timeout = current_app.config["PROVIDER_HTTP_TIMEOUT"]
     deadline = time.monotonic() + 2 * timeout  # a slow drip of bytes does not hold a worker
