@@ -486,44 +486,37 @@ def _totals(slices: list[dict]) -> dict:
     }
 
 
-def measure(scenario: Scenario, seconds: int, work: Path, servers: dict) -> dict:
-    """ROUNDS slices of the bare endpoint and of the scenario, taking turns, so that both see
-    the same machine (other processes come and go on a shared one). Single-use requests are
-    dealt out to the slices so that none is sent twice."""
-    bare_slices, slices = [], []
+def measure(scenario: Scenario, seconds: int, work: Path, servers: dict, floor: list[str]) -> dict:
+    """ROUNDS slices of the bare endpoint, of the floor and of the scenario, taking turns, so
+    that all three see the same machine (other processes come and go on a shared one).
+    Single-use requests are dealt out to the slices so that none is sent twice."""
+    bare_slices, floor_slices, slices = [], [], []
     backing = dict.fromkeys(("postgres", "redis"), 0.0)
     piece = max(1, seconds // ROUNDS)
     for number in range(ROUNDS):
         lines = scenario.lines
         if scenario.mode == "once":
             lines = lines[number::ROUNDS]
-        bare_slices.append(
-            wrk(
-                BARE_PORT,
-                [_line("GET", "/bare")],
-                mode="cycle",
-                expected=200,
-                seconds=piece,
-                work=work,
-                server=servers[BARE_PORT],
-            )
-        )
+        bare_slices.append(_slice(BARE_PORT, [_line("GET", "/bare")], piece, work, servers))
+        if scenario.port != FLOOR_PORT:
+            floor_slices.append(_slice(FLOOR_PORT, floor, piece, work, servers))
         before = backing_cpu_seconds()
         slices.append(
-            wrk(
+            _slice(
                 scenario.port,
                 lines,
+                piece,
+                work,
+                servers,
                 mode=scenario.mode,
                 expected=scenario.expected,
-                seconds=piece,
-                work=work,
-                server=servers[scenario.port],
             )
         )
         after = backing_cpu_seconds()
         for name in backing:
             backing[name] += after[name] - before[name]
     run, bare = _totals(slices), _totals(bare_slices)
+    below = _totals(floor_slices) if floor_slices else run
     for name, spent in backing.items():
         run[f"{name}_cpu_ms_per_request"] = (
             spent * 1000 / run["requests"] if run["requests"] else None
@@ -531,7 +524,22 @@ def measure(scenario: Scenario, seconds: int, work: Path, servers: dict) -> dict
     run["bare_rps"] = bare["rps"]
     run["bare_cpu_ms_per_request"] = bare["cpu_ms_per_request"]
     run["ratio"] = run["rps"] / bare["rps"]
+    run["floor_rps"] = below["rps"]
+    run["floor_cpu_ms_per_request"] = below["cpu_ms_per_request"]
+    run["ratio_to_floor"] = run["rps"] / below["rps"]
     return run
+
+
+def _slice(port, lines, seconds, work, servers, *, mode="cycle", expected=200) -> dict:
+    return wrk(
+        port,
+        lines,
+        mode=mode,
+        expected=expected,
+        seconds=seconds,
+        work=work,
+        server=servers[port],
+    )
 
 
 def scenarios(large: dict, small: dict, spent: dict) -> list[tuple[str, Scenario]]:
@@ -610,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
                 LARGE[3]: servers["large"],
                 SMALL[3]: servers["small"],
             }
-            results[title] = measure(scenario, args.duration, instance, by_port)
+            results[title] = measure(scenario, args.duration, instance, by_port, large["floor"])
             print(f"  {title:<22} {results[title]['rps']:8.1f} req/s", flush=True)
         memory = {name: worker_rss(server) for name, server in servers.items()}
         compression = compression_cost(LARGE[0], instance)
@@ -665,13 +673,17 @@ def _times_bare(result: dict) -> str:
     return "-" if not cpu or not bare else f"{cpu / bare:.1f}x"
 
 
-def _row(title: str, result: dict, floor: float | None) -> str:
-    to_floor = "-" if not floor else f"{result['ratio'] / floor:.2f}"
+def _times_floor(result: dict) -> str:
+    cpu, floor = result.get("cpu_ms_per_request"), result.get("floor_cpu_ms_per_request")
+    return "-" if not cpu or not floor else f"{cpu / floor:.1f}x"
+
+
+def _row(title: str, result: dict) -> str:
     return (
         f"| {title} | {result['rps']:,.1f} | {_ms(result['p50_us'])} | "
-        f"{_ms(result['p99_us'])} | {result['ratio']:.3f} | {to_floor} | {_cpu(result)} | "
-        f"{_times_bare(result)} | {_cpu(result, 'postgres')} | {_cpu(result, 'redis')} | "
-        f"{result['unexpected']} |"
+        f"{_ms(result['p99_us'])} | {result['ratio']:.3f} | {result['ratio_to_floor']:.2f} | "
+        f"{_cpu(result)} | {_times_bare(result)} | {_times_floor(result)} | "
+        f"{_cpu(result, 'postgres')} | {_cpu(result, 'redis')} | {result['unexpected']} |"
     )
 
 
@@ -701,7 +713,8 @@ def markdown(report: dict, before: dict | None) -> str:
         f"gunicorn (backend/gunicorn_conf.py), {settings['workers']} workers x "
         f"{settings['threads']} threads; "
         f"wrk 1 thread, {settings['connections']} connections, {settings['duration_s']} s per "
-        f"scenario in {ROUNDS} slices taking turns with the bare endpoint, {settings['cpus']} "
+        f"scenario in {ROUNDS} slices taking turns with the bare endpoint and the floor, "
+        f"{settings['cpus']} "
         "CPUs shared by server, database and wrk. Ratio = requests/s over the bare Flask "
         "endpoint's in the same slices. p50 and p99: median over the slices. CPU = user + "
         "system time of the gunicorn workers per request (PostgreSQL's and Redis's in their own "
@@ -712,18 +725,18 @@ def markdown(report: dict, before: dict | None) -> str:
         "back within a slice. The floor (bench/floor.py) is the cheapest authenticated read: "
         "an ES256 token checked with joserfc, one SELECT by primary key through a SQLAlchemy "
         "pool, json.dumps, served by the same gunicorn settings; ratio to floor = the "
-        "scenario's ratio to bare over the floor's. CPU x bare = the workers' CPU per request "
-        "over the bare endpoint's in the same slices. PostgreSQL and Redis: the CPU per request "
+        "scenario's requests/s over the floor's in the same rounds. CPU x bare and CPU x floor "
+        "= the workers' CPU per request over the bare endpoint's and the floor's in the same "
+        "rounds. PostgreSQL and Redis: the CPU per request "
         "of the database backends serving the bench databases and of the Redis server, in the "
         "scenario's slices. Each CPU column is also the cores that part needs per 1,000 "
         "requests a second (1 ms a request x 1,000 a second = 1 core).",
         "",
         "| scenario | req/s | p50 ms | p99 ms | ratio to bare | ratio to floor | CPU ms/req "
-        "| CPU x bare | PostgreSQL ms/req | Redis ms/req | other |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU x bare | CPU x floor | PostgreSQL ms/req | Redis ms/req | other |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    floor = report["scenarios"].get(FLOOR, {}).get("ratio")
-    lines += [_row(title, result, floor) for title, result in report["scenarios"].items()]
+    lines += [_row(title, result) for title, result in report["scenarios"].items()]
     scale = report["scale"]
     lines += [
         "",
