@@ -71,6 +71,7 @@ ASSEMBLY = {
     "backend": {"create_app", "_register_domains"},
     "backend.storage": {"create_store"},
     "backend.notifications.transports": {"init_app"},
+    "backend.providers.services.remote": {"_session"},
 }
 ORDER = [name for name, _ in LAYERS] + [ENTRY]
 

@@ -23,7 +23,8 @@ from flask import Flask, redirect, request
 
 from backend import config as config_module
 from backend.providers.services import remote
-from backend.providers.services.outbound import is_public, new_session
+from backend.providers.services.addresses import is_public
+from backend.providers.services.outbound import new_session
 from tests.helpers.providers import (
     browser_login,
     come_back,

@@ -26,6 +26,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry, Key
 
 from backend.errors import DomainError
+from backend.providers.services.addresses import AddressRefused
 
 if TYPE_CHECKING:
     import requests
@@ -91,9 +92,7 @@ def _detail(text: str) -> tuple[str, str]:
 
 def request_json(method: str, url: str, *, what: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
     """One call to a provider; (status, JSON object) or a ProviderError."""
-    import requests
-
-    from backend.providers.services.outbound import AddressRefused
+    import requests  # loaded already by ``_session``, the first thing the call does
 
     headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
     timeout = current_app.config["PROVIDER_HTTP_TIMEOUT"]
