@@ -3,9 +3,11 @@
 A module belongs to the layer of the longest prefix below that names it, or to the top layer
 when it is an entry point: the routes, CLI commands and sweep registrations that create_app
 wires up. A module may import from its own layer and the layers under it, never from one above.
-Imports inside functions are allowed only where the app is put together (``create_app`` and
-``_register_domains``, and where a configured store or transport loads its client library) and
-in CLI commands.
+Imports of our modules inside functions are allowed only where the app is put together
+(``create_app`` and ``_register_domains``, and where a configured store or transport loads its
+client library) and in CLI commands. A third-party library that one feature alone uses may be
+imported where that feature runs, so that a worker holds it only once it is used
+(``tests/test_app.py`` names those a server process must not load at start).
 """
 
 from __future__ import annotations
