@@ -77,13 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([api.BIN / "flask", "keys", "rotate"], env=env, check=True, capture_output=True)
     names = _child(env, "list")
     sizes = _child(env, "sizes", json.dumps(names))
-    added = [(name, kib - sizes[n][1]) for n, (name, kib) in enumerate(sizes[1:])]
+    added = sorted(
+        ((name, kib - sizes[n][1]) for n, (name, kib) in enumerate(sizes[1:])),
+        key=lambda item: -item[1],
+    )
     print(f"RSS after importing backend.wsgi: {sizes[-1][1] / 1024:.1f} MiB")
     print(f"  {sizes[0][1] / 1024:6.1f}  the interpreter")
-    for name, kib in sorted(added, key=lambda item: -item[1])[: args.top]:
+    for name, kib in added[: args.top]:
         print(f"  {kib / 1024:6.1f}  {name}")
-    rest = sum(kib for _, kib in sorted(added, key=lambda item: -item[1])[args.top :])
-    print(f"  {rest / 1024:6.1f}  the {max(0, len(added) - args.top)} others")
+    rest = added[args.top :]
+    print(f"  {sum(kib for _, kib in rest) / 1024:6.1f}  the {len(rest)} others")
     return 0
 
 
